@@ -1,0 +1,33 @@
+// One error type for the whole service. Adapters translate driver errors (pg, Kafka) into it once,
+// so the loops above them decide "retry or give up" from `retryable` alone.
+
+export const ErrorCodes = {
+  CONFIG_INVALID: 'CONFIG_INVALID',
+  EVENT_INVALID: 'EVENT_INVALID',
+  KAFKA_UNAVAILABLE: 'KAFKA_UNAVAILABLE',
+  KAFKA_FENCED: 'KAFKA_FENCED',
+  KAFKA_FAILED: 'KAFKA_FAILED',
+  PG_UNAVAILABLE: 'PG_UNAVAILABLE',
+  PG_CONFLICT: 'PG_CONFLICT',
+  PG_FAILED: 'PG_FAILED',
+  LEADERSHIP_LOST: 'LEADERSHIP_LOST',
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
+} as const
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
+
+export class OfferstreamError extends Error {
+  readonly code: ErrorCode
+  readonly retryable: boolean
+
+  constructor(code: ErrorCode, message: string, opts: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause })
+    this.name = 'OfferstreamError'
+    this.code = code
+    this.retryable = opts.retryable ?? false
+  }
+}
+
+export function isRetryable(error: unknown): boolean {
+  return error instanceof OfferstreamError && error.retryable
+}
