@@ -58,6 +58,14 @@ export function decodeEvent(value: Uint8Array | null | undefined, opts: DecodeOp
       return reject(RejectCodes.TIMESTAMP_RANGE, `${name} ${v} is not unix seconds (milliseconds?)`)
     }
   }
+  for (const [name, v] of [
+    ['adv_campaign_content', e.adv_campaign_content],
+    ['adv_campaign_owner', e.adv_campaign_owner],
+    ['adv_campaign_owner_contact', e.adv_campaign_owner_contact],
+  ] as const) {
+    // PostgreSQL text cannot store U+0000; accepting it would fail the whole batch later.
+    if (v?.includes('\u0000')) return reject(RejectCodes.SCHEMA, `/${name} must not contain U+0000`)
+  }
   if (e.adv_campaign_datetime_end < e.adv_campaign_datetime_start) {
     return reject(RejectCodes.END_BEFORE_START, 'adv_campaign_datetime_end is before adv_campaign_datetime_start')
   }

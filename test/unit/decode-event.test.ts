@@ -59,6 +59,7 @@ test('each kind of bad input gets its own reason code', () => {
     ['content not string', bytes({ ...seed, adv_campaign_content: 5 }), 'schema'],
     ['value over the byte limit', bytes({ ...seed, adv_campaign_content: 'x'.repeat(5000) }), 'too_large'],
     ['ms timestamp', bytes({ ...seed, adv_campaign_datetime_end: 2659207116000 }), 'timestamp_range'],
+    ['NUL in content', bytes({ ...seed, adv_campaign_content: 'a\u0000b' }), 'schema'],
     ['end before start', bytes({ ...seed, adv_campaign_datetime_end: 1659203515 }), 'end_before_start'],
   ]
   for (const [name, value, code] of cases) assert.equal(codeOf(value), code, name)

@@ -1,0 +1,62 @@
+// Every setting, its default, its environment variable and its flag, in one literal. Order of
+// precedence: default < environment < config file (--config / OFFERSTREAM_CONFIG) < command-line flag.
+
+type Kind = 'string' | 'int' | 'bool' | 'list'
+
+interface Spec {
+  env: string
+  kind: Kind
+  default: string
+  help: string
+  min?: number
+  max?: number
+  oneOf?: readonly string[]
+  secret?: boolean
+}
+
+export const SETTINGS = {
+  kafkaBrokers: { env: 'KAFKA_BROKERS', kind: 'list', default: '', help: 'Kafka bootstrap brokers, host:port[,host:port]. Empty with an empty DATABASE_URL: start the embedded stack.' },
+  databaseUrl: { env: 'DATABASE_URL', kind: 'string', default: '', secret: true, help: 'PostgreSQL connection string (postgres://user:pass@host:port/db?sslmode=...).' },
+  inputTopic: { env: 'OFFERSTREAM_INPUT_TOPIC', kind: 'string', default: 'restaurant_actions', help: 'Topic the campaigns arrive on.' },
+  outputTopic: { env: 'OFFERSTREAM_OUTPUT_TOPIC', kind: 'string', default: 'push_message', help: 'Topic the push messages are written to.' },
+  dlqTopic: { env: 'OFFERSTREAM_DLQ_TOPIC', kind: 'string', default: 'restaurant_actions_dlq', help: 'Dead-letter topic for rejected input.' },
+  stateTopic: { env: 'OFFERSTREAM_STATE_TOPIC', kind: 'string', default: 'offerstream_relay_state', help: 'Compacted topic holding the relay cursor, written in the same transaction as the output.' },
+  topicPartitions: { env: 'OFFERSTREAM_TOPIC_PARTITIONS', kind: 'int', default: '3', min: 1, max: 1000, help: 'Partitions for topics the service creates.' },
+  topicReplicas: { env: 'OFFERSTREAM_TOPIC_REPLICAS', kind: 'int', default: '1', min: 1, max: 10, help: 'Replication factor for topics the service creates.' },
+  groupId: { env: 'OFFERSTREAM_GROUP_ID', kind: 'string', default: 'offerstream', help: 'Consumer group of the input consumer.' },
+  transactionalId: { env: 'OFFERSTREAM_TRANSACTIONAL_ID', kind: 'string', default: 'offerstream-relay', help: 'Transactional id of the output producer; a second instance with the same id fences the first.' },
+  activeMarginSeconds: { env: 'OFFERSTREAM_ACTIVE_MARGIN_SECONDS', kind: 'int', default: '600', min: 0, max: 86400, help: 'No push later than this many seconds before a campaign ends.' },
+  maxEventBytes: { env: 'OFFERSTREAM_MAX_EVENT_BYTES', kind: 'int', default: '65536', min: 256, max: 10485760, help: 'Input values larger than this go to the DLQ.' },
+  ingestBatch: { env: 'OFFERSTREAM_INGEST_BATCH', kind: 'int', default: '1000', min: 1, max: 100000, help: 'Most input records stored in one PostgreSQL transaction.' },
+  fanoutChunk: { env: 'OFFERSTREAM_FANOUT_CHUNK', kind: 'int', default: '50000', min: 100, max: 10000000, help: 'Subscribers written per fan-out transaction; bounds transaction size for huge restaurants.' },
+  relayBatch: { env: 'OFFERSTREAM_RELAY_BATCH', kind: 'int', default: '20000', min: 1, max: 1000000, help: 'Most push messages in one Kafka transaction.' },
+  schedulerMaxSleepMs: { env: 'OFFERSTREAM_SCHEDULER_MAX_SLEEP_MS', kind: 'int', default: '5000', min: 10, max: 600000, help: 'Longest the scheduler sleeps before re-checking for campaigns that became due.' },
+  retryMaxDelayMs: { env: 'OFFERSTREAM_RETRY_MAX_DELAY_MS', kind: 'int', default: '5000', min: 10, max: 600000, help: 'Cap of the exponential backoff when Kafka or PostgreSQL is unavailable.' },
+  shutdownTimeoutMs: { env: 'OFFERSTREAM_SHUTDOWN_TIMEOUT_MS', kind: 'int', default: '15000', min: 100, max: 600000, help: 'How long SIGTERM waits for the in-flight batch before abandoning it.' },
+  httpHost: { env: 'OFFERSTREAM_HTTP_HOST', kind: 'string', default: '127.0.0.1', help: 'Address of the /healthz and /metrics endpoint.' },
+  httpPort: { env: 'OFFERSTREAM_HTTP_PORT', kind: 'int', default: '9464', min: 0, max: 65535, help: 'Port of the /healthz and /metrics endpoint; 0 picks a free port.' },
+  httpEnabled: { env: 'OFFERSTREAM_HTTP_ENABLED', kind: 'bool', default: 'true', help: 'Serve /healthz and /metrics.' },
+  logLevel: { env: 'OFFERSTREAM_LOG_LEVEL', kind: 'string', default: 'info', oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'Log level.' },
+  kafkaClientId: { env: 'OFFERSTREAM_KAFKA_CLIENT_ID', kind: 'string', default: 'offerstream', help: 'Kafka client id.' },
+  kafkaTls: { env: 'KAFKA_TLS', kind: 'bool', default: 'false', help: 'Connect to Kafka over TLS.' },
+  kafkaTlsCaFile: { env: 'KAFKA_TLS_CA_FILE', kind: 'string', default: '', help: 'PEM file of the CA that signed the brokers\' certificates (default: system CAs).' },
+  kafkaTlsRejectUnauthorized: { env: 'KAFKA_TLS_REJECT_UNAUTHORIZED', kind: 'bool', default: 'true', help: 'Verify broker certificates.' },
+  kafkaSaslMechanism: { env: 'KAFKA_SASL_MECHANISM', kind: 'string', default: '', oneOf: ['', 'PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'], help: 'SASL mechanism; empty for none.' },
+  kafkaSaslUsername: { env: 'KAFKA_SASL_USERNAME', kind: 'string', default: '', help: 'SASL user name.' },
+  kafkaSaslPassword: { env: 'KAFKA_SASL_PASSWORD', kind: 'string', default: '', secret: true, help: 'SASL password.' },
+  stackDir: { env: 'OFFERSTREAM_STACK_DIR', kind: 'string', default: '.offerstream/stack', help: 'Where the embedded Kafka and PostgreSQL keep their data.' },
+} as const satisfies Record<string, Spec>
+
+export type SettingName = keyof typeof SETTINGS
+
+type ValueOf<K extends Kind> = K extends 'int' ? number : K extends 'bool' ? boolean : K extends 'list' ? string[] : string
+
+export type Config = { -readonly [K in SettingName]: ValueOf<(typeof SETTINGS)[K]['kind']> }
+
+export function flagOf(name: SettingName): string {
+  return '--' + name.replace(/[A-Z]/g, c => '-' + c.toLowerCase())
+}
+
+export function specOf(name: SettingName): Spec {
+  return SETTINGS[name]
+}

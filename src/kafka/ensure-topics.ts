@@ -1,0 +1,40 @@
+import { Admin } from '@platformatic/kafka'
+import type { Config } from '../config/settings.ts'
+import { kafkaBaseOptions } from './client-options.ts'
+import { translateKafkaError } from './kafka-errors.ts'
+
+/** Creates the service's topics when missing; existing topics are left as they are. */
+export async function ensureTopics(config: Config): Promise<string[]> {
+  const admin = new Admin(kafkaBaseOptions(config, 'admin'))
+  try {
+    const existing = new Set(await admin.listTopics())
+    const created: string[] = []
+    const want: Array<{ name: string; partitions: number; compact: boolean }> = [
+      { name: config.inputTopic, partitions: config.topicPartitions, compact: false },
+      { name: config.outputTopic, partitions: config.topicPartitions, compact: false },
+      { name: config.dlqTopic, partitions: config.topicPartitions, compact: false },
+      // One partition: the relay cursor is a single, totally ordered record stream.
+      { name: config.stateTopic, partitions: 1, compact: true },
+    ]
+    for (const t of want) {
+      if (existing.has(t.name)) continue
+      try {
+        await admin.createTopics({
+          topics: [t.name],
+          partitions: t.partitions,
+          replicas: config.topicReplicas,
+          configs: t.compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+        })
+        created.push(t.name)
+      } catch (error) {
+        // Another instance may have created it between list and create.
+        if (!/TOPIC_ALREADY_EXISTS|already exists/i.test(String((error as Error).message) + JSON.stringify((error as AggregateError).errors ?? []))) throw error
+      }
+    }
+    return created
+  } catch (error) {
+    throw translateKafkaError(error)
+  } finally {
+    await admin.close().catch(() => {})
+  }
+}

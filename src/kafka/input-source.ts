@@ -1,0 +1,141 @@
+import { Consumer, FetchIsolationLevels, type Message, type MessagesStream } from '@platformatic/kafka'
+import type { Config } from '../config/settings.ts'
+import { kafkaBaseOptions } from './client-options.ts'
+import { translateKafkaError } from './kafka-errors.ts'
+
+export interface InputRecord {
+  topic: string
+  partition: number
+  offset: bigint
+  leaderEpoch: number
+  timestampMs: number
+  key: Buffer | null
+  value: Buffer | null
+}
+
+// Above this many buffered records the stream is paused, which bounds memory when PostgreSQL is
+// slower than the input.
+const HIGH_WATER = 5000
+
+/**
+ * The restaurant_actions consumer. Records are buffered and handed out in batches; offsets are
+ * committed only after the batch is durable in PostgreSQL (where redelivery is a no-op), so a crash
+ * replays at most the uncommitted tail.
+ */
+export class InputSource {
+  #consumer: Consumer<Buffer, Buffer, Buffer, Buffer>
+  #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined
+  #buffer: InputRecord[] = []
+  #wake: (() => void) | undefined
+  #failure: Error | undefined
+  #config: Config
+
+  constructor(config: Config) {
+    this.#config = config
+    this.#consumer = new Consumer({
+      ...kafkaBaseOptions(config, 'input'),
+      groupId: config.groupId,
+      sessionTimeout: 10000,
+      heartbeatInterval: 1000,
+      rebalanceTimeout: 20000,
+    })
+  }
+
+  async start(): Promise<void> {
+    // The client reports failures it gave up on (e.g. joinGroup retries spent) as 'error' events;
+    // unhandled they would kill the process. The writer sees them through take() and rebuilds.
+    this.#consumer.on('error', (error: Error) => {
+      this.#failure = translateKafkaError(error)
+      this.#signal()
+    })
+    try {
+      this.#stream = await this.#consumer.consume({
+        topics: [this.#config.inputTopic],
+        mode: 'committed',
+        fallbackMode: 'earliest',
+        autocommit: false,
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        maxWaitTime: 100,
+      })
+    } catch (error) {
+      throw translateKafkaError(error)
+    }
+    this.#stream.on('data', (m: Message<Buffer, Buffer, Buffer, Buffer>) => {
+      this.#buffer.push({
+        topic: m.topic,
+        partition: m.partition,
+        offset: m.offset,
+        leaderEpoch: m.leaderEpoch,
+        timestampMs: Number(m.timestamp),
+        key: m.key ?? null,
+        value: m.value ?? null,
+      })
+      if (this.#buffer.length >= HIGH_WATER) this.#stream?.pause()
+      this.#signal()
+    })
+    this.#stream.on('error', (error: Error) => {
+      this.#failure = translateKafkaError(error)
+      this.#signal()
+    })
+  }
+
+  #signal(): void {
+    const wake = this.#wake
+    this.#wake = undefined
+    wake?.()
+  }
+
+  get buffered(): number {
+    return this.#buffer.length
+  }
+
+  /** Up to max buffered records, or [] when none arrives within waitMs. Throws if the stream failed. */
+  async take(max: number, waitMs: number): Promise<InputRecord[]> {
+    if (this.#failure) throw this.#failure
+    if (this.#buffer.length === 0 && waitMs > 0) {
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(() => {
+          this.#wake = undefined
+          resolve()
+        }, waitMs)
+        this.#wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      if (this.#failure) throw this.#failure
+    }
+    const batch = this.#buffer.splice(0, max)
+    if (this.#buffer.length < HIGH_WATER / 2 && this.#stream?.isPaused()) this.#stream.resume()
+    return batch
+  }
+
+  /** Wakes a pending take() early, e.g. to let the writer do other work or stop. */
+  interrupt(): void {
+    this.#signal()
+  }
+
+  /** Commits the position after the last record of each partition in the batch. */
+  async commit(batch: InputRecord[]): Promise<void> {
+    const last = new Map<string, InputRecord>()
+    for (const r of batch) {
+      const k = `${r.topic}\u0000${r.partition}`
+      const prev = last.get(k)
+      if (!prev || prev.offset < r.offset) last.set(k, r)
+    }
+    if (last.size === 0) return
+    try {
+      await this.#consumer.commit({
+        offsets: [...last.values()].map(r => ({ topic: r.topic, partition: r.partition, offset: r.offset + 1n, leaderEpoch: r.leaderEpoch })),
+      })
+    } catch (error) {
+      throw translateKafkaError(error)
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#signal()
+    await this.#stream?.close().catch(() => {})
+    await this.#consumer.close(true).catch(() => {})
+  }
+}

@@ -1,0 +1,81 @@
+import { Consumer, Producer } from '@platformatic/kafka'
+import type { Config } from '../config/settings.ts'
+import { kafkaBaseOptions } from './client-options.ts'
+import { translateKafkaError } from './kafka-errors.ts'
+import { readCursor } from './read-cursor.ts'
+import { encodeCursor, type RelayCursor, START_CURSOR } from './relay-cursor.ts'
+
+export interface OutMessage {
+  topic: string
+  key: string | Buffer | null
+  value: string | Buffer | null
+  headers?: Map<string, string>
+}
+
+type Bytes = string | Buffer
+const toBuffer = (v?: Bytes) => (v === undefined ? undefined : typeof v === 'string' ? Buffer.from(v) : v)
+
+/**
+ * The transactional producer behind push_message and the DLQ. One incarnation = one producer epoch:
+ * open() fences any older incarnation (completing or aborting its open transaction) and only then
+ * reads the committed cursor, so the cursor it returns is exactly what consumers can see.
+ */
+export class OutputProducer {
+  #producer: Producer<Bytes, Bytes, Bytes, Bytes>
+  #reader: Consumer<Buffer, Buffer, Buffer, Buffer>
+  #config: Config
+
+  constructor(config: Config) {
+    this.#config = config
+    this.#producer = new Producer({
+      ...kafkaBaseOptions(config, 'relay'),
+      // The first send after a commit meets CONCURRENT_TRANSACTIONS until the broker has written the
+      // markers (~10-20 ms); the client's default 1 s retry delay would put that on every transaction.
+      retryDelay: 10,
+      retries: 20,
+      idempotent: true,
+      transactionalId: config.transactionalId,
+      acks: -1,
+      serializers: { key: toBuffer, value: toBuffer, headerKey: toBuffer, headerValue: toBuffer },
+    })
+    this.#reader = new Consumer({ ...kafkaBaseOptions(config, 'cursor-reader'), groupId: `${config.groupId}-cursor-reader` })
+  }
+
+  /** Initialises the transactional id and returns the committed cursor. */
+  async open(): Promise<RelayCursor> {
+    try {
+      // -1/-1 asks for a new epoch of this transactional id whatever epoch it had; the client's
+      // default (0/0) is refused as fenced once the id has history.
+      const tx = await this.#producer.beginTransaction({ producerId: -1n, producerEpoch: -1 })
+      await tx.cancel()
+      const cursor = await readCursor(this.#reader, this.#config.stateTopic, this.#config.transactionalId)
+      return cursor ?? START_CURSOR
+    } catch (error) {
+      throw translateKafkaError(error)
+    }
+  }
+
+  /** Publishes messages and the new cursor atomically. */
+  async publish(messages: OutMessage[], cursor: RelayCursor): Promise<void> {
+    try {
+      const tx = await this.#producer.beginTransaction()
+      const all: Array<{ topic: string; key?: Bytes; value?: Bytes; headers?: Map<Bytes, Bytes> }> = messages.map(m => ({
+        topic: m.topic,
+        key: m.key ?? undefined,
+        value: m.value ?? undefined,
+        headers: m.headers,
+      }))
+      all.push({ topic: this.#config.stateTopic, key: this.#config.transactionalId, value: encodeCursor(cursor) })
+      await tx.send({ messages: all })
+      await tx.commit()
+    } catch (error) {
+      throw translateKafkaError(error)
+    }
+  }
+
+  async close(): Promise<void> {
+    // An open transaction is left to the broker: the next incarnation's init aborts it.
+    await this.#producer.close(true).catch(() => {})
+    await this.#reader.close(true).catch(() => {})
+  }
+}

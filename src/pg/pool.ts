@@ -1,0 +1,19 @@
+import pg from 'pg'
+
+// int8 and numeric come back as strings by default; ids here stay below 2^53, so numbers are fine
+// and spare every caller a conversion.
+pg.types.setTypeParser(pg.types.builtins.INT8, v => Number(v))
+
+export function createPool(databaseUrl: string, max = 4): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30000,
+    application_name: 'offerstream',
+  })
+  // An idle client losing its connection (database restart) must not crash the process; the next
+  // query gets a fresh one.
+  pool.on('error', () => {})
+  return pool
+}

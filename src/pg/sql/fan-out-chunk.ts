@@ -1,0 +1,80 @@
+import type { Db } from '../db.ts'
+import { type FanningEvent } from './fanning-events.ts'
+
+export interface ChunkResult {
+  inserted: number
+  candidates: number
+  finished: boolean
+}
+
+// Candidates: the restaurant's distinct clients after the resume point, in client order (an
+// index-only scan of subscribers_restaurants_restaurant_client). When the campaign was fanned out
+// before by another event (a re-send), clients it already reached are anti-joined away through the
+// earlier fan-outs' id ranges, so no per-row unique index is needed on subscribers_feedback.
+function chunkSql(resume: boolean, resent: boolean): string {
+  return `
+with cand as (
+  select distinct s.client_id from subscribers_restaurants s
+  where s.restaurant_id = $2 ${resume ? 'and s.client_id > $4' : ''}
+  order by s.client_id limit $3
+), ins as (
+  insert into subscribers_feedback (restaurant_id, adv_campaign_id, adv_campaign_content, adv_campaign_owner,
+    adv_campaign_owner_contact, adv_campaign_datetime_start, adv_campaign_datetime_end, datetime_created,
+    client_id, trigger_datetime_created, feedback)
+  select e.restaurant_id, e.adv_campaign_id, e.adv_campaign_content, e.adv_campaign_owner,
+    e.adv_campaign_owner_contact, e.adv_campaign_datetime_start, e.adv_campaign_datetime_end, e.datetime_created,
+    c.client_id, e.trigger_datetime_created, null
+  from cand c cross join offerstream_events e
+  where e.id = $1 ${
+    resent
+      ? `and not exists (
+    select 1 from offerstream_fanouts x join subscribers_feedback f on f.id between x.first_id and x.last_id
+    where x.adv_campaign_id = e.adv_campaign_id and x.event_id <> e.id
+      and f.adv_campaign_id = e.adv_campaign_id and f.client_id = c.client_id)`
+      : ''
+  }
+  order by c.client_id
+  returning id
+), range as (
+  insert into offerstream_fanouts (first_id, last_id, event_id, adv_campaign_id, row_count)
+  select min(id), max(id), $1, (select adv_campaign_id from offerstream_events where id = $1), count(*)
+  from ins having count(*) > 0
+  returning row_count
+)
+select (select count(*) from cand)::int as candidates,
+       (select coalesce(sum(row_count), 0) from range)::int as inserted,
+       (select max(client_id::text) from cand) as last_client`
+}
+
+const SQL = new Map<string, string>()
+for (const resume of [false, true]) for (const resent of [false, true]) SQL.set(`${resume}${resent}`, chunkSql(resume, resent))
+
+/**
+ * Writes the next chunk of one campaign's fan-out into subscribers_feedback, records the id range,
+ * and moves the event's resume point. Must run inside the writer's transaction.
+ */
+export async function fanOutChunk(client: Db, event: FanningEvent, chunkSize: number): Promise<ChunkResult> {
+  const prior = await client.query<{ n: number }>({
+    name: 'offerstream_prior_fanouts',
+    text: 'select count(*)::int as n from offerstream_fanouts where adv_campaign_id = $1 and event_id <> $2',
+    values: [event.campaignId, event.id],
+  })
+  const resume = event.fanoutAfter !== null
+  const resent = (prior.rows[0]?.n ?? 0) > 0
+  const values: unknown[] = [event.id, event.restaurantId, chunkSize]
+  if (resume) values.push(event.fanoutAfter)
+  const { rows } = await client.query<{ candidates: number; inserted: number; last_client: string | null }>({
+    name: `offerstream_fan_out_${resume}_${resent}`,
+    text: SQL.get(`${resume}${resent}`)!,
+    values,
+  })
+  const r = rows[0]!
+  const finished = r.candidates < chunkSize
+  await client.query({
+    name: 'offerstream_fan_out_progress',
+    text: `update offerstream_events set fanout_after = coalesce($2::uuid, fanout_after), pushed = pushed + $3,
+             status = case when $4 then 'done' else status end where id = $1`,
+    values: [event.id, r.last_client, r.inserted, finished],
+  })
+  return { inserted: r.inserted, candidates: r.candidates, finished }
+}

@@ -1,0 +1,29 @@
+import type { Db } from '../db.ts'
+
+export interface FanningEvent {
+  id: number
+  restaurantId: string
+  campaignId: string
+  end: number
+  fanoutAfter: string | null
+}
+
+/**
+ * The next fan-out in progress after afterId (round robin, so one huge restaurant does not hold up
+ * the small ones behind it), wrapping to the oldest. Locks the row for this transaction.
+ */
+export async function nextFanningEvent(client: Db, afterId: number): Promise<FanningEvent | null> {
+  const after = await fanningEvents(client, afterId)
+  return after ?? (afterId > 0 ? fanningEvents(client, 0) : null)
+}
+
+async function fanningEvents(client: Db, afterId: number): Promise<FanningEvent | null> {
+  const { rows } = await client.query<FanningEvent>({
+    name: 'offerstream_fanning_events',
+    text: `select id, restaurant_id as "restaurantId", adv_campaign_id as "campaignId",
+             adv_campaign_datetime_end as "end", fanout_after as "fanoutAfter"
+           from offerstream_events where status = 'fanning' and id > $1 order by id limit 1 for update`,
+    values: [afterId],
+  })
+  return rows[0] ?? null
+}

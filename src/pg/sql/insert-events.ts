@@ -1,0 +1,48 @@
+import type { Db } from '../db.ts'
+import { type Campaign } from '../../core/campaign.ts'
+
+export interface EventRow {
+  topic: string
+  partition: number
+  offset: string
+  campaign: Campaign
+  status: 'pending' | 'fanning' | 'expired'
+  /** Set for events that start fanning out right away. */
+  trigger: number | null
+}
+
+const SQL = `
+insert into offerstream_events (
+  source_topic, source_partition, source_offset, restaurant_id, adv_campaign_id, adv_campaign_content,
+  adv_campaign_owner, adv_campaign_owner_contact, adv_campaign_datetime_start, adv_campaign_datetime_end,
+  datetime_created, status, trigger_datetime_created)
+select * from unnest($1::text[], $2::int[], $3::bigint[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
+  $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[])
+on conflict (source_topic, source_partition, source_offset) do nothing
+returning id, status`
+
+/** Stores accepted events; records already stored (a redelivery) are skipped. Returns the new ones. */
+export async function insertEvents(client: Db, rows: EventRow[]): Promise<Array<{ id: number; status: string }>> {
+  if (rows.length === 0) return []
+  const col = <T>(f: (r: EventRow) => T) => rows.map(f)
+  const result = await client.query<{ id: number; status: string }>({
+    name: 'offerstream_insert_events',
+    text: SQL,
+    values: [
+      col(r => r.topic),
+      col(r => r.partition),
+      col(r => r.offset),
+      col(r => r.campaign.restaurantId),
+      col(r => r.campaign.campaignId),
+      col(r => r.campaign.content),
+      col(r => r.campaign.owner),
+      col(r => r.campaign.ownerContact),
+      col(r => r.campaign.start),
+      col(r => r.campaign.end),
+      col(r => r.campaign.created),
+      col(r => r.status),
+      col(r => r.trigger),
+    ],
+  })
+  return result.rows
+}

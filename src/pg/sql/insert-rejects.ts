@@ -1,0 +1,38 @@
+import type { Db } from '../db.ts'
+import { type Rejection } from '../../core/reject-reason.ts'
+
+export interface RejectRow {
+  topic: string
+  partition: number
+  offset: string
+  key: Buffer | null
+  value: Buffer | null
+  rejection: Rejection
+}
+
+const SQL = `
+insert into offerstream_rejects (source_topic, source_partition, source_offset, record_key, record_value, code, reason)
+select * from unnest($1::text[], $2::int[], $3::bigint[], $4::bytea[], $5::bytea[], $6::text[], $7::text[])
+on conflict (source_topic, source_partition, source_offset) do nothing`
+
+// PostgreSQL text cannot hold NUL; a reason quoting the bad input could contain one.
+const clean = (s: string) => s.replaceAll('\u0000', '\\u0000')
+
+/** Stores rejected records with their original bytes; a redelivered record is skipped. */
+export async function insertRejects(client: Db, rows: RejectRow[]): Promise<number> {
+  if (rows.length === 0) return 0
+  const result = await client.query({
+    name: 'offerstream_insert_rejects',
+    text: SQL,
+    values: [
+      rows.map(r => r.topic),
+      rows.map(r => r.partition),
+      rows.map(r => r.offset),
+      rows.map(r => r.key),
+      rows.map(r => r.value),
+      rows.map(r => r.rejection.code),
+      rows.map(r => clean(r.rejection.reason)),
+    ],
+  })
+  return result.rowCount ?? 0
+}

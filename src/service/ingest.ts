@@ -1,0 +1,30 @@
+import { activityAt } from '../core/activity.ts'
+import { decodeEvent } from '../core/decode-event.ts'
+import type { Config } from '../config/settings.ts'
+import type { InputRecord } from '../kafka/input-source.ts'
+import type { EventRow } from '../pg/sql/insert-events.ts'
+import type { RejectRow } from '../pg/sql/insert-rejects.ts'
+
+export interface Classified {
+  events: EventRow[]
+  rejects: RejectRow[]
+}
+
+/** Decides, for each input record, what to store: a campaign with its status, or a rejection. */
+export function classifyBatch(batch: InputRecord[], config: Config, nowSeconds: number): Classified {
+  const events: EventRow[] = []
+  const rejects: RejectRow[] = []
+  for (const r of batch) {
+    const position = { topic: r.topic, partition: r.partition, offset: r.offset.toString() }
+    const decoded = decodeEvent(r.value, { maxBytes: config.maxEventBytes, recordTimestampMs: r.timestampMs })
+    if (!decoded.ok) {
+      rejects.push({ ...position, key: r.key, value: r.value, rejection: decoded.rejection })
+      continue
+    }
+    const c = decoded.campaign
+    const activity = activityAt(c.start, c.end, nowSeconds, config.activeMarginSeconds)
+    const status = activity === 'active' ? 'fanning' : activity === 'early' ? 'pending' : 'expired'
+    events.push({ ...position, campaign: c, status, trigger: status === 'fanning' ? nowSeconds : null })
+  }
+  return { events, rejects }
+}

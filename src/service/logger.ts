@@ -1,0 +1,15 @@
+import pino from 'pino'
+
+// Connection strings and passwords never reach the log, whatever object is logged.
+const REDACT = ['databaseUrl', 'kafkaSaslPassword', 'password', '*.databaseUrl', '*.kafkaSaslPassword', '*.password', 'config.databaseUrl', 'config.kafkaSaslPassword']
+
+export function createLogger(level: string, destination?: pino.DestinationStream) {
+  return pino({ level, redact: { paths: REDACT, censor: '<redacted>' }, base: { service: 'offerstream' } }, destination)
+}
+
+export type Logger = pino.Logger
+
+/** Removes credentials from a postgres:// URL so it can be shown. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:<redacted>@').replace(/(password=)[^&]*/gi, '$1<redacted>')
+}

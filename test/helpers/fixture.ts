@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto'
+import { Admin, Consumer, FetchIsolationLevels, Producer } from '@platformatic/kafka'
+import pg from 'pg'
+import { loadConfig } from '../../src/config/load-config.ts'
+import type { Config } from '../../src/config/settings.ts'
+import { ensureTopics } from '../../src/kafka/ensure-topics.ts'
+import { migrate } from '../../src/pg/migrate.ts'
+import { createPool } from '../../src/pg/pool.ts'
+
+// Tests run against the real Kafka and PostgreSQL named by KAFKA_BROKERS and DATABASE_URL, which
+// scripts/run-tests.ts provides (it starts a local stack when they are not set). Each fixture gets
+// its own topics, consumer group, transactional id and database, and removes them afterwards.
+
+export interface Fixture {
+  config: Config
+  pool: pg.Pool
+  produce(values: Array<string | Buffer | null>, key?: string): Promise<void>
+  readTopic(topic: string, opts: { atLeast: number; timeoutMs?: number; settleMs?: number }): Promise<ReadRecord[]>
+  addSubscribers(rows: Array<[clientId: string, restaurantId: string]>): Promise<void>
+  cleanup(): Promise<void>
+}
+
+export interface ReadRecord {
+  key: string | null
+  value: Buffer | null
+  headers: Map<string, string>
+  offset: bigint
+  partition: number
+}
+
+export function requireServices(): { brokers: string; databaseUrl: string } {
+  const brokers = process.env.KAFKA_BROKERS
+  const databaseUrl = process.env.DATABASE_URL
+  if (!brokers || !databaseUrl) throw new Error('KAFKA_BROKERS and DATABASE_URL must be set: run tests with `npm test`')
+  return { brokers, databaseUrl }
+}
+
+function withDatabase(url: string, db: string): string {
+  const u = new URL(url)
+  u.pathname = '/' + db
+  return u.toString()
+}
+
+export async function createFixture(overrides: Record<string, string> = {}): Promise<Fixture> {
+  const { brokers, databaseUrl } = requireServices()
+  const id = randomBytes(5).toString('hex')
+  const db = `t_${id}`
+  const admin = new pg.Client({ connectionString: databaseUrl })
+  await admin.connect()
+  await admin.query(`create database ${db}`)
+  await admin.end()
+  const config = loadConfig({
+    env: {
+      KAFKA_BROKERS: brokers,
+      DATABASE_URL: withDatabase(databaseUrl, db),
+      OFFERSTREAM_INPUT_TOPIC: `in_${id}`,
+      OFFERSTREAM_OUTPUT_TOPIC: `out_${id}`,
+      OFFERSTREAM_DLQ_TOPIC: `dlq_${id}`,
+      OFFERSTREAM_STATE_TOPIC: `state_${id}`,
+      OFFERSTREAM_GROUP_ID: `g_${id}`,
+      OFFERSTREAM_TRANSACTIONAL_ID: `tx_${id}`,
+      OFFERSTREAM_HTTP_ENABLED: 'false',
+      OFFERSTREAM_LOG_LEVEL: process.env.OFFERSTREAM_LOG_LEVEL ?? 'silent',
+      ...overrides,
+    },
+  })
+  const pool = createPool(config.databaseUrl)
+  await migrate(pool)
+  await ensureTopics(config)
+  const producer = new Producer({ clientId: `test-${id}`, bootstrapBrokers: config.kafkaBrokers })
+  const consumers: Consumer<Buffer, Buffer, Buffer, Buffer>[] = []
+
+  return {
+    config,
+    pool,
+    async produce(values, key = 'first_message') {
+      await producer.send({
+        messages: values.map(v => ({ topic: config.inputTopic, key: Buffer.from(key), value: v === null ? undefined : Buffer.from(v) })),
+      })
+    },
+    async readTopic(topic, { atLeast, timeoutMs = 20000, settleMs = 500 }) {
+      const consumer = new Consumer({ clientId: `reader-${id}`, groupId: `reader_${id}_${randomBytes(3).toString('hex')}`, bootstrapBrokers: config.kafkaBrokers })
+      consumers.push(consumer)
+      const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false, isolationLevel: FetchIsolationLevels.READ_COMMITTED, maxWaitTime: 100 })
+      const out: ReadRecord[] = []
+      const deadline = Date.now() + timeoutMs
+      let lastArrival = Date.now()
+      stream.on('data', m => {
+        lastArrival = Date.now()
+        out.push({
+          key: m.key ? m.key.toString() : null,
+          value: m.value ?? null,
+          offset: m.offset,
+          partition: m.partition,
+          headers: new Map([...m.headers].map(([k, v]) => [k.toString(), v.toString()])),
+        })
+      })
+      // Wait for the expected count, then a quiet period to catch anything extra (duplicates).
+      while (Date.now() < deadline && !(out.length >= atLeast && Date.now() - lastArrival >= settleMs)) {
+        await new Promise(r => setTimeout(r, 50))
+      }
+      await stream.close()
+      await consumer.close(true)
+      return out
+    },
+    async addSubscribers(rows) {
+      if (rows.length === 0) return
+      await pool.query('insert into subscribers_restaurants (client_id, restaurant_id) select * from unnest($1::uuid[], $2::uuid[])', [
+        rows.map(r => r[0]),
+        rows.map(r => r[1]),
+      ])
+    },
+    async cleanup() {
+      await producer.close(true).catch(() => {})
+      for (const c of consumers) await c.close(true).catch(() => {})
+      await pool.end().catch(() => {})
+      const a = new Admin({ clientId: `cleanup-${id}`, bootstrapBrokers: config.kafkaBrokers })
+      await a.deleteTopics({ topics: [config.inputTopic, config.outputTopic, config.dlqTopic, config.stateTopic] }).catch(() => {})
+      await a.close().catch(() => {})
+      const c = new pg.Client({ connectionString: databaseUrl })
+      await c.connect()
+      await c.query(`drop database if exists ${db} with (force)`)
+      await c.end()
+    },
+  }
+}
