@@ -1,0 +1,14 @@
+import { migrate } from '../pg/migrate.ts'
+import { createPool } from '../pg/pool.ts'
+import { configWithServices } from './services.ts'
+
+export async function runMigrate(argv: string[]): Promise<void> {
+  const config = await configWithServices(argv, m => process.stderr.write(m + '\n'))
+  const pool = createPool(config.databaseUrl, 1)
+  try {
+    const applied = await migrate(pool)
+    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n')
+  } finally {
+    await pool.end()
+  }
+}
