@@ -22,6 +22,10 @@ try {
     await runMigrate(rest)
   } else if (command === 'demo') {
     await runDemo(rest)
+  } else if (command === 'bench') {
+    // The harness lives outside src/ (it generates load, it is not the service); same entry as npm run bench.
+    const bench = (await import('../../bench/main.ts')) as { runBench: (argv: string[]) => Promise<void> }
+    await bench.runBench(rest)
   } else {
     throw new OfferstreamError(ErrorCodes.CONFIG_INVALID, `unknown command "${command}" (see offerstream --help)`)
   }

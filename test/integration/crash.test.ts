@@ -8,7 +8,7 @@ import { ServiceProcess } from '../helpers/service-process.ts'
 // The service process is SIGKILLed several times while it fans out; after a final clean run both
 // sinks must hold every expected (campaign, client) pair exactly once.
 const RESTAURANTS = 4
-const SUBSCRIBERS_PER_RESTAURANT = 6000
+const SUBSCRIBERS_PER_RESTAURANT = 10000
 const CAMPAIGNS = 12
 const KILLS = 5
 
@@ -42,7 +42,8 @@ test('SIGKILL mid-fan-out, repeatedly: both sinks exactly once', async () => {
   for (let k = 0; k < KILLS; k++) {
     svc.start()
     // Kill at a random moment of the run, after the process had time to boot and start writing.
-    await new Promise(r => setTimeout(r, 1500 + Math.random() * 2500))
+    // Boot takes ~1 s; early kills land in the PostgreSQL fan-out, later ones in the relay.
+    await new Promise(r => setTimeout(r, 900 + k * 400 + Math.random() * 600))
     const result = await svc.kill('SIGKILL')
     if (result.signal === 'SIGKILL') kills++
     progress.push((await fx.pool.query('select count(*)::int as n from subscribers_feedback')).rows[0].n)
