@@ -65,7 +65,11 @@ export async function startService(config: Config, log: Logger): Promise<Service
       },
     })
     if (config.httpEnabled) {
-      http = await startHttp(config.httpHost, config.httpPort, metrics.registry, { health: () => ({ ok: true, detail: {} }) })
+      const wr = writer
+      http = await startHttp(config.httpHost, config.httpPort, metrics.registry, {
+        // Unhealthy while a dependency is failing; the loops keep retrying, so it recovers by itself.
+        health: () => ({ ok: !wr.lastError && !r.lastError, detail: { writer: wr.lastError ?? 'ok', relay: r.lastError ?? 'ok' } }),
+      })
     }
   } catch (error) {
     await pool.end().catch(() => {})

@@ -37,6 +37,8 @@ export class Relay {
   #wakeRequested = false
   #wake: (() => void) | undefined
   #stop = new AbortController()
+  /** Message of the last failure, cleared by the next successful pass; read by /healthz. */
+  lastError: string | undefined
 
   constructor(deps: RelayDeps) {
     this.#d = deps
@@ -55,6 +57,7 @@ export class Relay {
       try {
         const worked = await this.publishOnce()
         attempt = 0
+        this.lastError = undefined
         if (!worked) await this.#idle()
       } catch (error) {
         if (!isRetryable(error)) throw error
@@ -88,6 +91,7 @@ export class Relay {
   }
 
   async #recover(e: OfferstreamError, attempt: number): Promise<void> {
+    this.lastError = `${e.code}: ${e.message}`
     this.#d.metrics.retries.inc({ component: 'relay', code: e.code })
     const delay = backoffDelay(attempt, this.#d.config.retryMaxDelayMs)
     this.#d.log.warn({ code: e.code, err: e.message, retryInMs: delay, attempt }, 'relay failed; rebuilding the producer from committed state')

@@ -43,6 +43,8 @@ export class Writer {
   #lastFanned = 0
   #stop = new AbortController()
   #now: () => number
+  /** Message of the last failed step, cleared by the next successful one; read by /healthz. */
+  lastError: string | undefined
 
   constructor(deps: WriterDeps) {
     this.#d = deps
@@ -56,10 +58,12 @@ export class Writer {
         this.#source ??= await this.#d.createSource()
         await this.#step(this.#source)
         attempt = 0
+        this.lastError = undefined
       } catch (error) {
         if (this.#stopping) break
         if (!isRetryable(error)) throw error
         const e = error as OfferstreamError
+        this.lastError = `${e.code}: ${e.message}`
         this.#d.metrics.retries.inc({ component: 'writer', code: e.code })
         const delay = backoffDelay(attempt++, this.#d.config.retryMaxDelayMs)
         this.#d.log.warn({ code: e.code, err: e.message, retryInMs: delay, attempt }, 'writer step failed; retrying')
