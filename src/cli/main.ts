@@ -24,7 +24,8 @@ try {
     await runDemo(rest)
   } else if (command === 'bench') {
     // The harness lives outside src/ (it generates load, it is not the service); same entry as npm run bench.
-    const bench = (await import('../../bench/main.ts')) as { runBench: (argv: string[]) => Promise<void> }
+    const entry = new URL('../../bench/main.ts', import.meta.url).href
+    const bench = (await import(entry)) as { runBench: (argv: string[]) => Promise<void> }
     await bench.runBench(rest)
   } else {
     throw new OfferstreamError(ErrorCodes.CONFIG_INVALID, `unknown command "${command}" (see offerstream --help)`)
