@@ -1,0 +1,122 @@
+// `npm run bench [-- --quick]` / `offerstream bench`: the fan-out's latency, throughput against the
+// sink bound, and big fan-out memory, against the real local Kafka and PostgreSQL, in one run.
+import os from 'node:os'
+import { parseArgs } from 'node:util'
+import pg from 'pg'
+import { KAFKA_VERSION, startStack, type Stack } from '../src/stack/index.ts'
+import type { Services } from './bench-env.ts'
+import { printTable, writeResult } from './report.ts'
+import { createRng } from './rng.ts'
+import { runBigFanout } from './scenario-big-fanout.ts'
+import { runBound } from './scenario-bound.ts'
+import { runLatency } from './scenario-latency.ts'
+import { runThroughput } from './scenario-throughput.ts'
+import { latencyRows, summaryRows } from './tables.ts'
+
+const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout] [--seed N]
+  [--rate 100] [--seconds 60] [--pushes 1000000] [--big 1000000] [--set OFFERSTREAM_X=v ...] [--cpu-prof]
+Uses KAFKA_BROKERS and DATABASE_URL when both are set, else starts a throwaway local stack.
+Results: tables on stdout, JSON in bench/results/. --cpu-prof writes the service's profiles there too.`
+
+export async function runBench(argv: string[]): Promise<void> {
+  const { values: a } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string', default: 'latency,throughput,bound,bigfanout' },
+      seed: { type: 'string', default: '42' },
+      rate: { type: 'string', default: '100' },
+      seconds: { type: 'string' },
+      pushes: { type: 'string' },
+      big: { type: 'string' },
+      set: { type: 'string', multiple: true, default: [] },
+      'cpu-prof': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  if (a.help) return void process.stdout.write(HELP + '\n')
+  const q = a.quick
+  const only = new Set(a.only.split(','))
+  const serviceEnv = Object.fromEntries(a.set.map(kv => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19) + (q ? '-quick' : '')
+  const nodeArgs = a['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${new URL('./results/profiles/', import.meta.url).pathname}`] : []
+  const mix = { duplicates: 0.05, expired: 0.05, malformed: 0.02 }
+  const seed = Number(a.seed)
+
+  let stack: Stack | undefined
+  let services: Services
+  if (process.env.KAFKA_BROKERS && process.env.DATABASE_URL) {
+    services = { brokers: process.env.KAFKA_BROKERS, databaseUrl: process.env.DATABASE_URL }
+  } else {
+    process.stderr.write('[bench] starting a local Kafka + PostgreSQL stack\n')
+    stack = await startStack({ log: m => process.stderr.write(`[stack] ${m}\n`) })
+    services = { brokers: stack.kafkaBrokers, databaseUrl: stack.databaseUrl }
+  }
+  try {
+    const machine = await describeMachine(services)
+    process.stdout.write(`\n## offerstream bench ${q ? '(--quick) ' : ''}${new Date().toISOString()}\n${machine.text}\n`)
+    const results: Record<string, unknown> = { machine, seed, quick: q, serviceEnv }
+    if (only.has('latency')) {
+      const r = await runLatency(services, createRng(seed), {
+        perSecond: Number(a.rate),
+        seconds: Number(a.seconds ?? (q ? 10 : 60)),
+        restaurants: q ? 300 : 1000,
+        rows: q ? 30000 : 100000,
+        skew: 0.6,
+        mix,
+        serviceEnv,
+        nodeArgs,
+      })
+      results.latency = r
+      printTable(`1. latency: ${r.options.perSecond} campaigns/s for ${r.options.seconds} s, ${r.expectedPushes.toLocaleString('en-US')} pushes (ms from campaign produced)`, latencyRows(r))
+      writeResult('latency', stamp, { machine, seed, ...r })
+    }
+    if (only.has('throughput') || only.has('bound')) {
+      const t = await runThroughput(services, createRng(seed + 1), {
+        pushes: Number(a.pushes ?? (q ? 100000 : 1000000)),
+        restaurants: q ? 200 : 1000,
+        rows: q ? 120000 : 1200000,
+        skew: 0.8,
+        mix,
+        serviceEnv,
+        nodeArgs,
+      })
+      results.throughput = t.result
+      writeResult('throughput', stamp, { machine, seed, ...t.result })
+      if (only.has('bound')) {
+        const b = await runBound(services, t, serviceEnv)
+        results.bound = b
+        writeResult('bound', stamp, { machine, seed, ...b })
+      }
+    }
+    if (only.has('bigfanout')) {
+      const r = await runBigFanout(services, createRng(seed + 2), Number(a.big ?? (q ? 100000 : 1000000)), serviceEnv, nodeArgs)
+      results.bigFanout = r
+      writeResult('bigfanout', stamp, { machine, seed, ...r })
+    }
+    printTable('Summary', summaryRows(results))
+    process.stdout.write(`\nJSON: ${writeResult('all', stamp, results)}\n`)
+  } finally {
+    await stack?.stop()
+  }
+}
+
+async function describeMachine(services: Services) {
+  const c = new pg.Client({ connectionString: services.databaseUrl })
+  await c.connect()
+  const pgVersion = (await c.query<{ server_version: string }>('show server_version')).rows[0]!.server_version
+  await c.end()
+  const cpus = os.cpus()
+  const m = { cpu: cpus[0]?.model ?? '?', cores: cpus.length, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, kafka: KAFKA_VERSION, postgres: pgVersion, load: os.loadavg().map(l => l.toFixed(2)).join(' ') }
+  return { ...m, text: `machine: ${m.cores} × ${m.cpu}, ${m.memGb} GB; Node ${m.node}, Kafka ${m.kafka}, PostgreSQL ${m.postgres}; load avg ${m.load}` }
+}
+
+if (import.meta.main) {
+  runBench(process.argv.slice(2)).then(
+    () => process.exit(0),
+    error => {
+      process.stderr.write(`bench failed: ${(error as Error).stack}\n`)
+      process.exit(1)
+    },
+  )
+}

@@ -1,0 +1,69 @@
+import { createBenchEnv, type Services } from './bench-env.ts'
+import { campaignFields } from './campaigns.ts'
+import { watchKafka, watchPostgres } from './observe.ts'
+import { createInputProducer } from './produce.ts'
+import { createProgress } from './progress.ts'
+import type { Rng } from './rng.ts'
+import { BenchService } from './service-proc.ts'
+import { warmUp } from './warm-up.ts'
+import { copySubscribers, type Subscribers } from './workload.ts'
+
+/**
+ * One campaign to `subscribers` followers of one restaurant, with the service as its own process:
+ * time from produce to the last push visible in each sink, and the service's peak RSS (VmHWM, which
+ * includes start-up and the small warm-up campaign to a second restaurant).
+ */
+export async function runBigFanout(services: Services, rng: Rng, subscribers: number, serviceEnv: Record<string, string>, nodeArgs: string[]) {
+  const p = createProgress('big fan-out')
+  const env = await createBenchEnv(services, 'bigfanout', serviceEnv)
+  const service = new BenchService(env.config, nodeArgs)
+  const input = createInputProducer(env.config.kafkaBrokers, env.config.inputTopic)
+  const kafka = await watchKafka(env.config.kafkaBrokers, env.config.outputTopic, false)
+  const pg = await watchPostgres(env.config.databaseUrl, false)
+  try {
+    // Restaurant 0: the big one, every subscriber a distinct client. Restaurant 1: ten, for the warm-up.
+    const big = Array.from({ length: subscribers }, () => rng.uuid())
+    const small = Array.from({ length: 10 }, () => rng.uuid())
+    const rowClient = [...big, ...small]
+    const rowRestaurant = Int32Array.from(rowClient, (_, i) => (i < subscribers ? 0 : 1))
+    const subs: Subscribers = { restaurantIds: [rng.uuid(), rng.uuid()], clientsOf: [big.sort(), small.sort()], rowRestaurant, rowClient }
+    await copySubscribers(env.pool, subs, p)
+    service.start()
+    await service.ready()
+    p.set('warming up')
+    await warmUp(env, subs, rng, input, kafka.seen, pg.seen)
+    const rssBeforeMb = Math.round(service.peakRssKb / 1024)
+    const k0 = kafka.seen.total
+    const p0 = pg.seen.total
+    const f = campaignFields(subs, 0, rng, Math.floor(Date.now() / 1000), false)
+    const { startedAt } = await input.backlog([{ kind: 'valid', value: JSON.stringify(f), campaignId: f.adv_campaign_id, expected: subscribers }])
+    const tick = () => { service.assertRunning(); p.set(`pushes visible: kafka ${kafka.seen.total - k0}/${subscribers}, postgres ${pg.seen.total - p0}/${subscribers}, service peak RSS ${Math.round(service.peakRssKb / 1024)} MB`) }
+    const okK = await kafka.seen.waitFor(k0 + subscribers, 600000, tick)
+    const okP = await pg.seen.waitFor(p0 + subscribers, 600000, tick)
+    await new Promise(r => setTimeout(r, 1000))
+    p.done(`done: kafka ${kafka.seen.total - k0}/${subscribers}, postgres ${pg.seen.total - p0}/${subscribers}`)
+    if (!okK || !okP) throw new Error('big fan-out: not every push arrived within 10 minutes')
+    await service.stop()
+    const kafkaSeconds = (kafka.seen.lastAt - startedAt) / 1000
+    const pgSeconds = (pg.seen.lastAt - startedAt) / 1000
+    return {
+      scenario: 'bigFanout',
+      subscribers,
+      kafkaPushes: kafka.seen.total - k0,
+      pgPushes: pg.seen.total - p0,
+      firstKafkaMs: (kafka.seen.byCampaign.get(f.adv_campaign_id)?.first ?? NaN) - startedAt,
+      kafkaSeconds,
+      pgSeconds,
+      perSecond: subscribers / Math.max(kafkaSeconds, pgSeconds),
+      rssAfterWarmUpMb: rssBeforeMb,
+      peakRssMb: Math.round(service.peakRssKb / 1024),
+    }
+  } finally {
+    p.done()
+    await service.stop().catch(() => {})
+    await kafka.close()
+    await pg.close()
+    await input.close()
+    await env.cleanup()
+  }
+}

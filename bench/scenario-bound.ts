@@ -1,0 +1,142 @@
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { from as copyFrom } from 'pg-copy-streams'
+import type { Campaign } from '../src/core/campaign.ts'
+import { pushMessage, pushMessagePrefix, pushMessageSuffix } from '../src/core/push-message.ts'
+import { type OutMessage, OutputProducer } from '../src/kafka/output-producer.ts'
+import { createBenchEnv, type Services } from './bench-env.ts'
+import type { CampaignFields } from './campaigns.ts'
+import { createProgress } from './progress.ts'
+import type { ThroughputRun } from './scenario-throughput.ts'
+
+interface Job {
+  campaign: Campaign
+  clients: string[]
+}
+
+/**
+ * The sink bound: the throughput scenario's pushes written straight to both sinks, concurrently, with
+ * no service in between. Kafka: the service's own OutputProducer (same transactional settings, one
+ * transaction per OFFERSTREAM_RELAY_BATCH messages plus the cursor record, sequential like the relay).
+ * PostgreSQL: COPY FROM STDIN of the same rows into subscribers_feedback, one COPY (= one transaction)
+ * per OFFERSTREAM_FANOUT_CHUNK rows, like the fan-out's chunks. Bound = pushes / slower side's time.
+ */
+export async function runBound(services: Services, run: ThroughputRun, serviceEnv: Record<string, string>) {
+  const p = createProgress('sink bound')
+  const env = await createBenchEnv(services, 'bound', serviceEnv)
+  const trigger = Math.floor(Date.now() / 1000)
+  const jobs: Job[] = run.events
+    .filter(e => e.kind === 'valid')
+    .map(e => ({ campaign: toCampaign(JSON.parse(e.value) as CampaignFields), clients: run.subs.clientsOf[e.restaurant!]! }))
+  const total = jobs.reduce((s, j) => s + j.clients.length, 0)
+  let kafkaDone = 0
+  let pgDone = 0
+  const tick = () => p.set(`kafka ${kafkaDone}/${total}, postgres ${pgDone}/${total}`)
+  const producer = new OutputProducer(env.config)
+  try {
+    await producer.open()
+    const t0 = Date.now()
+    const kafkaSide = async () => {
+      let batch: OutMessage[] = []
+      for (const j of jobs) {
+        const prefix = pushMessagePrefix(j.campaign)
+        const suffix = pushMessageSuffix(j.campaign, trigger)
+        for (const c of j.clients) {
+          batch.push({ topic: env.config.outputTopic, key: c, value: pushMessage(prefix, c, suffix) })
+          if (batch.length >= env.config.relayBatch) {
+            await producer.publish(batch, { push: (kafkaDone += batch.length), dlq: 0 })
+            batch = []
+            tick()
+          }
+        }
+      }
+      if (batch.length) await producer.publish(batch, { push: (kafkaDone += batch.length), dlq: 0 })
+      return (Date.now() - t0) / 1000
+    }
+    const pgSide = async () => {
+      const client = await env.pool.connect()
+      try {
+        for (const rows of chunkRows(jobs, env.config.fanoutChunk, trigger)) {
+          await pipeline(Readable.from(rows()), client.query(copyFrom(COPY)))
+        }
+      } finally {
+        client.release()
+      }
+      return (Date.now() - t0) / 1000
+    }
+    // Chunks of `chunk` rows regardless of campaign boundaries: fewer, bigger transactions than the
+    // service can have for small campaigns, so this bound is an upper limit, not a like-for-like.
+    function* chunkRows(all: Job[], chunk: number, trig: number) {
+      const segments: Array<{ j: Job; from: number; to: number }> = []
+      let size = 0
+      for (const j of all) {
+        for (let i = 0; i < j.clients.length; ) {
+          const n = Math.min(j.clients.length - i, chunk - size)
+          segments.push({ j, from: i, to: i + n })
+          i += n
+          size += n
+          if (size === chunk) {
+            yield copyStream(segments.splice(0), trig)
+            size = 0
+          }
+        }
+      }
+      if (segments.length) yield copyStream(segments, trig)
+    }
+    function copyStream(segments: Array<{ j: Job; from: number; to: number }>, trig: number) {
+      return async function* () {
+        for (const { j, from, to } of segments) {
+          const c = j.campaign
+          const head = [c.restaurantId, c.campaignId, esc(c.content), esc(c.owner), esc(c.ownerContact), c.start, c.end, c.created].join('\t') + '\t'
+          const tail = `\t${trig}\t\\N\n`
+          for (let k = from; k < to; k += 2000) {
+            let s = ''
+            const e = Math.min(to, k + 2000)
+            for (let m = k; m < e; m++) s += head + j.clients[m] + tail
+            pgDone += e - k
+            yield s
+          }
+        }
+        tick()
+      }
+    }
+    const [kafkaSeconds, pgSeconds] = await Promise.all([kafkaSide(), pgSide()])
+    const bothSeconds = Math.max(kafkaSeconds, pgSeconds)
+    p.done(`done: ${total} pushes, kafka ${kafkaSeconds.toFixed(1)} s, postgres ${pgSeconds.toFixed(1)} s`)
+    return {
+      scenario: 'bound',
+      pushes: total,
+      relayBatch: env.config.relayBatch,
+      copyChunk: env.config.fanoutChunk,
+      kafkaSeconds,
+      pgSeconds,
+      kafkaPerSecond: total / kafkaSeconds,
+      pgPerSecond: total / pgSeconds,
+      boundPerSecond: total / bothSeconds,
+    }
+  } finally {
+    p.done()
+    await producer.close()
+    await env.cleanup()
+  }
+}
+
+const COPY = `copy subscribers_feedback (restaurant_id, adv_campaign_id, adv_campaign_content, adv_campaign_owner,
+  adv_campaign_owner_contact, adv_campaign_datetime_start, adv_campaign_datetime_end, datetime_created,
+  client_id, trigger_datetime_created, feedback) from stdin`
+
+// COPY text format: backslash, tab and newlines escaped; null as \N.
+const esc = (s: string | null) => (s === null ? '\\N' : s.replace(/[\\\t\n\r]/g, ch => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[ch]!))
+
+function toCampaign(f: CampaignFields): Campaign {
+  return {
+    restaurantId: f.restaurant_id,
+    campaignId: f.adv_campaign_id,
+    content: f.adv_campaign_content,
+    owner: f.adv_campaign_owner,
+    ownerContact: f.adv_campaign_owner_contact,
+    start: f.adv_campaign_datetime_start,
+    end: f.adv_campaign_datetime_end,
+    created: f.datetime_created,
+  }
+}

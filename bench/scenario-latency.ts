@@ -1,0 +1,111 @@
+import { type BenchEvent, expectedPushes, generateEvents, type Mix } from './campaigns.ts'
+import { createBenchEnv, type Services } from './bench-env.ts'
+import { watchKafka, watchPostgres, type Seen } from './observe.ts'
+import { createInputProducer } from './produce.ts'
+import { createProgress } from './progress.ts'
+import { percentiles, type Percentiles } from './report.ts'
+import type { Rng } from './rng.ts'
+import { BenchService } from './service-proc.ts'
+import { warmUp } from './warm-up.ts'
+import { copySubscribers, generateSubscribers } from './workload.ts'
+
+export interface LatencyOptions {
+  perSecond: number
+  seconds: number
+  restaurants: number
+  rows: number
+  skew: number
+  mix: Mix
+  serviceEnv: Record<string, string>
+  nodeArgs: string[]
+}
+
+/**
+ * Campaign produced → push visible, at a steady campaign rate. Latency of a push = the time the
+ * bench's read_committed consumer received it (Kafka), or the bench got the NOTIFY of the chunk
+ * that wrote its row (PostgreSQL, delivered at commit), minus the moment right before the bench sent
+ * its campaign to restaurant_actions. Also per campaign: until its last push was visible.
+ */
+export async function runLatency(services: Services, rng: Rng, o: LatencyOptions) {
+  const p = createProgress('latency')
+  const env = await createBenchEnv(services, 'latency', o.serviceEnv)
+  const service = new BenchService(env.config, o.nodeArgs)
+  const input = createInputProducer(env.config.kafkaBrokers, env.config.inputTopic)
+  const kafka = await watchKafka(env.config.kafkaBrokers, env.config.outputTopic, true)
+  const pg = await watchPostgres(env.config.databaseUrl, true)
+  try {
+    const subs = generateSubscribers({ restaurants: o.restaurants, rows: o.rows, skew: o.skew, clientReuse: 3 }, rng)
+    await copySubscribers(env.pool, subs, p)
+    const events = generateEvents(subs, rng, o.mix, { count: Math.round(o.perSecond * o.seconds) }, Math.floor(Date.now() / 1000))
+    const expected = expectedPushes(events)
+    service.start()
+    await service.ready()
+    p.set('warming up')
+    await warmUp(env, subs, rng, input, kafka.seen, pg.seen)
+    const k0 = kafka.seen.total
+    const p0 = pg.seen.total
+    const producedAt = await input.paced(events, o.perSecond, p)
+    const tick = () => { service.assertRunning(); p.set(`pushes visible: kafka ${kafka.seen.total - k0}/${expected}, postgres ${pg.seen.total - p0}/${expected}`) }
+    await kafka.seen.waitFor(k0 + expected, 120000, tick)
+    await pg.seen.waitFor(p0 + expected, 120000, tick)
+    await new Promise(r => setTimeout(r, 1000)) // anything beyond the expected count would be a duplicate
+    p.done(`done: kafka ${kafka.seen.total - k0}/${expected}, postgres ${pg.seen.total - p0}/${expected}`)
+    const sent = sentAt(events, producedAt)
+    const result = {
+      scenario: 'latency',
+      options: o,
+      campaigns: events.length,
+      kinds: countKinds(events),
+      expectedPushes: expected,
+      kafkaPushes: kafka.seen.total - k0,
+      pgPushes: pg.seen.total - p0,
+      kafkaPerPush: perPush(kafka.seen, sent),
+      pgPerPush: perPush(pg.seen, sent),
+      kafkaCampaignDone: perCampaign(kafka.seen, sent),
+      pgCampaignDone: perCampaign(pg.seen, sent),
+      servicePeakRssMb: 0,
+    }
+    await service.stop()
+    result.servicePeakRssMb = Math.round(service.peakRssKb / 1024)
+    return result
+  } finally {
+    p.done()
+    await service.stop().catch(() => {})
+    await kafka.close()
+    await pg.close()
+    await input.close()
+    await env.cleanup()
+  }
+}
+
+function sentAt(events: BenchEvent[], producedAt: number[]): Map<string, number> {
+  const m = new Map<string, number>()
+  events.forEach((e, i) => {
+    if (e.kind === 'valid') m.set(e.campaignId!, producedAt[i]!)
+  })
+  return m
+}
+
+function perPush(seen: Seen, sent: Map<string, number>): Percentiles {
+  const out: number[] = []
+  for (const [c, at] of seen.pushTimes ?? []) {
+    const t = sent.get(c)
+    if (t !== undefined) out.push(at - t)
+  }
+  return percentiles(out)
+}
+
+function perCampaign(seen: Seen, sent: Map<string, number>): Percentiles {
+  const out: number[] = []
+  for (const [c, t] of sent) {
+    const s = seen.byCampaign.get(c)
+    if (s) out.push(s.last - t)
+  }
+  return percentiles(out)
+}
+
+export function countKinds(events: BenchEvent[]): Record<string, number> {
+  const k: Record<string, number> = {}
+  for (const e of events) k[e.kind] = (k[e.kind] ?? 0) + 1
+  return k
+}

@@ -1,0 +1,82 @@
+import { expectedPushes, generateEvents, type BenchEvent, type Mix } from './campaigns.ts'
+import { createBenchEnv, type Services } from './bench-env.ts'
+import { watchKafka, watchPostgres } from './observe.ts'
+import { createInputProducer } from './produce.ts'
+import { createProgress } from './progress.ts'
+import type { Rng } from './rng.ts'
+import { countKinds } from './scenario-latency.ts'
+import { BenchService } from './service-proc.ts'
+import { warmUp } from './warm-up.ts'
+import { copySubscribers, generateSubscribers, type Subscribers } from './workload.ts'
+
+export interface ThroughputOptions {
+  pushes: number
+  restaurants: number
+  rows: number
+  skew: number
+  mix: Mix
+  serviceEnv: Record<string, string>
+  nodeArgs: string[]
+}
+
+/**
+ * A backlog of campaigns produced as fast as the broker takes them into a running, idle service.
+ * Rate = pushes / (last push visible − first campaign produced), per sink and for both.
+ */
+export async function runThroughput(services: Services, rng: Rng, o: ThroughputOptions) {
+  const p = createProgress('throughput')
+  const env = await createBenchEnv(services, 'throughput', o.serviceEnv)
+  const service = new BenchService(env.config, o.nodeArgs)
+  const input = createInputProducer(env.config.kafkaBrokers, env.config.inputTopic)
+  const kafka = await watchKafka(env.config.kafkaBrokers, env.config.outputTopic, false)
+  const pg = await watchPostgres(env.config.databaseUrl, false)
+  try {
+    const subs = generateSubscribers({ restaurants: o.restaurants, rows: o.rows, skew: o.skew, clientReuse: 3 }, rng)
+    await copySubscribers(env.pool, subs, p)
+    const events = generateEvents(subs, rng, o.mix, { targetPushes: o.pushes }, Math.floor(Date.now() / 1000))
+    const expected = expectedPushes(events)
+    service.start()
+    await service.ready()
+    p.set('warming up')
+    await warmUp(env, subs, rng, input, kafka.seen, pg.seen)
+    const k0 = kafka.seen.total
+    const p0 = pg.seen.total
+    const { startedAt, endedAt } = await input.backlog(events, p)
+    const tick = () => { service.assertRunning(); p.set(`pushes visible: kafka ${kafka.seen.total - k0}/${expected}, postgres ${pg.seen.total - p0}/${expected}`) }
+    const okK = await kafka.seen.waitFor(k0 + expected, 600000, tick)
+    const okP = await pg.seen.waitFor(p0 + expected, 600000, tick)
+    await new Promise(r => setTimeout(r, 1000))
+    p.done(`done: kafka ${kafka.seen.total - k0}/${expected}, postgres ${pg.seen.total - p0}/${expected}`)
+    if (!okK || !okP) throw new Error('throughput: not every push arrived within 10 minutes')
+    const kafkaS = (kafka.seen.lastAt - startedAt) / 1000
+    const pgS = (pg.seen.lastAt - startedAt) / 1000
+    const bothS = Math.max(kafkaS, pgS)
+    await service.stop()
+    const result = {
+      scenario: 'throughput',
+      options: o,
+      campaigns: events.length,
+      kinds: countKinds(events),
+      produceSeconds: (endedAt - startedAt) / 1000,
+      expectedPushes: expected,
+      kafkaPushes: kafka.seen.total - k0,
+      pgPushes: pg.seen.total - p0,
+      kafkaSeconds: kafkaS,
+      pgSeconds: pgS,
+      kafkaPerSecond: expected / kafkaS,
+      pgPerSecond: expected / pgS,
+      bothPerSecond: expected / bothS,
+      servicePeakRssMb: Math.round(service.peakRssKb / 1024),
+    }
+    return { result, subs, events }
+  } finally {
+    p.done()
+    await service.stop().catch(() => {})
+    await kafka.close()
+    await pg.close()
+    await input.close()
+    await env.cleanup()
+  }
+}
+
+export type ThroughputRun = { subs: Subscribers; events: BenchEvent[] }

@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { Config } from '../src/config/settings.ts'
+import { envFor } from '../test/helpers/service-process.ts'
+
+const BIN = fileURLToPath(new URL('../bin/offerstream.js', import.meta.url))
+
+/**
+ * `offerstream run` as its own process, as in production: it does not share CPU time or an event
+ * loop with the load generator and the observers, and its memory can be read from /proc.
+ */
+export class BenchService {
+  #child: ChildProcess | undefined
+  #exit: Promise<number | null> | undefined
+  #rssTimer: NodeJS.Timeout | undefined
+  output = ''
+  peakRssKb = 0
+
+  config: Config
+  nodeArgs: string[]
+
+  constructor(config: Config, nodeArgs: string[] = []) {
+    this.config = config
+    this.nodeArgs = nodeArgs
+  }
+
+  start(): void {
+    const child = spawn(process.execPath, [...this.nodeArgs, BIN, 'run'], { env: envFor(this.config), stdio: ['ignore', 'pipe', 'pipe'] })
+    this.#child = child
+    // The whole log goes to bench/results/logs/ (named by the scenario's output topic) for post-mortems.
+    const dir = fileURLToPath(new URL('./results/logs/', import.meta.url))
+    mkdirSync(dir, { recursive: true })
+    const file = createWriteStream(`${dir}${this.config.outputTopic}.log`)
+    child.on('exit', () => file.end())
+    const keep = (chunk: Buffer) => {
+      file.write(chunk)
+      this.output = (this.output + chunk.toString()).slice(-50000)
+    }
+    child.stdout?.on('data', keep)
+    child.stderr?.on('data', keep)
+    this.#exit = new Promise(resolve => child.on('exit', code => resolve(code)))
+    // VmHWM is the kernel's own peak-RSS mark, so short spikes between samples are not missed.
+    this.#rssTimer = setInterval(() => this.#sampleRss(), 200)
+  }
+
+  /** Throws (with the service's last output) if the service exited on its own: a wait would never end. */
+  assertRunning(): void {
+    const c = this.#child
+    if (c && (c.exitCode !== null || c.signalCode !== null)) {
+      throw new Error(`service exited (${c.exitCode ?? c.signalCode}):\n${this.output.slice(-4000)}`)
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid
+  }
+
+  #sampleRss(): void {
+    try {
+      const status = readFileSync(`/proc/${this.#child?.pid}/status`, 'utf8')
+      const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0)
+      if (hwm > this.peakRssKb) this.peakRssKb = hwm
+    } catch {
+      // Exited between samples.
+    }
+  }
+
+  /** Resolves once the relay has read its cursor and the writer is consuming. */
+  async ready(timeoutMs = 60000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (!(this.output.includes('offerstream running') && this.output.includes('relay resumed'))) {
+      if (Date.now() > deadline || this.#child?.exitCode != null) throw new Error(`service did not start:\n${this.output.slice(-3000)}`)
+      await new Promise(r => setTimeout(r, 50))
+    }
+  }
+
+  /** SIGTERM (drain and exit 0, which also lets --cpu-prof write its profile). */
+  async stop(): Promise<number | null> {
+    this.#sampleRss()
+    clearInterval(this.#rssTimer)
+    this.#child?.kill('SIGTERM')
+    const code = await this.#exit
+    this.#child = undefined
+    return code ?? null
+  }
+}
