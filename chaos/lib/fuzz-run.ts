@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto'
+import { RejectCodes } from '../../src/core/reject-reason.ts'
+import type { Fixture } from '../../test/helpers/fixture.ts'
+import { ServiceProcess } from '../../test/helpers/service-process.ts'
+import { badValue, goodContent, rng } from './hostile.ts'
+import { checkSinks, type SinkReport } from './sinks.ts'
+import { campaignJson } from './workload.ts'
+
+export interface FuzzReport {
+  bad: number
+  good: number
+  kinds: Record<string, number>
+  dlq: { received: number; missing: number; extra: number; withoutReason: number; unknownCode: number }
+  sinks: SinkReport
+  /** Good campaigns whose hostile content did not come back byte for byte (PG or Kafka). */
+  contentMismatches: number
+  serviceAlive: boolean
+  cleanExit: boolean
+  output: string
+}
+
+const CODES = new Set<string>(Object.values(RejectCodes))
+const fingerprint = (v: Buffer | null) => (v === null ? '<null>' : v.toString('base64'))
+
+/**
+ * Produces `bad` hostile values with a good campaign every `goodEvery` of them, through one service
+ * process. Every bad value must reach the DLQ with its bytes and a reason, every good campaign
+ * must be pushed exactly once with its content verbatim, and the process must stay up.
+ */
+export async function fuzzRun(fx: Fixture, o: { bad: number; goodEvery?: number; seed?: number; log?: (m: string) => void }): Promise<FuzzReport> {
+  const r = rng(o.seed ?? 1)
+  const now = Math.floor(Date.now() / 1000)
+  const goodEvery = o.goodEvery ?? 100
+  const restaurant = randomUUID()
+  const clients = [randomUUID(), randomUUID(), randomUUID()]
+  await fx.addSubscribers(clients.map(c => [c, restaurant]))
+  const svc = new ServiceProcess(fx.config)
+  svc.start()
+  const expected = new Set<string>()
+  const contents = new Map<string, string>()
+  const badCounts = new Map<string, number>()
+  const kinds: Record<string, number> = {}
+  let batch: Array<Buffer | null> = []
+  let good = 0
+  let bytes = 0
+  const flush = async () => {
+    // produce() takes strings or buffers; null stays a null value (a tombstone).
+    if (batch.length) await fx.produce(batch as Array<Buffer | null> as never)
+    batch = []
+    bytes = 0
+  }
+  for (let i = 0; i < o.bad; i++) {
+    const [kind, value] = badValue(r, now)
+    kinds[kind] = (kinds[kind] ?? 0) + 1
+    badCounts.set(fingerprint(value), (badCounts.get(fingerprint(value)) ?? 0) + 1)
+    batch.push(value)
+    bytes += value?.length ?? 0
+    if (i % goodEvery === 0) {
+      const id = randomUUID()
+      const content = goodContent(r, good++)
+      contents.set(id, content)
+      for (const c of clients) expected.add(`${id}/${c}`)
+      batch.push(Buffer.from(campaignJson(restaurant, id, content, now - 60, now + 7200, now - 60)))
+    }
+    // The broker takes about 1 MB per request; the harness's own producer must stay below that.
+    if (batch.length >= 2000 || bytes > 500_000) await flush()
+  }
+  await flush()
+  o.log?.(`produced ${o.bad} bad and ${good} good values: ${JSON.stringify(kinds)}`)
+  const sinks = await checkSinks(fx, expected, 600000)
+  const dlqRecords = await fx.readTopic(fx.config.dlqTopic, { atLeast: o.bad, timeoutMs: 180000, settleMs: 3000 })
+  const dlq = { received: dlqRecords.length, missing: 0, extra: 0, withoutReason: 0, unknownCode: 0 }
+  for (const d of dlqRecords) {
+    const f = fingerprint(d.value)
+    const left = badCounts.get(f) ?? 0
+    if (left === 0) dlq.extra++
+    else badCounts.set(f, left - 1)
+    if (!d.headers.get('offerstream.error.reason')) dlq.withoutReason++
+    if (!CODES.has(d.headers.get('offerstream.error.code') ?? '')) dlq.unknownCode++
+  }
+  for (const n of badCounts.values()) dlq.missing += n
+  const contentMismatches = await countMismatches(fx, contents)
+  const serviceAlive = svc.running
+  const stopped = serviceAlive ? await svc.kill('SIGTERM') : { code: -1 }
+  return { bad: o.bad, good, kinds, dlq, sinks, contentMismatches, serviceAlive, cleanExit: stopped.code === 0, output: svc.output }
+}
+
+async function countMismatches(fx: Fixture, contents: Map<string, string>): Promise<number> {
+  const { rows } = await fx.pool.query<{ id: string; content: string }>('select distinct adv_campaign_id::text as id, adv_campaign_content as content from subscribers_feedback')
+  let bad = 0
+  for (const row of rows) if (contents.get(row.id) !== row.content) bad++
+  const pushes = await fx.readTopic(fx.config.outputTopic, { atLeast: 1, timeoutMs: 30000, settleMs: 1000 })
+  for (const p of pushes) {
+    const v = JSON.parse(p.value!.toString())
+    if (contents.get(v.adv_campaign_id) !== v.adv_campaign_content) bad++
+  }
+  return bad
+}

@@ -1,0 +1,68 @@
+import type { Stack } from '../../src/stack/index.ts'
+import type { Fixture } from '../../test/helpers/fixture.ts'
+import { ServiceProcess } from '../../test/helpers/service-process.ts'
+import { checkSinks, type SinkReport, waitForFeedback } from './sinks.ts'
+import type { Workload } from './workload.ts'
+
+export type Outage = 'kafka' | 'postgres'
+
+export interface RestartRunOptions {
+  outage: Outage
+  downMs?: number
+  /** Stop the service's dependency like a crash (SIGKILL) instead of a clean shutdown. */
+  hard?: boolean
+  timeoutMs?: number
+  log?: (m: string) => void
+}
+
+export interface RestartRunReport {
+  outage: Outage
+  /** The service process never exited on its own: it rode out the outage. */
+  survived: boolean
+  rowsAtStop: number
+  downMs: number
+  retryWarnings: number
+  sinks: SinkReport
+  cleanExit: boolean
+  output: string
+}
+
+/**
+ * One service process runs the workload; when a quarter of the pairs are in PostgreSQL, Kafka or
+ * PostgreSQL is stopped for `downMs` and started again, while the second half of the input is
+ * produced after the restart. The service must recover by itself, then both sinks are checked.
+ */
+export async function restartRun(stack: Stack, fx: Fixture, w: Workload, o: RestartRunOptions): Promise<RestartRunReport> {
+  const log = o.log ?? (() => {})
+  const downMs = o.downMs ?? 10000
+  await fx.addSubscribers(w.subscribers)
+  const half = Math.ceil(w.values.length / 2)
+  await fx.produce(w.values.slice(0, half))
+  const svc = new ServiceProcess(fx.config)
+  svc.start()
+  const rowsAtStop = await waitForFeedback(fx, Math.ceil(w.expected.size / 4), 120000)
+  log(`${rowsAtStop}/${w.expected.size} rows: stopping ${o.outage}${o.hard ? ' (hard)' : ''} for ${downMs} ms`)
+  const t0 = Date.now()
+  if (o.outage === 'kafka') await stack.stopKafka({ hard: o.hard })
+  else await stack.stopPostgres({ hard: o.hard })
+  await new Promise(r => setTimeout(r, Math.max(0, downMs - (Date.now() - t0))))
+  if (o.outage === 'kafka') await stack.startKafka()
+  else await stack.startPostgres()
+  const down = Date.now() - t0
+  log(`${o.outage} back after ${down} ms; service running: ${svc.running}`)
+  // The test's own producer may need the broker's metadata again: retry briefly.
+  for (let i = 0; ; i++) {
+    try {
+      await fx.produce(w.values.slice(half))
+      break
+    } catch (error) {
+      if (i > 20) throw error
+      await new Promise(r => setTimeout(r, 1000))
+    }
+  }
+  const sinks = await checkSinks(fx, w.expected, o.timeoutMs ?? 300000)
+  const survived = svc.running
+  const stopped = survived ? await svc.kill('SIGTERM') : { code: -1 }
+  const retryWarnings = (svc.output.match(/retrying|rebuilding/g) ?? []).length
+  return { outage: o.outage, survived, rowsAtStop, downMs: down, retryWarnings, sinks, cleanExit: stopped.code === 0, output: svc.output }
+}
