@@ -15,6 +15,35 @@ export interface OutMessage {
 type Bytes = string | Buffer
 const toBuffer = (v?: Bytes) => (v === undefined ? undefined : typeof v === 'string' ? Buffer.from(v) : v)
 
+// The client turns one send into one record batch per partition, and the broker refuses a batch
+// over message.max.bytes (1 MB by default) with MESSAGE_TOO_LARGE, which no retry cures: a full
+// relay transaction (20,000 pushes, or a few large DLQ values) wedged the relay. So a transaction
+// is sent in slices of at most this many bytes; the commit still makes them visible atomically.
+export const SEND_BYTES = 512 * 1024
+
+type Sized = { key?: Bytes; value?: Bytes; headers?: Map<Bytes, Bytes> }
+const len = (v?: Bytes) => (v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length)
+
+/** Splits messages into consecutive slices of at most `limit` bytes (a bigger message goes alone). */
+export function slicesOfBytes<T extends Sized>(messages: T[], limit: number): T[][] {
+  const out: T[][] = []
+  let slice: T[] = []
+  let bytes = 0
+  for (const m of messages) {
+    let size = 32 + len(m.key) + len(m.value)
+    for (const [k, v] of m.headers ?? []) size += 8 + len(k) + len(v)
+    if (slice.length > 0 && bytes + size > limit) {
+      out.push(slice)
+      slice = []
+      bytes = 0
+    }
+    slice.push(m)
+    bytes += size
+  }
+  if (slice.length > 0) out.push(slice)
+  return out
+}
+
 /**
  * The transactional producer behind push_message and the DLQ. One incarnation = one producer epoch:
  * open() fences any older incarnation (completing or aborting its open transaction) and only then
@@ -66,7 +95,7 @@ export class OutputProducer {
         headers: m.headers,
       }))
       all.push({ topic: this.#config.stateTopic, key: this.#config.transactionalId, value: encodeCursor(cursor) })
-      await tx.send({ messages: all })
+      for (const slice of slicesOfBytes(all, SEND_BYTES)) await tx.send({ messages: slice })
       await tx.commit()
     } catch (error) {
       throw translateKafkaError(error)
