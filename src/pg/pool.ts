@@ -15,5 +15,10 @@ export function createPool(databaseUrl: string, max = 4): pg.Pool {
   // An idle client losing its connection (database restart) must not crash the process; the next
   // query gets a fresh one.
   pool.on('error', () => {})
+  // A checked-out client (a writer transaction) emits 'error' with no pool listener attached when
+  // the server goes away: unhandled, that killed the process on every database restart. The same
+  // error also fails the client's pending query, which is what the caller acts on (and then
+  // releases the client as broken), so the event itself can be ignored.
+  pool.on('connect', client => client.on('error', () => {}))
   return pool
 }
