@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { accessSync, constants, readFileSync } from 'node:fs'
 import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import { type Config, flagOf, SETTINGS, type SettingName, specOf } from './settings.ts'
 
@@ -94,6 +94,15 @@ function readFile(path: string): Map<SettingName, string> {
   return out
 }
 
+function readable(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Builds and validates the configuration; throws CONFIG_INVALID naming the bad setting. */
 export function loadConfig(sources: ConfigSources = {}): Config {
   const env = sources.env ?? process.env
@@ -111,6 +120,17 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     throw invalid('outputTopic', 'input, output, DLQ and state topics must all differ')
   }
   if (c.databaseUrl && !/^postgres(ql)?:\/\//.test(c.databaseUrl)) throw invalid('databaseUrl', 'must start with postgres:// or postgresql://')
+  // Caught here, these used to surface later as driver errors (exit 1, setting not named).
+  if (c.databaseUrl && !URL.canParse(c.databaseUrl)) throw invalid('databaseUrl', 'is not a valid URL (bad port, or an unescaped @ / # in the password?)')
+  if (c.kafkaTlsCaFile && !readable(c.kafkaTlsCaFile)) throw invalid('kafkaTlsCaFile', `cannot read ${c.kafkaTlsCaFile}`)
+  if (c.databaseUrl) {
+    // The pg driver reads these files on every connect and would fail each one with ENOENT.
+    const params = new URL(c.databaseUrl).searchParams
+    for (const p of ['sslrootcert', 'sslcert', 'sslkey']) {
+      const f = params.get(p)
+      if (f && !readable(f)) throw invalid('databaseUrl', `${p}: cannot read ${f}`)
+    }
+  }
   return c
 }
 
