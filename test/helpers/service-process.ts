@@ -39,6 +39,11 @@ export class ServiceProcess {
     this.#exit = new Promise(resolve => child.on('exit', (code, signal) => resolve({ code, signal })))
   }
 
+  /** For RSS sampling in the soak. */
+  get pid(): number | undefined {
+    return this.#child?.pid
+  }
+
   get running(): boolean {
     return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null
   }
