@@ -3,16 +3,21 @@ import type { Config } from '../config/settings.ts'
 import { kafkaBaseOptions } from './client-options.ts'
 import { translateKafkaError } from './kafka-errors.ts'
 
+/** Room for any input record the broker accepts (up to 16 MB) plus the reason headers. */
+export const DLQ_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 65536
+
 /** Creates the service's topics when missing; existing topics are left as they are. */
 export async function ensureTopics(config: Config): Promise<string[]> {
   const admin = new Admin(kafkaBaseOptions(config, 'admin'))
   try {
     const existing = new Set(await admin.listTopics())
     const created: string[] = []
-    const want: Array<{ name: string; partitions: number; compact: boolean }> = [
+    const want: Array<{ name: string; partitions: number; compact: boolean; maxBytes?: number }> = [
       { name: config.inputTopic, partitions: config.topicPartitions, compact: false },
       { name: config.outputTopic, partitions: config.topicPartitions, compact: false },
-      { name: config.dlqTopic, partitions: config.topicPartitions, compact: false },
+      // A DLQ record is an input record plus reason headers: with the input topic's 1 MB limit, the
+      // largest accepted input value was refused on the DLQ (MESSAGE_TOO_LARGE) and wedged the relay.
+      { name: config.dlqTopic, partitions: config.topicPartitions, compact: false, maxBytes: DLQ_MAX_MESSAGE_BYTES },
       // One partition: the relay cursor is a single, totally ordered record stream.
       { name: config.stateTopic, partitions: 1, compact: true },
     ]
@@ -23,7 +28,10 @@ export async function ensureTopics(config: Config): Promise<string[]> {
           topics: [t.name],
           partitions: t.partitions,
           replicas: config.topicReplicas,
-          configs: t.compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+          configs: [
+            ...(t.compact ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+            ...(t.maxBytes ? [{ name: 'max.message.bytes', value: String(t.maxBytes) }] : []),
+          ],
         })
         created.push(t.name)
       } catch (error) {
