@@ -11,7 +11,7 @@ import { runBigFanout } from './scenario-big-fanout.ts'
 import { runBound } from './scenario-bound.ts'
 import { runLatency } from './scenario-latency.ts'
 import { runThroughput } from './scenario-throughput.ts'
-import { latencyRows, summaryRows } from './tables.ts'
+import { cpuRows, latencyRows, summaryRows } from './tables.ts'
 
 const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout] [--seed N]
   [--rate 100] [--seconds 60] [--pushes 1000000] [--big 1000000] [--set OFFERSTREAM_X=v ...] [--cpu-prof]
@@ -95,6 +95,7 @@ export async function runBench(argv: string[]): Promise<void> {
       writeResult('bigfanout', stamp, { machine, seed, ...r })
     }
     printTable('Summary', summaryRows(results))
+    printTable('CPU seconds used during each measured window, by process', cpuRows(results))
     process.stdout.write(`\nJSON: ${writeResult('all', stamp, results)}\n`)
   } finally {
     await stack?.stop()

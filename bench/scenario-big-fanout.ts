@@ -1,7 +1,9 @@
+import os from 'node:os'
 import { createBenchEnv, type Services } from './bench-env.ts'
 import { campaignFields } from './campaigns.ts'
 import { watchKafka, watchPostgres } from './observe.ts'
 import { createInputProducer } from './produce.ts'
+import { cpuSeconds, cpuSnapshot } from './cpu-usage.ts'
 import { createProgress } from './progress.ts'
 import type { Rng } from './rng.ts'
 import { BenchService } from './service-proc.ts'
@@ -36,10 +38,12 @@ export async function runBigFanout(services: Services, rng: Rng, subscribers: nu
     const k0 = kafka.seen.total
     const p0 = pg.seen.total
     const f = campaignFields(subs, 0, rng, Math.floor(Date.now() / 1000), false)
+    const cpu0 = cpuSnapshot(service.pid)
     const { startedAt } = await input.backlog([{ kind: 'valid', value: JSON.stringify(f), campaignId: f.adv_campaign_id, expected: subscribers }])
     const tick = () => { service.assertRunning(); p.set(`pushes visible: kafka ${kafka.seen.total - k0}/${subscribers}, postgres ${pg.seen.total - p0}/${subscribers}, service peak RSS ${Math.round(service.peakRssKb / 1024)} MB`) }
     const okK = await kafka.seen.waitFor(k0 + subscribers, 600000, tick)
     const okP = await pg.seen.waitFor(p0 + subscribers, 600000, tick)
+    const cpu = cpuSeconds(cpu0, cpuSnapshot(service.pid), (Date.now() - startedAt) / 1000, os.cpus().length)
     await new Promise(r => setTimeout(r, 1000))
     p.done(`done: kafka ${kafka.seen.total - k0}/${subscribers}, postgres ${pg.seen.total - p0}/${subscribers}`)
     if (!okK || !okP) throw new Error('big fan-out: not every push arrived within 10 minutes')
@@ -55,6 +59,7 @@ export async function runBigFanout(services: Services, rng: Rng, subscribers: nu
       kafkaSeconds,
       pgSeconds,
       perSecond: subscribers / Math.max(kafkaSeconds, pgSeconds),
+      cpuSeconds: cpu,
       rssAfterWarmUpMb: rssBeforeMb,
       peakRssMb: Math.round(service.peakRssKb / 1024),
     }

@@ -1,3 +1,4 @@
+import os from 'node:os'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { from as copyFrom } from 'pg-copy-streams'
@@ -6,6 +7,7 @@ import { pushMessage, pushMessagePrefix, pushMessageSuffix } from '../src/core/p
 import { type OutMessage, OutputProducer } from '../src/kafka/output-producer.ts'
 import { createBenchEnv, type Services } from './bench-env.ts'
 import type { CampaignFields } from './campaigns.ts'
+import { cpuSeconds, cpuSnapshot } from './cpu-usage.ts'
 import { createProgress } from './progress.ts'
 import type { ThroughputRun } from './scenario-throughput.ts'
 
@@ -35,6 +37,7 @@ export async function runBound(services: Services, run: ThroughputRun, serviceEn
   const producer = new OutputProducer(env.config)
   try {
     await producer.open()
+    const cpu0 = cpuSnapshot()
     const t0 = Date.now()
     const kafkaSide = async () => {
       let batch: OutMessage[] = []
@@ -102,6 +105,7 @@ export async function runBound(services: Services, run: ThroughputRun, serviceEn
     }
     const [kafkaSeconds, pgSeconds] = await Promise.all([kafkaSide(), pgSide()])
     const bothSeconds = Math.max(kafkaSeconds, pgSeconds)
+    const cpu = cpuSeconds(cpu0, cpuSnapshot(), bothSeconds, os.cpus().length)
     p.done(`done: ${total} pushes, kafka ${kafkaSeconds.toFixed(1)} s, postgres ${pgSeconds.toFixed(1)} s`)
     return {
       scenario: 'bound',
@@ -113,6 +117,7 @@ export async function runBound(services: Services, run: ThroughputRun, serviceEn
       kafkaPerSecond: total / kafkaSeconds,
       pgPerSecond: total / pgSeconds,
       boundPerSecond: total / bothSeconds,
+      cpuSeconds: cpu,
     }
   } finally {
     p.done()

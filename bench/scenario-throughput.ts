@@ -1,7 +1,9 @@
+import os from 'node:os'
 import { expectedPushes, generateEvents, type BenchEvent, type Mix } from './campaigns.ts'
 import { createBenchEnv, type Services } from './bench-env.ts'
 import { watchKafka, watchPostgres } from './observe.ts'
 import { createInputProducer } from './produce.ts'
+import { cpuSeconds, cpuSnapshot } from './cpu-usage.ts'
 import { createProgress } from './progress.ts'
 import type { Rng } from './rng.ts'
 import { countKinds } from './scenario-latency.ts'
@@ -41,10 +43,12 @@ export async function runThroughput(services: Services, rng: Rng, o: ThroughputO
     await warmUp(env, subs, rng, input, kafka.seen, pg.seen)
     const k0 = kafka.seen.total
     const p0 = pg.seen.total
+    const cpu0 = cpuSnapshot(service.pid)
     const { startedAt, endedAt } = await input.backlog(events, p)
     const tick = () => { service.assertRunning(); p.set(`pushes visible: kafka ${kafka.seen.total - k0}/${expected}, postgres ${pg.seen.total - p0}/${expected}`) }
     const okK = await kafka.seen.waitFor(k0 + expected, 600000, tick)
     const okP = await pg.seen.waitFor(p0 + expected, 600000, tick)
+    const cpu = cpuSeconds(cpu0, cpuSnapshot(service.pid), (Date.now() - startedAt) / 1000, os.cpus().length)
     await new Promise(r => setTimeout(r, 1000))
     p.done(`done: kafka ${kafka.seen.total - k0}/${expected}, postgres ${pg.seen.total - p0}/${expected}`)
     if (!okK || !okP) throw new Error('throughput: not every push arrived within 10 minutes')
@@ -66,6 +70,7 @@ export async function runThroughput(services: Services, rng: Rng, o: ThroughputO
       kafkaPerSecond: expected / kafkaS,
       pgPerSecond: expected / pgS,
       bothPerSecond: expected / bothS,
+      cpuSeconds: cpu,
       servicePeakRssMb: Math.round(service.peakRssKb / 1024),
     }
     return { result, subs, events }

@@ -46,3 +46,12 @@ export function summaryRows(all: Any): Row[] {
   }
   return rows
 }
+
+/** CPU seconds per component during each measured window (capacity = wall time × cores). */
+export function cpuRows(all: Any): Row[] {
+  const rows: Row[] = []
+  for (const [name, r] of [['2 throughput', all.throughput], ['3 sink bound', all.bound], ['4 big fan-out', all.bigFanout]] as const) {
+    if (r?.cpuSeconds) rows.push({ scenario: name, ...r.cpuSeconds })
+  }
+  return rows
+}

@@ -1,0 +1,50 @@
+import { readdirSync, readFileSync } from 'node:fs'
+
+// Where the machine's CPU went during a measured window, per component (Kafka broker, PostgreSQL,
+// the service, the bench itself, everything else), from /proc/<pid>/stat. On a 2-core machine all of
+// them compete, so this says which one a throughput number is really paying for.
+
+const TICK = 100 // USER_HZ on Linux
+
+type Snapshot = Map<number, { who: string; ticks: number }>
+
+function classify(pid: number, comm: string, servicePid: number | undefined): string {
+  if (pid === process.pid) return 'bench'
+  if (pid === servicePid) return 'service'
+  if (comm === 'java') return 'kafka'
+  if (comm === 'postgres') return 'postgres'
+  return 'other'
+}
+
+export function cpuSnapshot(servicePid?: number): Snapshot {
+  const snap: Snapshot = new Map()
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name)
+    if (!Number.isInteger(pid)) continue
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const close = stat.lastIndexOf(')')
+      const comm = stat.slice(stat.indexOf('(') + 1, close)
+      const f = stat.slice(close + 2).split(' ')
+      // utime, stime, cutime, cstime: fields 14-17, i.e. 11-14 after the comm. Children's time counts
+      // for the parent once reaped (short-lived PostgreSQL backends land on the postmaster).
+      const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])
+      snap.set(pid, { who: classify(pid, comm, servicePid), ticks })
+    } catch {
+      // The process exited while listing.
+    }
+  }
+  return snap
+}
+
+/** CPU seconds per component between two snapshots, plus the machine's total capacity over the window. */
+export function cpuSeconds(before: Snapshot, after: Snapshot, wallSeconds: number, cores: number): Record<string, number> {
+  const out: Record<string, number> = { kafka: 0, postgres: 0, service: 0, bench: 0, other: 0 }
+  for (const [pid, a] of after) {
+    const b = before.get(pid)
+    out[a.who] = (out[a.who] ?? 0) + (a.ticks - (b?.ticks ?? 0)) / TICK
+  }
+  for (const k of Object.keys(out)) out[k] = Math.round(out[k]! * 100) / 100
+  out.capacity = Math.round(wallSeconds * cores * 100) / 100
+  return out
+}
