@@ -28,7 +28,7 @@ try {
         failed ||= r.kills !== Number(args.kills) || !r.cleanExit || !sinksExact(r.sinks)
       } else {
         const r = await restartRun(stack!, fx, w, { outage: s as Outage, downMs: Number(args['down-ms']), hard: args.hard === 'true', log: say })
-        report = { survived: r.survived, downMs: r.downMs, rowsAtStop: r.rowsAtStop, retryWarnings: r.retryWarnings, cleanExit: r.cleanExit, sinks: r.sinks }
+        report = { survived: r.survived, downMs: r.downMs, rowsAtStop: r.rowsAtStop, retryWarnings: r.retryWarnings, warnings: r.warnings, cleanExit: r.cleanExit, sinks: r.sinks }
         failed ||= !r.survived || !r.cleanExit || !sinksExact(r.sinks)
         if (!r.survived || !sinksExact(r.sinks)) say(r.output.slice(-4000))
       }

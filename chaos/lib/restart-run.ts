@@ -22,6 +22,8 @@ export interface RestartRunReport {
   rowsAtStop: number
   downMs: number
   retryWarnings: number
+  /** Distinct warning messages (msg: code) with counts: what an operator would see. */
+  warnings: Record<string, number>
   sinks: SinkReport
   cleanExit: boolean
   output: string
@@ -65,5 +67,10 @@ export async function restartRun(stack: Stack, fx: Fixture, w: Workload, o: Rest
   const survived = svc.running
   const stopped = survived ? await svc.kill('SIGTERM') : { code: -1 }
   const retryWarnings = (svc.output.match(/retrying|rebuilding/g) ?? []).length
-  return { outage: o.outage, survived, rowsAtStop, downMs: down, retryWarnings, sinks, cleanExit: stopped.code === 0, output: svc.output }
+  const warnings: Record<string, number> = {}
+  for (const line of svc.output.split('\n')) {
+    const m = /"code":"(\w+)".*"msg":"([^"]+)"/.exec(line)
+    if (m) warnings[`${m[2]}: ${m[1]}`] = (warnings[`${m[2]}: ${m[1]}`] ?? 0) + 1
+  }
+  return { outage: o.outage, survived, rowsAtStop, downMs: down, retryWarnings, warnings, sinks, cleanExit: stopped.code === 0, output: svc.output }
 }
