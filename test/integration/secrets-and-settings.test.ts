@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { Admin } from '@platformatic/kafka'
 import pg from 'pg'
 import { requireServices } from '../helpers/fixture.ts'
 
@@ -49,7 +50,11 @@ test('no secret in the output of a healthy run at trace level, nor when a databa
   await admin.query(`create database ${db} owner ${role}`)
   try {
     const good = withPassword(databaseUrl, role, PG_SECRET).replace(/\/[^/?]*(\?|$)/, `/${db}$1`)
-    const healthy = await run({ KAFKA_BROKERS: brokers, DATABASE_URL: good, ...topics() }, 6000)
+    const names = topics()
+    const healthy = await run({ KAFKA_BROKERS: brokers, DATABASE_URL: good, ...names }, 6000)
+    const kafka = new Admin({ clientId: 'secrets-cleanup', bootstrapBrokers: [brokers] })
+    await kafka.deleteTopics({ topics: Object.entries(names).filter(([k]) => k.endsWith('_TOPIC')).map(([, v]) => v) }).catch(() => {})
+    await kafka.close()
     assert.match(healthy.out, /offerstream running/)
     assert.equal(healthy.code, 0, healthy.out.slice(-2000))
     assert.deepEqual(leaks(healthy.out), [])
