@@ -16,6 +16,10 @@ import { classifyBatch } from './ingest.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics.ts'
 
+// Most campaigns fanned out in one transaction, and the smallest chunk worth starting in it.
+const MAX_EVENTS_PER_TX = 64
+const MIN_CHUNK = 100
+
 export interface WriterDeps {
   pool: pg.Pool
   config: Config
@@ -36,6 +40,7 @@ export class Writer {
   #d: WriterDeps
   #source: InputSource | undefined
   #inflight: InputRecord[] | undefined
+  #pendingCommit: Promise<void> | undefined
   #stopping = false
   #hasFanning = true
   #nextDue: number | null = null
@@ -86,6 +91,7 @@ export class Writer {
     this.#source = undefined
     // Records taken but not stored are redelivered by the new consumer from the committed offsets.
     this.#inflight = undefined
+    await this.#pendingCommit
     await s?.close()
   }
 
@@ -103,7 +109,10 @@ export class Writer {
       await this.#ingest(this.#inflight)
       const done = this.#inflight
       this.#inflight = undefined
-      await source.commit(done).catch(error => {
+      // The offset commit (a ~5 ms round trip) runs while this step fans out: the batch is already
+      // durable in PostgreSQL, so it only shortens redelivery. One commit in flight at a time, in order.
+      await this.#pendingCommit
+      this.#pendingCommit = source.commit(done).catch(error => {
         // Harmless: a redelivered record is recognised by its position and skipped.
         this.#d.log.warn({ err: (error as Error).message }, 'input offset commit failed; records may be redelivered')
       })
@@ -156,27 +165,45 @@ export class Writer {
   async #fanOutOneChunk(): Promise<void> {
     const { config, metrics } = this.#d
     const now = this.#now()
-    const result = await withTransaction(this.#d.pool, async client => {
+    // Several campaigns share one transaction, up to fanoutChunk rows in all: a commit (one WAL flush,
+    // the lock, BEGIN) cost ~10 ms per campaign, which capped the writer at ~70 small campaigns/s and
+    // queued them (p50 1.8 s at 100/s). Ranges stay contiguous per chunk and commit in id order.
+    const results = await withTransaction(this.#d.pool, async client => {
       await takeWriterLock(client)
-      const event = await nextFanningEvent(client, this.#lastFanned)
-      if (!event) return null
-      this.#lastFanned = event.id
-      if (now > event.end - config.activeMarginSeconds) {
-        await expireEvent(client, event.id)
-        return { expired: true, inserted: 0, finished: true, event }
+      const done: Array<{ expired: boolean; inserted: number; event: { id: number; campaignId: string } }> = []
+      const seen = new Set<number>()
+      let budget = config.fanoutChunk
+      while (done.length < MAX_EVENTS_PER_TX && budget >= MIN_CHUNK) {
+        const event = await nextFanningEvent(client, this.#lastFanned)
+        // Back at a campaign this transaction already took: every fanning campaign had its turn.
+        if (!event || seen.has(event.id)) break
+        seen.add(event.id)
+        this.#lastFanned = event.id
+        if (now > event.end - config.activeMarginSeconds) {
+          await expireEvent(client, event.id)
+          done.push({ expired: true, inserted: 0, event })
+          continue
+        }
+        const r = await fanOutChunk(client, event, budget)
+        budget -= r.inserted
+        done.push({ expired: false, inserted: r.inserted, event })
       }
-      return { expired: false, event, ...(await fanOutChunk(client, event, config.fanoutChunk)) }
+      return done
     })
-    if (!result) {
+    if (results.length === 0) {
       this.#hasFanning = false
       return
     }
-    if (result.expired) {
-      metrics.campaignsExpired.inc()
-      this.#d.log.info({ campaign: result.event.campaignId }, 'campaign passed end minus margin during fan-out; stopped')
+    let inserted = 0
+    for (const result of results) {
+      inserted += result.inserted
+      if (result.expired) {
+        metrics.campaignsExpired.inc()
+        this.#d.log.info({ campaign: result.event.campaignId }, 'campaign passed end minus margin during fan-out; stopped')
+      }
     }
-    if (result.inserted > 0) {
-      metrics.pushesWritten.inc(result.inserted)
+    if (inserted > 0) {
+      metrics.pushesWritten.inc(inserted)
       this.#d.onWritten()
     }
   }
