@@ -14,8 +14,9 @@ import { runThroughput } from './scenario-throughput.ts'
 import { cpuRows, latencyRows, summaryRows } from './tables.ts'
 
 const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout] [--seed N]
-  [--rate 100] [--seconds 60] [--pushes 1000000] [--big 1000000] [--set OFFERSTREAM_X=v ...] [--cpu-prof]
+  [--rate 100] [--seconds 60] [--pushes 1000000] [--big 1000000] [--set OFFERSTREAM_X=v ...] [--cpu-prof] [--node-arg=--flag ...]
 Uses KAFKA_BROKERS and DATABASE_URL when both are set, else starts a throwaway local stack.
+--set and --node-arg configure the service process (e.g. --set OFFERSTREAM_RELAY_BATCH=5000).
 Results: tables on stdout, JSON in bench/results/. --cpu-prof writes the service's profiles there too.`
 
 export async function runBench(argv: string[]): Promise<void> {
@@ -31,6 +32,7 @@ export async function runBench(argv: string[]): Promise<void> {
       big: { type: 'string' },
       set: { type: 'string', multiple: true, default: [] },
       'cpu-prof': { type: 'boolean', default: false },
+      'node-arg': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -39,7 +41,7 @@ export async function runBench(argv: string[]): Promise<void> {
   const only = new Set(a.only.split(','))
   const serviceEnv = Object.fromEntries(a.set.map(kv => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19) + (q ? '-quick' : '')
-  const nodeArgs = a['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${new URL('./results/profiles/', import.meta.url).pathname}`] : []
+  const nodeArgs = [...a['node-arg'], ...(a['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${new URL('./results/profiles/', import.meta.url).pathname}`] : [])]
   const mix = { duplicates: 0.05, expired: 0.05, malformed: 0.02 }
   const seed = Number(a.seed)
 
