@@ -16,6 +16,17 @@ function classify(pid: number, comm: string, servicePid: number | undefined): st
   return 'other'
 }
 
+// PostgreSQL's own processes by role (from the process title), to tell queries from maintenance.
+function postgresRole(pid: number): string {
+  try {
+    const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
+    const m = /postgres: (autovacuum|checkpointer|walwriter|background writer|logical|io worker|walsummarizer)/.exec(title)
+    return m ? `pg ${m[1]}` : 'pg backends'
+  } catch {
+    return 'pg backends'
+  }
+}
+
 export function cpuSnapshot(servicePid?: number): Snapshot {
   const snap: Snapshot = new Map()
   for (const name of readdirSync('/proc')) {
@@ -29,7 +40,9 @@ export function cpuSnapshot(servicePid?: number): Snapshot {
       // utime, stime, cutime, cstime: fields 14-17, i.e. 11-14 after the comm. Children's time counts
       // for the parent once reaped (short-lived PostgreSQL backends land on the postmaster).
       const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])
-      snap.set(pid, { who: classify(pid, comm, servicePid), ticks })
+      const who = classify(pid, comm, servicePid)
+      snap.set(pid, { who, ticks })
+      if (who === 'postgres') snap.set(-pid, { who: postgresRole(pid), ticks })
     } catch {
       // The process exited while listing.
     }
@@ -40,6 +53,7 @@ export function cpuSnapshot(servicePid?: number): Snapshot {
 /** CPU seconds per component between two snapshots, plus the machine's total capacity over the window. */
 export function cpuSeconds(before: Snapshot, after: Snapshot, wallSeconds: number, cores: number): Record<string, number> {
   const out: Record<string, number> = { kafka: 0, postgres: 0, service: 0, bench: 0, other: 0 }
+  // Negative keys are the PostgreSQL breakdown (already counted in 'postgres'); shown after the rest.
   for (const [pid, a] of after) {
     const b = before.get(pid)
     out[a.who] = (out[a.who] ?? 0) + (a.ticks - (b?.ticks ?? 0)) / TICK
