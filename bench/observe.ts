@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Consumer, FetchIsolationLevels, type MessagesStream } from '@platformatic/kafka'
 import pg from 'pg'
+import { decodeCursor } from '../src/kafka/relay-cursor.ts'
 
 // What the bench sees of the two sinks, with the time it saw it: per campaign, when its first and
 // last push became visible and how many did.
@@ -81,4 +82,43 @@ export async function watchPostgres(databaseUrl: string, keepPushTimes: boolean)
   })
   await client.query('listen bench_fanout')
   return { seen, close: () => client.end().catch(() => {}) }
+}
+
+/**
+ * The relay's committed cursor as a read_committed consumer of the state topic sees it. The cursor
+ * commits in the same transaction as the pushes it covers, so the moment it passes an id is the
+ * moment every push up to that id became visible — without the bench decoding every push, whose CPU
+ * would otherwise be taken from the service under test (throughput and big fan-out scenarios).
+ */
+export async function watchCursor(brokers: string[], stateTopic: string): Promise<{ reached(id: number, timeoutMs: number, tick?: () => void): Promise<number | undefined>; close(): Promise<void> }> {
+  const seen: Array<{ push: number; at: number }> = []
+  const consumer = new Consumer({ clientId: 'bench-cursor', groupId: `bench_cursor_${randomBytes(4).toString('hex')}`, bootstrapBrokers: brokers })
+  const stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> = await consumer.consume({
+    topics: [stateTopic],
+    mode: 'earliest',
+    autocommit: false,
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+    maxWaitTime: 10,
+  })
+  stream.on('data', m => {
+    const c = decodeCursor(m.value ?? null)
+    if (c) seen.push({ push: c.push, at: Date.now() })
+  })
+  return {
+    /** When the committed cursor first reached `id` (ms epoch), or undefined on timeout. */
+    async reached(id, timeoutMs, tick) {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const hit = seen.find(c => c.push >= id)
+        if (hit) return hit.at
+        if (Date.now() > deadline) return undefined
+        tick?.()
+        await new Promise(r => setTimeout(r, 20))
+      }
+    },
+    async close() {
+      await stream.close().catch(() => {})
+      await consumer.close(true).catch(() => {})
+    },
+  }
 }
