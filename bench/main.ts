@@ -62,6 +62,7 @@ export async function runBench(argv: string[]): Promise<void> {
       const r = await runLatency(services, createRng(seed), {
         perSecond: Number(a.rate),
         seconds: Number(a.seconds ?? (q ? 10 : 60)),
+        warmSeconds: q ? 3 : 15,
         restaurants: q ? 300 : 1000,
         rows: q ? 30000 : 100000,
         skew: 0.6,

@@ -12,6 +12,8 @@ import { copySubscribers, generateSubscribers } from './workload.ts'
 export interface LatencyOptions {
   perSecond: number
   seconds: number
+  /** Seconds of the same traffic before the measurement (JIT of the broker, the service and PostgreSQL; caches). */
+  warmSeconds: number
   restaurants: number
   rows: number
   skew: number
@@ -42,6 +44,15 @@ export async function runLatency(services: Services, rng: Rng, o: LatencyOptions
     await service.ready()
     p.set('warming up')
     await warmUp(env, subs, rng, input, kafka.seen, pg.seen)
+    if (o.warmSeconds > 0) {
+      const warm = generateEvents(subs, rng, o.mix, { count: Math.round(o.perSecond * o.warmSeconds) }, Math.floor(Date.now() / 1000))
+      const target = expectedPushes(warm)
+      const [kw, pw] = [kafka.seen.total, pg.seen.total]
+      p.set(`warming up: ${o.warmSeconds} s of the same traffic, not measured`)
+      await input.paced(warm, o.perSecond)
+      await kafka.seen.waitFor(kw + target, 60000)
+      await pg.seen.waitFor(pw + target, 60000)
+    }
     const k0 = kafka.seen.total
     const p0 = pg.seen.total
     const producedAt = await input.paced(events, o.perSecond, p)
