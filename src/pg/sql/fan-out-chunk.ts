@@ -10,14 +10,28 @@ export interface ChunkResult {
 // Candidates: the restaurant's distinct clients after the resume point, in client order (an
 // index-only scan of subscribers_restaurants_restaurant_client). When the campaign was fanned out
 // before by another event (a re-send), clients it already reached are anti-joined away through the
-// earlier fan-outs' id ranges, so no per-row unique index is needed on subscribers_feedback.
+// earlier fan-outs' id ranges (the "prior" CTE), so no per-row unique index is needed on subscribers_feedback.
 function chunkSql(resume: boolean, resent: boolean): string {
   return `
 with cand as (
   select distinct s.client_id from subscribers_restaurants s
   where s.restaurant_id = $2 ${resume ? 'and s.client_id > $4' : ''}
   order by s.client_id limit $3
-), ins as (
+)${
+    resent
+      ? `, prior as materialized (
+  -- Clients the earlier fan-outs of this campaign reached, read once through their id ranges. A
+  -- correlated NOT EXISTS here ran as a nested loop: ~110 ms per re-sent 1,000-client campaign, two
+  -- thirds of all PostgreSQL time in the throughput bench. Materialized, it becomes a hash anti-join.
+  -- The lateral "offset 0" keeps one primary-key range scan per earlier range; as a plain join the
+  -- planner chose a scan of the whole feedback table, which grows with every campaign ever sent.
+  select f.client_id from offerstream_fanouts x cross join lateral (
+    select r.client_id from subscribers_feedback r
+    where r.id between x.first_id and x.last_id and r.adv_campaign_id = x.adv_campaign_id offset 0) f
+  where x.adv_campaign_id = (select adv_campaign_id from offerstream_events where id = $1) and x.event_id <> $1
+)`
+      : ''
+  }, ins as (
   insert into subscribers_feedback (restaurant_id, adv_campaign_id, adv_campaign_content, adv_campaign_owner,
     adv_campaign_owner_contact, adv_campaign_datetime_start, adv_campaign_datetime_end, datetime_created,
     client_id, trigger_datetime_created, feedback)
@@ -27,10 +41,7 @@ with cand as (
   from cand c cross join offerstream_events e
   where e.id = $1 ${
     resent
-      ? `and not exists (
-    select 1 from offerstream_fanouts x join subscribers_feedback f on f.id between x.first_id and x.last_id
-    where x.adv_campaign_id = e.adv_campaign_id and x.event_id <> e.id
-      and f.adv_campaign_id = e.adv_campaign_id and f.client_id = c.client_id)`
+      ? `and not exists (select 1 from prior p where p.client_id = c.client_id)`
       : ''
   }
   order by c.client_id
