@@ -36,17 +36,22 @@ test('SIGKILL mid-fan-out, repeatedly: both sinks exactly once', async () => {
   }
   await fx.produce(values)
 
+  const rowCount = async () => (await fx.pool.query<{ n: number }>('select count(*)::int as n from subscribers_feedback')).rows[0]!.n
   let kills = 0
   const progress: number[] = []
   const svc = new ServiceProcess(fx.config)
   for (let k = 0; k < KILLS; k++) {
     svc.start()
     // Kill at a random moment of the run, after the process had time to boot and start writing.
-    // Boot takes ~1 s; early kills land in the PostgreSQL fan-out, later ones in the relay.
-    await new Promise(r => setTimeout(r, 900 + k * 400 + Math.random() * 600))
+    // Wait until this incarnation has written something (boot time varies with machine load), then
+    // kill at a random moment: early kills land in the PostgreSQL fan-out, later ones in the relay.
+    const before = await rowCount()
+    const deadline = Date.now() + 8000
+    while (Date.now() < deadline && (await rowCount()) === before && before < expected.size) await new Promise(r => setTimeout(r, 25))
+    await new Promise(r => setTimeout(r, Math.random() * 300 * (k + 1)))
     const result = await svc.kill('SIGKILL')
     if (result.signal === 'SIGKILL') kills++
-    progress.push((await fx.pool.query('select count(*)::int as n from subscribers_feedback')).rows[0].n)
+    progress.push(await rowCount())
   }
   // The kills must have hit the fan-out in the middle, not before it started or after it ended.
   assert.ok(progress.some(n => n > 0 && n < expected.size), `rows at each kill: ${progress.join(', ')} of ${expected.size}`)
