@@ -33,7 +33,14 @@ export interface CampaignFields {
 const MALFORMED = [
   () => 'not json at all',
   () => '{"restaurant_id": "123e4567-e89b-12d3-a456-426614174000"',
-  () => JSON.stringify({ restaurant_id: 'nope', adv_campaign_id: 'x', adv_campaign_content: 'c', adv_campaign_datetime_start: 1, adv_campaign_datetime_end: 2 }),
+  () =>
+    JSON.stringify({
+      restaurant_id: 'nope',
+      adv_campaign_id: 'x',
+      adv_campaign_content: 'c',
+      adv_campaign_datetime_start: 1,
+      adv_campaign_datetime_end: 2,
+    }),
   () => JSON.stringify({ hello: 'world' }),
 ]
 
@@ -56,7 +63,13 @@ export function campaignFields(subs: Subscribers, restaurant: number, rng: Rng, 
  * given shares of exact re-sends of an earlier campaign, expired campaigns and malformed records.
  * Stops after `count` events, or once the new campaigns add up to `targetPushes` pushes.
  */
-export function generateEvents(subs: Subscribers, rng: Rng, mix: Mix, stop: { count?: number; targetPushes?: number }, nowSeconds: number): BenchEvent[] {
+export function generateEvents(
+  subs: Subscribers,
+  rng: Rng,
+  mix: Mix,
+  stop: { count?: number; targetPushes?: number },
+  nowSeconds: number,
+): BenchEvent[] {
   const out: BenchEvent[] = []
   const valid: BenchEvent[] = []
   let pushes = 0
@@ -72,7 +85,13 @@ export function generateEvents(subs: Subscribers, rng: Rng, mix: Mix, stop: { co
       const restaurant = nonEmpty[rng.int(nonEmpty.length)]!
       const expired = u < mix.malformed + mix.duplicates + mix.expired
       const f = campaignFields(subs, restaurant, rng, nowSeconds, expired)
-      const e: BenchEvent = { kind: expired ? 'expired' : 'valid', value: JSON.stringify(f), campaignId: f.adv_campaign_id, restaurant, expected: expired ? 0 : subs.clientsOf[restaurant]!.length }
+      const e: BenchEvent = {
+        kind: expired ? 'expired' : 'valid',
+        value: JSON.stringify(f),
+        campaignId: f.adv_campaign_id,
+        restaurant,
+        expected: expired ? 0 : subs.clientsOf[restaurant]!.length,
+      }
       out.push(e)
       if (!expired) {
         valid.push(e)

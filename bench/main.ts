@@ -3,7 +3,7 @@
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
-import { KAFKA_VERSION, startStack, type Stack } from '../src/stack/index.ts'
+import { KAFKA_VERSION, startStack, type Stack } from '../tools/stack/index.ts'
 import type { Services } from './bench-env.ts'
 import { printTable, writeResult } from './report.ts'
 import { createRng } from './rng.ts'
@@ -41,7 +41,10 @@ export async function runBench(argv: string[]): Promise<void> {
   const only = new Set(a.only.split(','))
   const serviceEnv = Object.fromEntries(a.set.map(kv => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19) + (q ? '-quick' : '')
-  const nodeArgs = [...a['node-arg'], ...(a['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${new URL('./results/profiles/', import.meta.url).pathname}`] : [])]
+  const nodeArgs = [
+    ...a['node-arg'],
+    ...(a['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${new URL('./results/profiles/', import.meta.url).pathname}`] : []),
+  ]
   const mix = { duplicates: 0.05, expired: 0.05, malformed: 0.02 }
   const seed = Number(a.seed)
 
@@ -71,7 +74,10 @@ export async function runBench(argv: string[]): Promise<void> {
         nodeArgs,
       })
       results.latency = r
-      printTable(`1. latency: ${r.options.perSecond} campaigns/s for ${r.options.seconds} s, ${r.expectedPushes.toLocaleString('en-US')} pushes (ms from campaign produced)`, latencyRows(r))
+      printTable(
+        `1. latency: ${r.options.perSecond} campaigns/s for ${r.options.seconds} s, ${r.expectedPushes.toLocaleString('en-US')} pushes (ms from campaign produced)`,
+        latencyRows(r),
+      )
       writeResult('latency', stamp, { machine, seed, ...r })
     }
     if (only.has('throughput') || only.has('bound')) {
@@ -111,8 +117,22 @@ async function describeMachine(services: Services) {
   const pgVersion = (await c.query<{ server_version: string }>('show server_version')).rows[0]!.server_version
   await c.end()
   const cpus = os.cpus()
-  const m = { cpu: cpus[0]?.model ?? '?', cores: cpus.length, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, kafka: KAFKA_VERSION, postgres: pgVersion, load: os.loadavg().map(l => l.toFixed(2)).join(' ') }
-  return { ...m, text: `machine: ${m.cores} × ${m.cpu}, ${m.memGb} GB; Node ${m.node}, Kafka ${m.kafka}, PostgreSQL ${m.postgres}; load avg ${m.load}` }
+  const m = {
+    cpu: cpus[0]?.model ?? '?',
+    cores: cpus.length,
+    memGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    kafka: KAFKA_VERSION,
+    postgres: pgVersion,
+    load: os
+      .loadavg()
+      .map(l => l.toFixed(2))
+      .join(' '),
+  }
+  return {
+    ...m,
+    text: `machine: ${m.cores} × ${m.cpu}, ${m.memGb} GB; Node ${m.node}, Kafka ${m.kafka}, PostgreSQL ${m.postgres}; load avg ${m.load}`,
+  }
 }
 
 if (import.meta.main) {

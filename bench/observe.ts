@@ -43,10 +43,18 @@ export class Seen {
 const CAMPAIGN_KEY = Buffer.from('"adv_campaign_id":"')
 
 /** A read_committed consumer of the push topic: a message counts when a real consumer could see it. */
-export async function watchKafka(brokers: string[], topic: string, keepPushTimes: boolean): Promise<{ seen: Seen; close(): Promise<void> }> {
+export async function watchKafka(
+  brokers: string[],
+  topic: string,
+  keepPushTimes: boolean,
+): Promise<{ seen: Seen; close(): Promise<void> }> {
   const seen = new Seen()
   if (keepPushTimes) seen.pushTimes = []
-  const consumer = new Consumer({ clientId: 'bench-watch', groupId: `bench_watch_${randomBytes(4).toString('hex')}`, bootstrapBrokers: brokers })
+  const consumer = new Consumer({
+    clientId: 'bench-watch',
+    groupId: `bench_watch_${randomBytes(4).toString('hex')}`,
+    bootstrapBrokers: brokers,
+  })
   const stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> = await consumer.consume({
     topics: [topic],
     mode: 'earliest',
@@ -90,9 +98,16 @@ export async function watchPostgres(databaseUrl: string, keepPushTimes: boolean)
  * moment every push up to that id became visible — without the bench decoding every push, whose CPU
  * would otherwise be taken from the service under test (throughput and big fan-out scenarios).
  */
-export async function watchCursor(brokers: string[], stateTopic: string): Promise<{ reached(id: number, timeoutMs: number, tick?: () => void): Promise<number | undefined>; close(): Promise<void> }> {
+export async function watchCursor(
+  brokers: string[],
+  stateTopic: string,
+): Promise<{ reached(id: number, timeoutMs: number, tick?: () => void): Promise<number | undefined>; close(): Promise<void> }> {
   const seen: Array<{ push: number; at: number }> = []
-  const consumer = new Consumer({ clientId: 'bench-cursor', groupId: `bench_cursor_${randomBytes(4).toString('hex')}`, bootstrapBrokers: brokers })
+  const consumer = new Consumer({
+    clientId: 'bench-cursor',
+    groupId: `bench_cursor_${randomBytes(4).toString('hex')}`,
+    bootstrapBrokers: brokers,
+  })
   const stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> = await consumer.consume({
     topics: [stateTopic],
     mode: 'earliest',

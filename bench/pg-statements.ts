@@ -2,7 +2,7 @@
 // with pg_stat_statements loaded, runs the bench (default: --only throughput) and prints the
 // statements that took the most execution time. This is how the re-send anti-join was found.
 import pg from 'pg'
-import { startStack } from '../src/stack/index.ts'
+import { startStack } from '../tools/stack/index.ts'
 import { runBench } from './main.ts'
 
 const stack = await startStack({ log: m => process.stderr.write(`[stack] ${m}\n`) })

@@ -13,7 +13,14 @@ export interface InputProducer {
 }
 
 export function createInputProducer(brokers: string[], topic: string): InputProducer {
-  const producer = new Producer({ clientId: 'bench-input', bootstrapBrokers: brokers, serializers: { key: (s?: string) => (s === undefined ? undefined : Buffer.from(s)), value: (s?: string) => (s === undefined ? undefined : Buffer.from(s)) } })
+  const producer = new Producer({
+    clientId: 'bench-input',
+    bootstrapBrokers: brokers,
+    serializers: {
+      key: (s?: string) => (s === undefined ? undefined : Buffer.from(s)),
+      value: (s?: string) => (s === undefined ? undefined : Buffer.from(s)),
+    },
+  })
   const msg = (e: BenchEvent) => ({ topic, key: e.campaignId ?? 'malformed', value: e.value })
   return {
     async backlog(events, progress) {

@@ -27,7 +27,12 @@ export function printTable(title: string, rows: Row[]): void {
   const cell = (v: string | number | undefined) => (typeof v === 'number' ? fmt(v) : (v ?? ''))
   const width = cols.map(c => Math.max(c.length, ...rows.map(r => String(cell(r[c])).length)))
   const line = (vals: string[]) => `| ${vals.map((v, i) => v.padEnd(width[i]!)).join(' | ')} |`
-  const out = [`\n### ${title}\n`, line(cols), `|${width.map(w => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(r => line(cols.map(c => String(cell(r[c])))))]
+  const out = [
+    `\n### ${title}\n`,
+    line(cols),
+    `|${width.map(w => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.map(r => line(cols.map(c => String(cell(r[c]))))),
+  ]
   process.stdout.write(out.join('\n') + '\n')
 }
 

@@ -16,7 +16,13 @@ import { copySubscribers, type Subscribers } from './workload.ts'
  * time from produce to the last push visible in each sink, and the service's peak RSS (VmHWM, which
  * includes start-up and the small warm-up campaign to a second restaurant).
  */
-export async function runBigFanout(services: Services, rng: Rng, subscribers: number, serviceEnv: Record<string, string>, nodeArgs: string[]) {
+export async function runBigFanout(
+  services: Services,
+  rng: Rng,
+  subscribers: number,
+  serviceEnv: Record<string, string>,
+  nodeArgs: string[],
+) {
   const p = createProgress('big fan-out')
   const env = await createBenchEnv(services, 'bigfanout', serviceEnv)
   const service = new BenchService(env.config, nodeArgs)
@@ -43,8 +49,13 @@ export async function runBigFanout(services: Services, rng: Rng, subscribers: nu
     const p0 = pg.seen.total
     const f = campaignFields(subs, 0, rng, Math.floor(Date.now() / 1000), false)
     const cpu0 = cpuSnapshot(service.pid)
-    const { startedAt } = await input.backlog([{ kind: 'valid', value: JSON.stringify(f), campaignId: f.adv_campaign_id, expected: subscribers }])
-    const tick = () => { service.assertRunning(); p.set(`rows committed: ${pg.seen.total - p0}/${subscribers}, service peak RSS ${Math.round(service.peakRssKb / 1024)} MB`) }
+    const { startedAt } = await input.backlog([
+      { kind: 'valid', value: JSON.stringify(f), campaignId: f.adv_campaign_id, expected: subscribers },
+    ])
+    const tick = () => {
+      service.assertRunning()
+      p.set(`rows committed: ${pg.seen.total - p0}/${subscribers}, service peak RSS ${Math.round(service.peakRssKb / 1024)} MB`)
+    }
     const { pgAt, kafkaAt } = await landed(env, pg.seen, p0 + subscribers, cursor, tick)
     const cpu = cpuSeconds(cpu0, cpuSnapshot(service.pid), (Math.max(pgAt, kafkaAt) - startedAt) / 1000, os.cpus().length)
     await service.stop()

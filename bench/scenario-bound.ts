@@ -90,7 +90,8 @@ export async function runBound(services: Services, run: ThroughputRun, serviceEn
       return async function* () {
         for (const { j, from, to } of segments) {
           const c = j.campaign
-          const head = [c.restaurantId, c.campaignId, esc(c.content), esc(c.owner), esc(c.ownerContact), c.start, c.end, c.created].join('\t') + '\t'
+          const head =
+            [c.restaurantId, c.campaignId, esc(c.content), esc(c.owner), esc(c.ownerContact), c.start, c.end, c.created].join('\t') + '\t'
           const tail = `\t${trig}\t\\N\n`
           for (let k = from; k < to; k += 2000) {
             let s = ''
@@ -131,7 +132,8 @@ const COPY = `copy subscribers_feedback (restaurant_id, adv_campaign_id, adv_cam
   client_id, trigger_datetime_created, feedback) from stdin`
 
 // COPY text format: backslash, tab and newlines escaped; null as \N.
-const esc = (s: string | null) => (s === null ? '\\N' : s.replace(/[\\\t\n\r]/g, ch => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[ch]!))
+const esc = (s: string | null) =>
+  s === null ? '\\N' : s.replace(/[\\\t\n\r]/g, ch => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[ch]!)
 
 function toCampaign(f: CampaignFields): Campaign {
   return {

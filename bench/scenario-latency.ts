@@ -56,7 +56,10 @@ export async function runLatency(services: Services, rng: Rng, o: LatencyOptions
     const k0 = kafka.seen.total
     const p0 = pg.seen.total
     const producedAt = await input.paced(events, o.perSecond, p)
-    const tick = () => { service.assertRunning(); p.set(`pushes visible: kafka ${kafka.seen.total - k0}/${expected}, postgres ${pg.seen.total - p0}/${expected}`) }
+    const tick = () => {
+      service.assertRunning()
+      p.set(`pushes visible: kafka ${kafka.seen.total - k0}/${expected}, postgres ${pg.seen.total - p0}/${expected}`)
+    }
     await kafka.seen.waitFor(k0 + expected, 120000, tick)
     await pg.seen.waitFor(p0 + expected, 120000, tick)
     await new Promise(r => setTimeout(r, 1000)) // anything beyond the expected count would be a duplicate

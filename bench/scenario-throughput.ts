@@ -49,7 +49,10 @@ export async function runThroughput(services: Services, rng: Rng, o: ThroughputO
     const p0 = pg.seen.total
     const cpu0 = cpuSnapshot(service.pid)
     const { startedAt, endedAt } = await input.backlog(events, p)
-    const tick = () => { service.assertRunning(); p.set(`rows committed: ${pg.seen.total - p0}/${expected}`) }
+    const tick = () => {
+      service.assertRunning()
+      p.set(`rows committed: ${pg.seen.total - p0}/${expected}`)
+    }
     const { pgAt, kafkaAt } = await landed(env, pg.seen, p0 + expected, cursor, tick)
     const cpu = cpuSeconds(cpu0, cpuSnapshot(service.pid), (Math.max(pgAt, kafkaAt) - startedAt) / 1000, os.cpus().length)
     p.set('counting pushes in Kafka (untimed)')

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Config } from '../src/config/settings.ts'
-import { envFor } from '../test/helpers/service-process.ts'
+import { envFor } from '../testkit/service-process.ts'
 
 const BIN = fileURLToPath(new URL('../bin/offerstream.js', import.meta.url))
 

@@ -2,13 +2,25 @@ import type { Percentiles, Row } from './report.ts'
 
 // The printed tables: per-scenario detail and one summary with the targets of issue 3.
 
-export function latencyRows(r: { kafkaPerPush: Percentiles; pgPerPush: Percentiles; kafkaCampaignDone: Percentiles; pgCampaignDone: Percentiles }): Row[] {
-  const row = (what: string, p: Percentiles): Row => ({ 'from campaign produced to': what, n: p.n, p50: p.p50, p95: p.p95, p99: p.p99, max: p.max })
+export function latencyRows(r: {
+  kafkaPerPush: Percentiles
+  pgPerPush: Percentiles
+  kafkaCampaignDone: Percentiles
+  pgCampaignDone: Percentiles
+}): Row[] {
+  const row = (what: string, p: Percentiles): Row => ({
+    'from campaign produced to': what,
+    n: p.n,
+    p50: p.p50,
+    p95: p.p95,
+    p99: p.p99,
+    max: p.max,
+  })
   return [
     row('each push visible in Kafka (read_committed)', r.kafkaPerPush),
     row('each push row committed in PostgreSQL', r.pgPerPush),
-    row('campaign\'s last push visible in Kafka', r.kafkaCampaignDone),
-    row('campaign\'s last row committed in PostgreSQL', r.pgCampaignDone),
+    row("campaign's last push visible in Kafka", r.kafkaCampaignDone),
+    row("campaign's last row committed in PostgreSQL", r.pgCampaignDone),
   ]
 }
 
@@ -16,8 +28,10 @@ type Any = Record<string, any>
 
 export function summaryRows(all: Any): Row[] {
   const rows: Row[] = []
-  const add = (scenario: string, metric: string, value: number | string, target = '', ratio = '') => rows.push({ scenario, metric, value, target, 'value/target': ratio })
-  const exact = (r: Any, expected: number) => (r.kafkaPushes === expected && r.pgPushes === expected ? 'yes' : `NO (kafka ${r.kafkaPushes}, pg ${r.pgPushes}, expected ${expected})`)
+  const add = (scenario: string, metric: string, value: number | string, target = '', ratio = '') =>
+    rows.push({ scenario, metric, value, target, 'value/target': ratio })
+  const exact = (r: Any, expected: number) =>
+    r.kafkaPushes === expected && r.pgPushes === expected ? 'yes' : `NO (kafka ${r.kafkaPushes}, pg ${r.pgPushes}, expected ${expected})`
   const l = all.latency
   if (l) {
     add('1 latency', 'p99 campaign → push visible in Kafka, ms', l.kafkaPerPush.p99, '≤ 50', (l.kafkaPerPush.p99 / 50).toFixed(2))
@@ -27,19 +41,42 @@ export function summaryRows(all: Any): Row[] {
   }
   const t = all.throughput
   if (t) {
-    add('2 throughput', `pushes/s, both sinks (${t.expectedPushes.toLocaleString('en-US')} pushes, ${t.campaigns} campaigns)`, t.bothPerSecond)
-    add('2 throughput', 'pushes/s, Kafka only / PG only', `${Math.round(t.kafkaPerSecond).toLocaleString('en-US')} / ${Math.round(t.pgPerSecond).toLocaleString('en-US')}`)
+    add(
+      '2 throughput',
+      `pushes/s, both sinks (${t.expectedPushes.toLocaleString('en-US')} pushes, ${t.campaigns} campaigns)`,
+      t.bothPerSecond,
+    )
+    add(
+      '2 throughput',
+      'pushes/s, Kafka only / PG only',
+      `${Math.round(t.kafkaPerSecond).toLocaleString('en-US')} / ${Math.round(t.pgPerSecond).toLocaleString('en-US')}`,
+    )
     add('2 throughput', 'every push exactly once in both sinks', exact(t, t.expectedPushes))
   }
   const b = all.bound
   if (b) {
     add('3 sink bound', 'raw pushes/s, both sinks concurrently', b.boundPerSecond)
-    add('3 sink bound', 'raw pushes/s, Kafka / PG (while concurrent)', `${Math.round(b.kafkaPerSecond).toLocaleString('en-US')} / ${Math.round(b.pgPerSecond).toLocaleString('en-US')}`)
-    if (t) add('3 sink bound', 'throughput ÷ bound', t.bothPerSecond / b.boundPerSecond, '≥ 0.7', (t.bothPerSecond / b.boundPerSecond / 0.7).toFixed(2))
+    add(
+      '3 sink bound',
+      'raw pushes/s, Kafka / PG (while concurrent)',
+      `${Math.round(b.kafkaPerSecond).toLocaleString('en-US')} / ${Math.round(b.pgPerSecond).toLocaleString('en-US')}`,
+    )
+    if (t)
+      add(
+        '3 sink bound',
+        'throughput ÷ bound',
+        t.bothPerSecond / b.boundPerSecond,
+        '≥ 0.7',
+        (t.bothPerSecond / b.boundPerSecond / 0.7).toFixed(2),
+      )
   }
   const g = all.bigFanout
   if (g) {
-    add('4 big fan-out', `seconds to last push, Kafka / PG (${g.subscribers.toLocaleString('en-US')} subscribers)`, `${g.kafkaSeconds.toFixed(1)} / ${g.pgSeconds.toFixed(1)}`)
+    add(
+      '4 big fan-out',
+      `seconds to last push, Kafka / PG (${g.subscribers.toLocaleString('en-US')} subscribers)`,
+      `${g.kafkaSeconds.toFixed(1)} / ${g.pgSeconds.toFixed(1)}`,
+    )
     add('4 big fan-out', 'pushes/s, both sinks', g.perSecond)
     add('4 big fan-out', 'service peak RSS (VmHWM), MB', g.peakRssMb, '≤ 256', (g.peakRssMb / 256).toFixed(2))
     add('4 big fan-out', 'every push exactly once in both sinks', exact(g, g.subscribers))
@@ -50,7 +87,11 @@ export function summaryRows(all: Any): Row[] {
 /** CPU seconds per component during each measured window (capacity = wall time × cores). */
 export function cpuRows(all: Any): Row[] {
   const rows: Row[] = []
-  for (const [name, r] of [['2 throughput', all.throughput], ['3 sink bound', all.bound], ['4 big fan-out', all.bigFanout]] as const) {
+  for (const [name, r] of [
+    ['2 throughput', all.throughput],
+    ['3 sink bound', all.bound],
+    ['4 big fan-out', all.bigFanout],
+  ] as const) {
     if (r?.cpuSeconds) rows.push({ scenario: name, ...r.cpuSeconds })
   }
   return rows

@@ -21,6 +21,7 @@ export async function warmUp(env: BenchEnv, subs: Subscribers, rng: Rng, input: 
   const p0 = pg.total
   await input.backlog([{ kind: 'valid', value: JSON.stringify(f), campaignId: f.adv_campaign_id, expected: n }])
   const ok = (await kafka.waitFor(k0 + n, 60000)) && (await pg.waitFor(p0 + n, 60000))
-  if (!ok) throw new Error(`warm-up campaign not seen in both sinks within 60 s (database ${env.config.databaseUrl.replace(/\/\/.*@/, '//')})`)
+  if (!ok)
+    throw new Error(`warm-up campaign not seen in both sinks within 60 s (database ${env.config.databaseUrl.replace(/\/\/.*@/, '//')})`)
   return f.adv_campaign_id
 }

@@ -1,13 +1,17 @@
 // npm run chaos -- [--scenario kill|kafka|postgres|all] [--pushes N] [--kills N] [--down-ms MS] [--hard true] [--max-life-ms MS]
 // Breaks things under a real workload and checks both sinks exactly against the expected pairs.
-import { createFixture } from '../test/helpers/fixture.ts'
+import { createFixture } from '../testkit/fixture.ts'
 import { parseArgs, say, servicesFor } from './lib/args.ts'
 import { killRun } from './lib/kill-run.ts'
 import { type Outage, restartRun } from './lib/restart-run.ts'
 import { sinksExact } from './lib/sinks.ts'
 import { buildWorkload } from './lib/workload.ts'
 
-const args = parseArgs(process.argv.slice(2), { scenario: 'all', pushes: '100000', kills: '20', 'down-ms': '10000', hard: 'false', 'max-life-ms': '12000' }, 'usage: node chaos/chaos.ts [--scenario kill|kafka|postgres|all] [--pushes 100000] [--kills 20] [--down-ms 10000] [--hard false] [--max-life-ms 12000]')
+const args = parseArgs(
+  process.argv.slice(2),
+  { scenario: 'all', pushes: '100000', kills: '20', 'down-ms': '10000', hard: 'false', 'max-life-ms': '12000' },
+  'usage: node chaos/chaos.ts [--scenario kill|kafka|postgres|all] [--pushes 100000] [--kills 20] [--down-ms 10000] [--hard false] [--max-life-ms 12000]',
+)
 const pushes = Number(args.pushes)
 const scenarios = args.scenario === 'all' ? ['kill', 'kafka', 'postgres'] : [args.scenario]
 const needsOwn = scenarios.some(s => s !== 'kill')
@@ -16,7 +20,12 @@ let failed = false
 try {
   for (const s of scenarios) {
     // Small chunks and transactions so kills and outages land mid-transaction.
-    const fx = await createFixture({ OFFERSTREAM_FANOUT_CHUNK: '2000', OFFERSTREAM_RELAY_BATCH: '3000', OFFERSTREAM_INGEST_BATCH: '5', OFFERSTREAM_LOG_LEVEL: 'warn' })
+    const fx = await createFixture({
+      OFFERSTREAM_FANOUT_CHUNK: '2000',
+      OFFERSTREAM_RELAY_BATCH: '3000',
+      OFFERSTREAM_INGEST_BATCH: '5',
+      OFFERSTREAM_LOG_LEVEL: 'warn',
+    })
     try {
       const w = buildWorkload({ pushes })
       say(`${s}: ${w.values.length} input values, ${w.expected.size} expected pairs`)
@@ -27,8 +36,21 @@ try {
         report = { kills: r.kills, rowsAtKill: r.rowsAtKill, cleanExit: r.cleanExit, sinks: r.sinks }
         failed ||= r.kills !== Number(args.kills) || !r.cleanExit || !sinksExact(r.sinks)
       } else {
-        const r = await restartRun(stack!, fx, w, { outage: s as Outage, downMs: Number(args['down-ms']), hard: args.hard === 'true', log: say })
-        report = { survived: r.survived, downMs: r.downMs, rowsAtStop: r.rowsAtStop, retryWarnings: r.retryWarnings, warnings: r.warnings, cleanExit: r.cleanExit, sinks: r.sinks }
+        const r = await restartRun(stack!, fx, w, {
+          outage: s as Outage,
+          downMs: Number(args['down-ms']),
+          hard: args.hard === 'true',
+          log: say,
+        })
+        report = {
+          survived: r.survived,
+          downMs: r.downMs,
+          rowsAtStop: r.rowsAtStop,
+          retryWarnings: r.retryWarnings,
+          warnings: r.warnings,
+          cleanExit: r.cleanExit,
+          sinks: r.sinks,
+        }
         failed ||= !r.survived || !r.cleanExit || !sinksExact(r.sinks)
         if (!r.survived || !sinksExact(r.sinks)) say(r.output.slice(-4000))
       }

@@ -1,21 +1,38 @@
 // npm run soak -- [--minutes 30] [--rate 2000] [--sample-seconds 60] [--subscribers 1000]
 // Steady load at `rate` pushes/s; prints RSS and end-to-end lag every sample, then checks both sinks.
-import { createFixture } from '../test/helpers/fixture.ts'
+import { createFixture } from '../testkit/fixture.ts'
 import { parseArgs, say, servicesFor } from './lib/args.ts'
 import { soakRun } from './lib/soak-run.ts'
 
-const args = parseArgs(process.argv.slice(2), { minutes: '30', rate: '2000', 'sample-seconds': '60', subscribers: '1000', 'max-rss-spread-pct': '10' }, 'usage: node chaos/soak.ts [--minutes 30] [--rate 2000] [--sample-seconds 60] [--subscribers 1000] [--max-rss-spread-pct 10]')
+const args = parseArgs(
+  process.argv.slice(2),
+  { minutes: '30', rate: '2000', 'sample-seconds': '60', subscribers: '1000', 'max-rss-spread-pct': '10' },
+  'usage: node chaos/soak.ts [--minutes 30] [--rate 2000] [--sample-seconds 60] [--subscribers 1000] [--max-rss-spread-pct 10]',
+)
 const stack = await servicesFor(false, say)
 const fx = await createFixture({ OFFERSTREAM_LOG_LEVEL: 'warn' })
 let failed = true
 try {
   say(`soak: ${args.minutes} min at ${args.rate} pushes/s`)
-  const r = await soakRun(fx, { durationMs: Number(args.minutes) * 60000, rate: Number(args.rate), sampleMs: Number(args['sample-seconds']) * 1000, subscribersPerRestaurant: Number(args.subscribers), log: say })
+  const r = await soakRun(fx, {
+    durationMs: Number(args.minutes) * 60000,
+    rate: Number(args.rate),
+    sampleMs: Number(args['sample-seconds']) * 1000,
+    subscribersPerRestaurant: Number(args.subscribers),
+    log: say,
+  })
   const { output, samples, ...report } = r
   say(`RSS MB per sample: ${samples.map(s => s.rssMb).join(' ')}`)
   say(`lag per sample: ${samples.map(s => s.lag).join(' ')}`)
   say(JSON.stringify(report))
-  const exact = r.kafka.received === r.expected && r.kafka.duplicates === 0 && r.kafka.unexpected === 0 && r.pg.total === r.expected && r.pg.distinct === r.expected && r.pg.wrongCount === 0 && r.pg.wrongRestaurant === 0
+  const exact =
+    r.kafka.received === r.expected &&
+    r.kafka.duplicates === 0 &&
+    r.kafka.unexpected === 0 &&
+    r.pg.total === r.expected &&
+    r.pg.distinct === r.expected &&
+    r.pg.wrongCount === 0 &&
+    r.pg.wrongRestaurant === 0
   failed = !exact || !r.serviceAlive || !r.cleanExit || r.rss.spreadPct > Number(args['max-rss-spread-pct'])
   if (!r.serviceAlive) say(output.slice(-4000))
 } finally {

@@ -1,4 +1,4 @@
-import { startStack, type Stack } from '../../src/stack/index.ts'
+import { startStack, type Stack } from '../../tools/stack/index.ts'
 
 /** `--name value` / `--name=value` flags of the chaos scripts, with defaults and a usage line. */
 export function parseArgs<T extends Record<string, string>>(argv: string[], defaults: T, usage: string): T {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { RejectCodes } from '../../src/core/reject-reason.ts'
-import type { Fixture } from '../../test/helpers/fixture.ts'
-import { ServiceProcess } from '../../test/helpers/service-process.ts'
+import type { Fixture } from '../../testkit/fixture.ts'
+import { ServiceProcess } from '../../testkit/service-process.ts'
 import { badValue, goodContent, rng } from './hostile.ts'
 import { checkSinks, type SinkReport } from './sinks.ts'
 import { campaignJson } from './workload.ts'
@@ -27,7 +27,10 @@ const fingerprint = (v: Buffer | null) => (v === null ? '<null>' : v.toString('b
  * process. Every bad value must reach the DLQ with its bytes and a reason, every good campaign
  * must be pushed exactly once with its content verbatim, and the process must stay up.
  */
-export async function fuzzRun(fx: Fixture, o: { bad: number; goodEvery?: number; seed?: number; log?: (m: string) => void }): Promise<FuzzReport> {
+export async function fuzzRun(
+  fx: Fixture,
+  o: { bad: number; goodEvery?: number; seed?: number; log?: (m: string) => void },
+): Promise<FuzzReport> {
   const r = rng(o.seed ?? 1)
   const now = Math.floor(Date.now() / 1000)
   const goodEvery = o.goodEvery ?? 100
@@ -86,7 +89,9 @@ export async function fuzzRun(fx: Fixture, o: { bad: number; goodEvery?: number;
 }
 
 async function countMismatches(fx: Fixture, contents: Map<string, string>): Promise<number> {
-  const { rows } = await fx.pool.query<{ id: string; content: string }>('select distinct adv_campaign_id::text as id, adv_campaign_content as content from subscribers_feedback')
+  const { rows } = await fx.pool.query<{ id: string; content: string }>(
+    'select distinct adv_campaign_id::text as id, adv_campaign_content as content from subscribers_feedback',
+  )
   let bad = 0
   for (const row of rows) if (contents.get(row.id) !== row.content) bad++
   const pushes = await fx.readTopic(fx.config.outputTopic, { atLeast: 1, timeoutMs: 30000, settleMs: 1000 })

@@ -1,5 +1,5 @@
-import type { Fixture } from '../../test/helpers/fixture.ts'
-import { ServiceProcess } from '../../test/helpers/service-process.ts'
+import type { Fixture } from '../../testkit/fixture.ts'
+import { ServiceProcess } from '../../testkit/service-process.ts'
 import { checkSinks, feedbackCount, type SinkReport } from './sinks.ts'
 import type { Workload } from './workload.ts'
 

@@ -26,7 +26,13 @@ export class PushTally {
   }
 
   async #start(topic: string): Promise<void> {
-    const stream = await this.#consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false, isolationLevel: FetchIsolationLevels.READ_COMMITTED, maxWaitTime: 200 })
+    const stream = await this.#consumer.consume({
+      topics: [topic],
+      mode: 'earliest',
+      autocommit: false,
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      maxWaitTime: 200,
+    })
     this.#close = () => stream.close()
     stream.on('data', m => {
       const v = JSON.parse(m.value!.toString()) as { adv_campaign_id: string; client_id: string }

@@ -1,6 +1,6 @@
-import type { Stack } from '../../src/stack/index.ts'
-import type { Fixture } from '../../test/helpers/fixture.ts'
-import { ServiceProcess } from '../../test/helpers/service-process.ts'
+import type { Stack } from '../../tools/stack/index.ts'
+import type { Fixture } from '../../testkit/fixture.ts'
+import { ServiceProcess } from '../../testkit/service-process.ts'
 import { checkSinks, type SinkReport, waitForFeedback } from './sinks.ts'
 import type { Workload } from './workload.ts'
 
@@ -72,5 +72,15 @@ export async function restartRun(stack: Stack, fx: Fixture, w: Workload, o: Rest
     const m = /"code":"(\w+)".*"msg":"([^"]+)"/.exec(line)
     if (m) warnings[`${m[2]}: ${m[1]}`] = (warnings[`${m[2]}: ${m[1]}`] ?? 0) + 1
   }
-  return { outage: o.outage, survived, rowsAtStop, downMs: down, retryWarnings, warnings, sinks, cleanExit: stopped.code === 0, output: svc.output }
+  return {
+    outage: o.outage,
+    survived,
+    rowsAtStop,
+    downMs: down,
+    retryWarnings,
+    warnings,
+    sinks,
+    cleanExit: stopped.code === 0,
+    output: svc.output,
+  }
 }

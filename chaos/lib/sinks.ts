@@ -1,5 +1,5 @@
-import { verifySinks } from '../../test/helpers/expected.ts'
-import type { Fixture } from '../../test/helpers/fixture.ts'
+import { verifySinks } from '../../testkit/expected.ts'
+import type { Fixture } from '../../testkit/fixture.ts'
 
 // Waiting for the service to finish, and the exact check of both sinks afterwards.
 

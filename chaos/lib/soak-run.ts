@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import type { Fixture } from '../../test/helpers/fixture.ts'
-import { ServiceProcess } from '../../test/helpers/service-process.ts'
+import type { Fixture } from '../../testkit/fixture.ts'
+import { ServiceProcess } from '../../testkit/service-process.ts'
 import { PushTally } from './push-tally.ts'
 import { campaignJson } from './workload.ts'
 
@@ -15,7 +15,13 @@ export interface SoakOptions {
   log?: (m: string) => void
 }
 
-export interface SoakSample { atS: number; rssMb: number; expected: number; received: number; lag: number }
+export interface SoakSample {
+  atS: number
+  rssMb: number
+  expected: number
+  received: number
+  lag: number
+}
 
 export interface SoakReport {
   samples: SoakSample[]
@@ -45,11 +51,12 @@ export async function soakRun(fx: Fixture, o: SoakOptions): Promise<SoakReport> 
   const restaurants = Array.from({ length: o.restaurants ?? 20 }, () => randomUUID())
   const clientIndex = new Map<string, { restaurant: string; i: number }>()
   const subs: Array<[string, string]> = []
-  for (const r of restaurants) for (let i = 0; i < per; i++) {
-    const c = randomUUID()
-    clientIndex.set(c, { restaurant: r, i })
-    subs.push([c, r])
-  }
+  for (const r of restaurants)
+    for (let i = 0; i < per; i++) {
+      const c = randomUUID()
+      clientIndex.set(c, { restaurant: r, i })
+      subs.push([c, r])
+    }
   await fx.addSubscribers(subs)
   const tally = new PushTally(fx.config, clientIndex)
   const svc = new ServiceProcess(fx.config)
@@ -59,7 +66,13 @@ export async function soakRun(fx: Fixture, o: SoakOptions): Promise<SoakReport> 
   let campaigns = 0
   let nextSample = t0 + (o.sampleMs ?? 60000)
   const sample = () => {
-    const s = { atS: Math.round((Date.now() - t0) / 1000), rssMb: rssMb(svc.pid), expected: campaigns * per, received: tally.received, lag: campaigns * per - tally.received }
+    const s = {
+      atS: Math.round((Date.now() - t0) / 1000),
+      rssMb: rssMb(svc.pid),
+      expected: campaigns * per,
+      received: tally.received,
+      lag: campaigns * per - tally.received,
+    }
     samples.push(s)
     o.log?.(`t=${s.atS}s rss=${s.rssMb} MB expected=${s.expected} received=${s.received} lag=${s.lag} dup=${tally.duplicates}`)
   }
@@ -111,7 +124,12 @@ async function checkFeedback(fx: Fixture, per: number) {
   return {
     total: await q('select count(*)::int as n from subscribers_feedback'),
     distinct: await q('select count(*)::int as n from (select distinct adv_campaign_id, client_id from subscribers_feedback) d'),
-    wrongCount: await q('select count(*)::int as n from (select adv_campaign_id from subscribers_feedback group by 1 having count(*) <> $1) w', [per]),
-    wrongRestaurant: await q('select count(*)::int as n from subscribers_feedback f where not exists (select 1 from subscribers_restaurants s where s.client_id = f.client_id and s.restaurant_id = f.restaurant_id)'),
+    wrongCount: await q(
+      'select count(*)::int as n from (select adv_campaign_id from subscribers_feedback group by 1 having count(*) <> $1) w',
+      [per],
+    ),
+    wrongRestaurant: await q(
+      'select count(*)::int as n from subscribers_feedback f where not exists (select 1 from subscribers_restaurants s where s.client_id = f.client_id and s.restaurant_id = f.restaurant_id)',
+    ),
   }
 }

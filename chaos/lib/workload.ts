@@ -24,7 +24,14 @@ export interface WorkloadOptions {
   marginSeconds?: number
 }
 
-export function campaignJson(restaurantId: string, campaignId: string, content: string, start: number, end: number, created: number): string {
+export function campaignJson(
+  restaurantId: string,
+  campaignId: string,
+  content: string,
+  start: number,
+  end: number,
+  created: number,
+): string {
   return JSON.stringify({
     restaurant_id: restaurantId,
     adv_campaign_id: campaignId,
@@ -67,10 +74,14 @@ export function buildWorkload(o: WorkloadOptions): Workload {
   // Inactive ones: ended, ends inside the margin, starts in two days (pending the whole run).
   for (let i = 0; i < (o.inactive ?? 3); i++) {
     const r = restaurants[i % restaurantCount]!
-    const [s, e] = [[now - 7200, now - 60], [now - 60, now + margin - 30], [now + 172800, now + 180000]][i % 3]!
+    const [s, e] = [
+      [now - 7200, now - 60],
+      [now - 60, now + margin - 30],
+      [now + 172800, now + 180000],
+    ][i % 3]!
     add(r, s!, e!, `inactive ${i}`)
   }
-  for (let i = 0; i < (o.resends ?? 2) && i < campaigns; i++) values.push(values[i * 3 % campaigns]!)
+  for (let i = 0; i < (o.resends ?? 2) && i < campaigns; i++) values.push(values[(i * 3) % campaigns]!)
   shuffle(values)
   return { subscribers, values, expected }
 }

@@ -21,7 +21,9 @@ export async function runDemo(argv: string[]): Promise<void> {
      where not exists (select 1 from subscribers_restaurants s where s.client_id = t.c and s.restaurant_id = t.r)`,
     [SAMPLE_SUBSCRIBERS.map(s => s[0]), SAMPLE_SUBSCRIBERS.map(s => s[1])],
   )
-  say(`subscribers of restaurant ${SAMPLE_RESTAURANT}: ${SAMPLE_SUBSCRIBERS.filter(s => s[1] === SAMPLE_RESTAURANT).length} (plus one of another restaurant)`)
+  say(
+    `subscribers of restaurant ${SAMPLE_RESTAURANT}: ${SAMPLE_SUBSCRIBERS.filter(s => s[1] === SAMPLE_RESTAURANT).length} (plus one of another restaurant)`,
+  )
   const service = await startService({ ...config, httpEnabled: false }, createLogger('warn'))
   const now = Math.floor(Date.now() / 1000)
   // Fresh campaign ids each run: the same id again would (rightly) push nothing.
@@ -30,7 +32,11 @@ export async function runDemo(argv: string[]): Promise<void> {
   const expired = sampleCampaign(randomUUID(), 'Ends in 5 min: too late to push', now - 3600, now + 300)
   const producer = new Producer({ ...kafkaBaseOptions(config, 'demo') })
   await producer.send({
-    messages: [active, early, expired, '{"restaurant_id": "not-a-uuid"', active].map(v => ({ topic: config.inputTopic, key: Buffer.from('first_message'), value: Buffer.from(v) })),
+    messages: [active, early, expired, '{"restaurant_id": "not-a-uuid"', active].map(v => ({
+      topic: config.inputTopic,
+      key: Buffer.from('first_message'),
+      value: Buffer.from(v),
+    })),
   })
   await producer.close()
   say('published: an active campaign, an early one (starts in 5 s), an expired one, a malformed one, and the active one again')
@@ -53,9 +59,21 @@ export async function runDemo(argv: string[]): Promise<void> {
   say(`\nThe local stack keeps running: 'offerstream stack down' stops it.`)
 }
 
-async function readNew(config: Parameters<typeof kafkaBaseOptions>[0], topic: string, want: number, timeoutMs: number, keep: (v: string) => boolean): Promise<string[]> {
+async function readNew(
+  config: Parameters<typeof kafkaBaseOptions>[0],
+  topic: string,
+  want: number,
+  timeoutMs: number,
+  keep: (v: string) => boolean,
+): Promise<string[]> {
   const consumer = new Consumer({ ...kafkaBaseOptions(config, 'demo-reader'), groupId: `demo-${randomUUID()}` })
-  const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false, isolationLevel: FetchIsolationLevels.READ_COMMITTED, maxWaitTime: 200 })
+  const stream = await consumer.consume({
+    topics: [topic],
+    mode: 'earliest',
+    autocommit: false,
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+    maxWaitTime: 200,
+  })
   const out: string[] = []
   stream.on('data', m => {
     const v = m.value?.toString() ?? ''

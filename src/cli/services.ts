@@ -1,7 +1,7 @@
 import { loadConfig } from '../config/load-config.ts'
 import type { Config } from '../config/settings.ts'
 import { ErrorCodes, OfferstreamError } from '../errors.ts'
-import { stackUp } from '../stack/index.ts'
+import { stackUp } from '../../tools/stack/index.ts'
 
 /**
  * Config for commands that need Kafka and PostgreSQL: both given, or neither (then the embedded
@@ -14,7 +14,10 @@ export async function configWithServices(argv: string[], log: (m: string) => voi
   if (hasKafka && hasDb) return config
   if (hasKafka !== hasDb) {
     const missing = hasKafka ? 'DATABASE_URL (--database-url)' : 'KAFKA_BROKERS (--kafka-brokers)'
-    throw new OfferstreamError(ErrorCodes.CONFIG_INVALID, `invalid setting ${missing}: set both KAFKA_BROKERS and DATABASE_URL, or neither to use the embedded stack`)
+    throw new OfferstreamError(
+      ErrorCodes.CONFIG_INVALID,
+      `invalid setting ${missing}: set both KAFKA_BROKERS and DATABASE_URL, or neither to use the embedded stack`,
+    )
   }
   log(`no KAFKA_BROKERS/DATABASE_URL: using the embedded stack in ${config.stackDir} (stop it with 'offerstream stack down')`)
   const up = await stackUp(config.stackDir, log)

@@ -15,10 +15,15 @@ const COMMANDS: Record<string, string> = {
 }
 
 export function usage(command?: string): string {
-  const head = command && COMMANDS[command] ? COMMANDS[command] : `offerstream — real-time promo fan-out from Kafka to push messages and feedback rows
+  const head =
+    command && COMMANDS[command]
+      ? COMMANDS[command]
+      : `offerstream — real-time promo fan-out from Kafka to push messages and feedback rows
 
 Commands:
-${Object.values(COMMANDS).map(c => '  ' + c.split('\n')[0]).join('\n')}
+${Object.values(COMMANDS)
+  .map(c => '  ' + c.split('\n')[0])
+  .join('\n')}
 
 Run 'offerstream <command> --help' for one command.`
   return `${head}

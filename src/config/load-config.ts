@@ -13,10 +13,7 @@ const BY_FLAG = new Map(NAMES.map(n => [flagOf(n), n]))
 
 function invalid(name: SettingName, detail: string): OfferstreamError {
   const spec = specOf(name)
-  return new OfferstreamError(
-    ErrorCodes.CONFIG_INVALID,
-    `invalid setting ${spec.env} (${flagOf(name)}): ${detail}`,
-  )
+  return new OfferstreamError(ErrorCodes.CONFIG_INVALID, `invalid setting ${spec.env} (${flagOf(name)}): ${detail}`)
 }
 
 function parseValue(name: SettingName, raw: string): Config[SettingName] {
@@ -37,7 +34,10 @@ function parseValue(name: SettingName, raw: string): Config[SettingName] {
       throw invalid(name, `expected true or false, got ${shown}`)
     }
     case 'list': {
-      const items = raw.split(',').map(s => s.trim()).filter(Boolean)
+      const items = raw
+        .split(',')
+        .map(s => s.trim())
+        .filter(Boolean)
       for (const item of items) {
         if (!/^[^\s:]+:\d{1,5}$/.test(item)) throw invalid(name, `expected host:port entries, got ${shown}`)
       }
@@ -81,7 +81,10 @@ function readFile(path: string): Map<SettingName, string> {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'))
   } catch (error) {
-    throw new OfferstreamError(ErrorCodes.CONFIG_INVALID, `invalid setting OFFERSTREAM_CONFIG (--config): cannot read ${path}: ${(error as Error).message}`)
+    throw new OfferstreamError(
+      ErrorCodes.CONFIG_INVALID,
+      `invalid setting OFFERSTREAM_CONFIG (--config): cannot read ${path}: ${(error as Error).message}`,
+    )
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new OfferstreamError(ErrorCodes.CONFIG_INVALID, `invalid setting OFFERSTREAM_CONFIG (--config): ${path} must hold a JSON object`)
@@ -119,9 +122,11 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (new Set([c.inputTopic, c.outputTopic, c.dlqTopic, c.stateTopic]).size !== 4) {
     throw invalid('outputTopic', 'input, output, DLQ and state topics must all differ')
   }
-  if (c.databaseUrl && !/^postgres(ql)?:\/\//.test(c.databaseUrl)) throw invalid('databaseUrl', 'must start with postgres:// or postgresql://')
+  if (c.databaseUrl && !/^postgres(ql)?:\/\//.test(c.databaseUrl))
+    throw invalid('databaseUrl', 'must start with postgres:// or postgresql://')
   // Caught here, these used to surface later as driver errors (exit 1, setting not named).
-  if (c.databaseUrl && !URL.canParse(c.databaseUrl)) throw invalid('databaseUrl', 'is not a valid URL (bad port, or an unescaped @ / # in the password?)')
+  if (c.databaseUrl && !URL.canParse(c.databaseUrl))
+    throw invalid('databaseUrl', 'is not a valid URL (bad port, or an unescaped @ / # in the password?)')
   if (c.kafkaTlsCaFile && !readable(c.kafkaTlsCaFile)) throw invalid('kafkaTlsCaFile', `cannot read ${c.kafkaTlsCaFile}`)
   if (c.databaseUrl) {
     // The pg driver reads these files on every connect and would fail each one with ENOENT.

@@ -36,7 +36,12 @@ export async function ensureTopics(config: Config): Promise<string[]> {
         created.push(t.name)
       } catch (error) {
         // Another instance may have created it between list and create.
-        if (!/TOPIC_ALREADY_EXISTS|already exists/i.test(String((error as Error).message) + JSON.stringify((error as AggregateError).errors ?? []))) throw error
+        if (
+          !/TOPIC_ALREADY_EXISTS|already exists/i.test(
+            String((error as Error).message) + JSON.stringify((error as AggregateError).errors ?? []),
+          )
+        )
+          throw error
       }
     }
     return created

@@ -126,7 +126,12 @@ export class InputSource {
     if (last.size === 0) return
     try {
       await this.#consumer.commit({
-        offsets: [...last.values()].map(r => ({ topic: r.topic, partition: r.partition, offset: r.offset + 1n, leaderEpoch: r.leaderEpoch })),
+        offsets: [...last.values()].map(r => ({
+          topic: r.topic,
+          partition: r.partition,
+          offset: r.offset + 1n,
+          leaderEpoch: r.leaderEpoch,
+        })),
       })
     } catch (error) {
       throw translateKafkaError(error)

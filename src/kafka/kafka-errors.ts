@@ -20,7 +20,11 @@ export function translateKafkaError(error: unknown): OfferstreamError {
   if (code === 'PLT_KFK_AUTHENTICATION' || code === 'PLT_KFK_USER' || /SASL|authenticat|authoriz/i.test(text)) {
     return new OfferstreamError(ErrorCodes.KAFKA_FAILED, `Kafka rejected the client: ${text}`, { retryable: false, cause: error })
   }
-  if (code === 'PLT_KFK_NETWORK' || code === 'PLT_KFK_TIMEOUT' || /ECONNREFUSED|ECONNRESET|EPIPE|timed? ?out|closed|NOT_COORDINATOR|COORDINATOR_NOT_AVAILABLE|LEADER_NOT_AVAILABLE|NOT_LEADER/i.test(text)) {
+  if (
+    code === 'PLT_KFK_NETWORK' ||
+    code === 'PLT_KFK_TIMEOUT' ||
+    /ECONNREFUSED|ECONNRESET|EPIPE|timed? ?out|closed|NOT_COORDINATOR|COORDINATOR_NOT_AVAILABLE|LEADER_NOT_AVAILABLE|NOT_LEADER/i.test(text)
+  ) {
     return new OfferstreamError(ErrorCodes.KAFKA_UNAVAILABLE, `Kafka unavailable: ${text}`, { retryable: true, cause: error })
   }
   // Anything else from the broker: rebuild the clients from durable state and try again.

@@ -23,7 +23,11 @@ interface Batch {
  * commit/abort marker. That is read_committed done by hand, but with a definite end (the high
  * watermark) instead of "no more messages arrived for a while".
  */
-export async function readCursor(consumer: Consumer<Buffer, Buffer, Buffer, Buffer>, topic: string, owner: string): Promise<RelayCursor | null> {
+export async function readCursor(
+  consumer: Consumer<Buffer, Buffer, Buffer, Buffer>,
+  topic: string,
+  owner: string,
+): Promise<RelayCursor | null> {
   const metadata = await consumer.metadata({ topics: [topic], forceUpdate: true })
   const t = metadata.topics.get(topic)
   if (!t) throw new Error(`state topic ${topic} does not exist`)
@@ -39,7 +43,14 @@ export async function readCursor(consumer: Consumer<Buffer, Buffer, Buffer, Buff
   }
 }
 
-async function scan(consumer: Consumer<Buffer, Buffer, Buffer, Buffer>, leader: number, topicId: string, from: bigint, end: bigint, owner: string): Promise<RelayCursor | null> {
+async function scan(
+  consumer: Consumer<Buffer, Buffer, Buffer, Buffer>,
+  leader: number,
+  topicId: string,
+  from: bigint,
+  end: bigint,
+  owner: string,
+): Promise<RelayCursor | null> {
   const pending = new Map<bigint, RelayCursor>()
   let latest: RelayCursor | null = null
   let offset = from
@@ -78,7 +89,14 @@ async function fetchFrom(consumer: Consumer<Buffer, Buffer, Buffer, Buffer>, nod
     maxWaitTime: 0,
     minBytes: 0,
     maxBytes: 4 * 1024 * 1024,
-    topics: [{ topicId, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, partitionMaxBytes: 4 * 1024 * 1024 }] }],
+    topics: [
+      {
+        topicId,
+        partitions: [
+          { partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, partitionMaxBytes: 4 * 1024 * 1024 },
+        ],
+      },
+    ],
   })
   const partition = response.responses[0]?.partitions[0]
   if (!partition) throw new Error('empty fetch response for the state topic')

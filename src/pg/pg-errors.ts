@@ -11,7 +11,10 @@ export function translatePgError(error: unknown): OfferstreamError {
   const e = error as { code?: string; message?: string }
   const code = typeof e?.code === 'string' ? e.code : ''
   const message = e?.message ?? String(error)
-  if (NETWORK_CODES.has(code) || /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(message)) {
+  if (
+    NETWORK_CODES.has(code) ||
+    /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(message)
+  ) {
     return new OfferstreamError(ErrorCodes.PG_UNAVAILABLE, `PostgreSQL unavailable: ${message}`, { retryable: true, cause: error })
   }
   if (code.length === 5 && RETRYABLE_CLASSES.has(code.slice(0, 2))) {

@@ -1,7 +1,16 @@
 import pino from 'pino'
 
 // Connection strings and passwords never reach the log, whatever object is logged.
-const REDACT = ['databaseUrl', 'kafkaSaslPassword', 'password', '*.databaseUrl', '*.kafkaSaslPassword', '*.password', 'config.databaseUrl', 'config.kafkaSaslPassword']
+const REDACT = [
+  'databaseUrl',
+  'kafkaSaslPassword',
+  'password',
+  '*.databaseUrl',
+  '*.kafkaSaslPassword',
+  '*.password',
+  'config.databaseUrl',
+  'config.kafkaSaslPassword',
+]
 
 export function createLogger(level: string, destination?: pino.DestinationStream) {
   return pino({ level, redact: { paths: REDACT, censor: '<redacted>' }, base: { service: 'offerstream' } }, destination)

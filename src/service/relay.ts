@@ -91,7 +91,10 @@ export class Relay {
     this.lastError = `${e.code}: ${e.message}`
     this.#d.metrics.retries.inc({ component: 'relay', code: e.code })
     const delay = backoffDelay(attempt, this.#d.config.retryMaxDelayMs)
-    this.#d.log.warn({ code: e.code, err: e.message, retryInMs: delay, attempt }, 'relay failed; rebuilding the producer from committed state')
+    this.#d.log.warn(
+      { code: e.code, err: e.message, retryInMs: delay, attempt },
+      'relay failed; rebuilding the producer from committed state',
+    )
     // Whatever was in flight is abandoned: the next incarnation aborts it and re-reads the cursor.
     await this.#producer?.close()
     this.#producer = undefined

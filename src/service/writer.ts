@@ -137,7 +137,8 @@ export class Writer {
       return { rows, rejected }
     })
     const fresh = new Set(inserted.rows.map(r => r.status))
-    for (const r of inserted.rows) metrics.eventsAccepted.inc({ disposition: r.status === 'fanning' ? 'active' : r.status === 'pending' ? 'early' : 'expired' })
+    for (const r of inserted.rows)
+      metrics.eventsAccepted.inc({ disposition: r.status === 'fanning' ? 'active' : r.status === 'pending' ? 'early' : 'expired' })
     metrics.campaignsExpired.inc(inserted.rows.filter(r => r.status === 'expired').length)
     metrics.eventsRedelivered.inc(events.length + rejects.length - inserted.rows.length - inserted.rejected)
     for (const r of rejects) metrics.eventsRejected.inc({ code: r.rejection.code })
@@ -146,7 +147,8 @@ export class Writer {
       if (e.status === 'pending' && (this.#nextDue === null || e.campaign.start < this.#nextDue)) this.#nextDue = e.campaign.start
     }
     if (inserted.rejected > 0) this.#d.onWritten()
-    if (rejects.length > 0) this.#d.log.info({ rejected: rejects.length, codes: [...new Set(rejects.map(r => r.rejection.code))] }, 'input rejected to DLQ')
+    if (rejects.length > 0)
+      this.#d.log.info({ rejected: rejects.length, codes: [...new Set(rejects.map(r => r.rejection.code))] }, 'input rejected to DLQ')
   }
 
   async #promoteDue(now: number): Promise<void> {

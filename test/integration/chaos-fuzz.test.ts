@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { fuzzRun } from '../../chaos/lib/fuzz-run.ts'
-import { createFixture, type Fixture } from '../helpers/fixture.ts'
+import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 
 // Short version of `npm run fuzz`: hostile values of every kind (random bytes, truncated and deep
 // JSON, huge strings, wrong types, NaN / negative / millisecond timestamps, bad UUIDs, SQL-looking

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { restartRun } from '../../chaos/lib/restart-run.ts'
 import { buildWorkload } from '../../chaos/lib/workload.ts'
-import { startStack, type Stack } from '../../src/stack/index.ts'
-import { createFixture } from '../helpers/fixture.ts'
+import { startStack, type Stack } from '../../tools/stack/index.ts'
+import { createFixture } from '../../testkit/fixture.ts'
 
 // Short version of `npm run chaos -- --scenario kafka|postgres`: the broker, then the database, is
 // stopped for a few seconds mid-run on a stack of this suite's own (never the shared one). The
@@ -23,9 +23,18 @@ after(async () => {
 
 const exact = (n: number) => ({ missing: 0, duplicated: 0, unexpected: 0, total: n })
 
-for (const [outage, hard] of [['postgres', true], ['kafka', true]] as const) {
+for (const [outage, hard] of [
+  ['postgres', true],
+  ['kafka', true],
+] as const) {
   test(`${outage} stopped${hard ? ' hard' : ''} for 6 s mid-run: the service recovers by itself, both sinks exact`, async () => {
-    const fx = await createFixture({ OFFERSTREAM_FANOUT_CHUNK: '1000', OFFERSTREAM_RELAY_BATCH: '1500', OFFERSTREAM_INGEST_BATCH: '2', OFFERSTREAM_LOG_LEVEL: 'warn', OFFERSTREAM_RETRY_MAX_DELAY_MS: '2000' })
+    const fx = await createFixture({
+      OFFERSTREAM_FANOUT_CHUNK: '1000',
+      OFFERSTREAM_RELAY_BATCH: '1500',
+      OFFERSTREAM_INGEST_BATCH: '2',
+      OFFERSTREAM_LOG_LEVEL: 'warn',
+      OFFERSTREAM_RETRY_MAX_DELAY_MS: '2000',
+    })
     try {
       const w = buildWorkload({ pushes: 16000, subscribersPerRestaurant: 1000 })
       const r = await restartRun(stack, fx, w, { outage, hard, downMs: 6000, timeoutMs: 120000 })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { soakRun } from '../../chaos/lib/soak-run.ts'
-import { createFixture, type Fixture } from '../helpers/fixture.ts'
+import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 
 // Short version of `npm run soak` (30 min there): steady load, RSS and end-to-end lag sampled,
 // exact sinks at the end. RSS flatness needs the long run; here only gross growth fails.

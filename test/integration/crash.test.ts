@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
-import { verifySinks } from '../helpers/expected.ts'
-import { createFixture, type Fixture } from '../helpers/fixture.ts'
-import { ServiceProcess } from '../helpers/service-process.ts'
+import { verifySinks } from '../../testkit/expected.ts'
+import { createFixture, type Fixture } from '../../testkit/fixture.ts'
+import { ServiceProcess } from '../../testkit/service-process.ts'
 
 // The service process is SIGKILLed several times while it fans out; after a final clean run both
 // sinks must hold every expected (campaign, client) pair exactly once.
@@ -31,7 +31,16 @@ test('SIGKILL mid-fan-out, repeatedly: both sinks exactly once', async () => {
   for (let i = 0; i < CAMPAIGNS; i++) {
     const r = restaurants[i % RESTAURANTS]!
     const c = randomUUID()
-    values.push(JSON.stringify({ restaurant_id: r, adv_campaign_id: c, adv_campaign_content: `campaign ${i}`, adv_campaign_datetime_start: now - 10, adv_campaign_datetime_end: now + 7200, datetime_created: now - 20 }))
+    values.push(
+      JSON.stringify({
+        restaurant_id: r,
+        adv_campaign_id: c,
+        adv_campaign_content: `campaign ${i}`,
+        adv_campaign_datetime_start: now - 10,
+        adv_campaign_datetime_end: now + 7200,
+        datetime_created: now - 20,
+      }),
+    )
     for (const [client, rest] of subs) if (rest === r) expected.add(`${c}/${client}`)
   }
   await fx.produce(values)
@@ -54,7 +63,10 @@ test('SIGKILL mid-fan-out, repeatedly: both sinks exactly once', async () => {
     progress.push(await rowCount())
   }
   // The kills must have hit the fan-out in the middle, not before it started or after it ended.
-  assert.ok(progress.some(n => n > 0 && n < expected.size), `rows at each kill: ${progress.join(', ')} of ${expected.size}`)
+  assert.ok(
+    progress.some(n => n > 0 && n < expected.size),
+    `rows at each kill: ${progress.join(', ')} of ${expected.size}`,
+  )
   svc.start()
   const pushes = await fx.readTopic(fx.config.outputTopic, { atLeast: expected.size, timeoutMs: 120000, settleMs: 3000 })
   const stopped = await svc.kill('SIGTERM')

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import type { Service } from '../../src/service/app.ts'
-import { createFixture, type Fixture } from '../helpers/fixture.ts'
-import { SEED_EVENT_VALUE } from '../helpers/seed.ts'
-import { eventually, runService } from '../helpers/service.ts'
+import { createFixture, type Fixture } from '../../testkit/fixture.ts'
+import { SEED_EVENT_VALUE } from '../../testkit/seed.ts'
+import { eventually, runService } from '../../testkit/service.ts'
 
 let fx: Fixture
 let service: Service
@@ -29,7 +29,10 @@ test('/metrics counts accepted and rejected input', async () => {
   await fx.produce([SEED_EVENT_VALUE, 'garbage'])
   const seen = await eventually(async () => {
     const text = await (await fetch(`${base}/metrics`)).text()
-    return /offerstream_events_rejected_total\{code="not_json"\} 1/.test(text) && /offerstream_events_accepted_total\{disposition="active"\} 1/.test(text)
+    return (
+      /offerstream_events_rejected_total\{code="not_json"\} 1/.test(text) &&
+      /offerstream_events_accepted_total\{disposition="active"\} 1/.test(text)
+    )
   })
   assert.ok(seen)
 })

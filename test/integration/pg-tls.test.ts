@@ -8,7 +8,7 @@ import pg from 'pg'
 import { loadConfig } from '../../src/config/load-config.ts'
 import { migrate } from '../../src/pg/migrate.ts'
 import { createPool } from '../../src/pg/pool.ts'
-import { startStack, type Stack } from '../../src/stack/index.ts'
+import { startStack, type Stack } from '../../tools/stack/index.ts'
 
 // PostgreSQL TLS is configured through DATABASE_URL, as the pg driver reads it. This suite turns
 // TLS on in a PostgreSQL of its own (self-signed certificate for 127.0.0.1) and checks the
@@ -23,10 +23,33 @@ before(async () => {
   const dataDir: string = (await admin.query('show data_directory')).rows[0].data_directory
   const tmp = mkdtempSync(join(tmpdir(), 'pgtls-'))
   ca = join(tmp, 'ca.crt')
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(tmp, 'server.key'), '-out', ca], { stdio: 'pipe' })
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(tmp, 'server.key'),
+      '-out',
+      ca,
+    ],
+    { stdio: 'pipe' },
+  )
   // The server reads its key as its own user (PostgreSQL insists on 0600 and the right owner).
   const owner = statSync(dataDir)
-  for (const [name, mode] of [['server.crt', 0o644], ['server.key', 0o600]] as const) {
+  for (const [name, mode] of [
+    ['server.crt', 0o644],
+    ['server.key', 0o600],
+  ] as const) {
     const file = join(dataDir, name)
     writeFileSync(file, readFileSync(join(tmp, name === 'server.crt' ? 'ca.crt' : name)), { mode })
     if (process.getuid?.() === 0) chownSync(file, owner.uid, owner.gid)
@@ -55,5 +78,8 @@ test('sslmode=verify-full refuses a certificate it cannot verify; a missing sslr
   const pool = createPool(`${stack.databaseUrl}?sslmode=verify-full`)
   await assert.rejects(pool.query('select 1'), /self-signed|certificate/i)
   await pool.end()
-  assert.throws(() => loadConfig({ env: { DATABASE_URL: `${stack.databaseUrl}?sslmode=verify-full&sslrootcert=/nonexistent/ca.crt` } }), /DATABASE_URL.*sslrootcert/)
+  assert.throws(
+    () => loadConfig({ env: { DATABASE_URL: `${stack.databaseUrl}?sslmode=verify-full&sslrootcert=/nonexistent/ca.crt` } }),
+    /DATABASE_URL.*sslrootcert/,
+  )
 })

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
-import { verifySinks } from '../helpers/expected.ts'
-import { createFixture, type Fixture } from '../helpers/fixture.ts'
+import { verifySinks } from '../../testkit/expected.ts'
+import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import type { Service } from '../../src/service/app.ts'
-import { runService } from '../helpers/service.ts'
+import { runService } from '../../testkit/service.ts'
 
 // Regression (found by the hostile-input fuzz): with the default relay batch, a transaction of
 // 20,000 pushes (~9 MB) or a few DLQ records of oversized input went to the broker as one record
@@ -31,7 +31,15 @@ test('default-size relay transactions with large pushes and large DLQ values get
   const oversized = Array.from({ length: 12 }, (_, i) => `{"junk":"${String.fromCharCode(97 + i).repeat(200000)}"}`)
   // One per request: the harness's producer is bound by the same 1 MB batch limit.
   for (const v of oversized.slice(0, 6)) await fx.produce([v])
-  await fx.produce([JSON.stringify({ restaurant_id: restaurant, adv_campaign_id: campaign, adv_campaign_content: content, adv_campaign_datetime_start: now - 10, adv_campaign_datetime_end: now + 7200 })])
+  await fx.produce([
+    JSON.stringify({
+      restaurant_id: restaurant,
+      adv_campaign_id: campaign,
+      adv_campaign_content: content,
+      adv_campaign_datetime_start: now - 10,
+      adv_campaign_datetime_end: now + 7200,
+    }),
+  ])
   for (const v of oversized.slice(6)) await fx.produce([v])
   svc = await runService(fx.config)
   const expected = new Set(clients.map(c => `${campaign}/${c}`))

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
-import { createFixture, type Fixture } from '../helpers/fixture.ts'
-import { eventually } from '../helpers/service.ts'
-import { ServiceProcess } from '../helpers/service-process.ts'
+import { createFixture, type Fixture } from '../../testkit/fixture.ts'
+import { eventually } from '../../testkit/service.ts'
+import { ServiceProcess } from '../../testkit/service-process.ts'
 
 let fx: Fixture
 before(async () => {
@@ -17,10 +17,21 @@ test('an early campaign survives a restart and is pushed at its start; SIGTERM e
   await fx.addSubscribers(clients.map(c => [c, restaurant]))
   const t = Math.floor(Date.now() / 1000)
   const id = randomUUID()
-  await fx.produce([JSON.stringify({ restaurant_id: restaurant, adv_campaign_id: id, adv_campaign_content: 'later', adv_campaign_datetime_start: t + 8, adv_campaign_datetime_end: t + 7200 })])
+  await fx.produce([
+    JSON.stringify({
+      restaurant_id: restaurant,
+      adv_campaign_id: id,
+      adv_campaign_content: 'later',
+      adv_campaign_datetime_start: t + 8,
+      adv_campaign_datetime_end: t + 7200,
+    }),
+  ])
   const svc = new ServiceProcess(fx.config)
   svc.start()
-  const stored = await eventually(async () => (await fx.pool.query(`select 1 from offerstream_events where adv_campaign_id = $1 and status = 'pending'`, [id])).rowCount === 1)
+  const stored = await eventually(
+    async () =>
+      (await fx.pool.query(`select 1 from offerstream_events where adv_campaign_id = $1 and status = 'pending'`, [id])).rowCount === 1,
+  )
   assert.ok(stored, svc.output)
   const first = await svc.kill('SIGTERM')
   assert.equal(first.code, 0, svc.output)

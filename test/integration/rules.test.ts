@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import type { Service } from '../../src/service/app.ts'
-import { createFixture, type Fixture } from '../helpers/fixture.ts'
-import { eventually, runService } from '../helpers/service.ts'
+import { createFixture, type Fixture } from '../../testkit/fixture.ts'
+import { eventually, runService } from '../../testkit/service.ts'
 
 let fx: Fixture
 let service: Service
@@ -20,7 +20,18 @@ after(async () => {
 const now = () => Math.floor(Date.now() / 1000)
 function campaign(restaurant: string, start: number, end: number, extra: Record<string, unknown> = {}) {
   const id = randomUUID()
-  return { id, value: JSON.stringify({ restaurant_id: restaurant, adv_campaign_id: id, adv_campaign_content: `c ${id}`, adv_campaign_datetime_start: start, adv_campaign_datetime_end: end, datetime_created: start, ...extra }) }
+  return {
+    id,
+    value: JSON.stringify({
+      restaurant_id: restaurant,
+      adv_campaign_id: id,
+      adv_campaign_content: `c ${id}`,
+      adv_campaign_datetime_start: start,
+      adv_campaign_datetime_end: end,
+      datetime_created: start,
+      ...extra,
+    }),
+  }
 }
 async function restaurantWith(n: number): Promise<{ restaurant: string; clients: string[] }> {
   const restaurant = randomUUID()
@@ -29,9 +40,13 @@ async function restaurantWith(n: number): Promise<{ restaurant: string; clients:
   return { restaurant, clients }
 }
 const rowsOf = async (campaignId: string) =>
-  (await fx.pool.query<{ client_id: string }>('select client_id from subscribers_feedback where adv_campaign_id = $1', [campaignId])).rows.map(r => r.client_id)
+  (
+    await fx.pool.query<{ client_id: string }>('select client_id from subscribers_feedback where adv_campaign_id = $1', [campaignId])
+  ).rows.map(r => r.client_id)
 const statusOf = async (campaignId: string) =>
-  (await fx.pool.query<{ status: string }>('select status from offerstream_events where adv_campaign_id = $1 order by id', [campaignId])).rows.map(r => r.status)
+  (
+    await fx.pool.query<{ status: string }>('select status from offerstream_events where adv_campaign_id = $1 order by id', [campaignId])
+  ).rows.map(r => r.status)
 
 test('expired and too-short campaigns are stored as expired and push nothing', async () => {
   const { restaurant } = await restaurantWith(3)
@@ -56,8 +71,13 @@ test('a campaign published before its start is kept and fanned out when it start
   assert.deepEqual(await rowsOf(early.id), [])
   assert.ok(await eventually(async () => (await rowsOf(early.id)).length === 4, 15000), 'fanned out after start')
   assert.deepEqual((await rowsOf(early.id)).sort(), [...clients].sort())
-  const { rows } = await fx.pool.query('select trigger_datetime_created as t from subscribers_feedback where adv_campaign_id = $1', [early.id])
-  assert.ok(rows.every(r => r.t >= t + 3), 'trigger time is at or after the start')
+  const { rows } = await fx.pool.query('select trigger_datetime_created as t from subscribers_feedback where adv_campaign_id = $1', [
+    early.id,
+  ])
+  assert.ok(
+    rows.every(r => r.t >= t + 3),
+    'trigger time is at or after the start',
+  )
 })
 
 test('malformed input goes to the DLQ with its bytes and reason; good input around it is delivered', async () => {
@@ -65,7 +85,13 @@ test('malformed input goes to the DLQ with its bytes and reason; good input arou
   const t = now()
   const good1 = campaign(restaurant, t - 10, t + 7200)
   const good2 = campaign(restaurant, t - 10, t + 7200)
-  const bad: Array<string | null> = ['not json', '{"restaurant_id": 1}', null, JSON.stringify({ ...JSON.parse(good1.value), adv_campaign_datetime_end: t - 100 }), '']
+  const bad: Array<string | null> = [
+    'not json',
+    '{"restaurant_id": 1}',
+    null,
+    JSON.stringify({ ...JSON.parse(good1.value), adv_campaign_datetime_end: t - 100 }),
+    '',
+  ]
   await fx.produce([good1.value, ...bad, good2.value])
   const dlq = await fx.readTopic(fx.config.dlqTopic, { atLeast: bad.length })
   assert.equal(dlq.length, bad.length)

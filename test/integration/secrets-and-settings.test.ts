@@ -5,7 +5,7 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { Admin } from '@platformatic/kafka'
 import pg from 'pg'
-import { requireServices } from '../helpers/fixture.ts'
+import { requireServices } from '../../testkit/fixture.ts'
 
 // Runs the real CLI with secrets in its settings and greps everything it prints, on a healthy
 // run at trace level and on every failing-connection path; and checks bad settings exit 2.
@@ -15,7 +15,14 @@ const SASL_SECRET = `SaslS3cret${randomBytes(4).toString('hex')}`
 
 function topics(): Record<string, string> {
   const id = randomBytes(4).toString('hex')
-  return { OFFERSTREAM_INPUT_TOPIC: `sin_${id}`, OFFERSTREAM_OUTPUT_TOPIC: `sout_${id}`, OFFERSTREAM_DLQ_TOPIC: `sdlq_${id}`, OFFERSTREAM_STATE_TOPIC: `sst_${id}`, OFFERSTREAM_GROUP_ID: `sg_${id}`, OFFERSTREAM_TRANSACTIONAL_ID: `stx_${id}` }
+  return {
+    OFFERSTREAM_INPUT_TOPIC: `sin_${id}`,
+    OFFERSTREAM_OUTPUT_TOPIC: `sout_${id}`,
+    OFFERSTREAM_DLQ_TOPIC: `sdlq_${id}`,
+    OFFERSTREAM_STATE_TOPIC: `sst_${id}`,
+    OFFERSTREAM_GROUP_ID: `sg_${id}`,
+    OFFERSTREAM_TRANSACTIONAL_ID: `stx_${id}`,
+  }
 }
 
 /** Runs `offerstream run`, SIGTERMs it after `ms` unless it exits first; returns exit code and all output. */
@@ -53,7 +60,13 @@ test('no secret in the output of a healthy run at trace level, nor when a databa
     const names = topics()
     const healthy = await run({ KAFKA_BROKERS: brokers, DATABASE_URL: good, ...names }, 6000)
     const kafka = new Admin({ clientId: 'secrets-cleanup', bootstrapBrokers: [brokers] })
-    await kafka.deleteTopics({ topics: Object.entries(names).filter(([k]) => k.endsWith('_TOPIC')).map(([, v]) => v) }).catch(() => {})
+    await kafka
+      .deleteTopics({
+        topics: Object.entries(names)
+          .filter(([k]) => k.endsWith('_TOPIC'))
+          .map(([, v]) => v),
+      })
+      .catch(() => {})
     await kafka.close()
     assert.match(healthy.out, /offerstream running/)
     assert.equal(healthy.code, 0, healthy.out.slice(-2000))
@@ -70,10 +83,23 @@ test('no secret in the output of a healthy run at trace level, nor when a databa
 
 test('no secret in the output while PostgreSQL is unreachable or Kafka refuses SASL', async () => {
   const { brokers, databaseUrl } = requireServices()
-  const unreachable = await run({ KAFKA_BROKERS: brokers, DATABASE_URL: `postgres://app:${PG_SECRET}@127.0.0.1:1/x?password=${PG_SECRET}` }, 3000)
+  const unreachable = await run(
+    { KAFKA_BROKERS: brokers, DATABASE_URL: `postgres://app:${PG_SECRET}@127.0.0.1:1/x?password=${PG_SECRET}` },
+    3000,
+  )
   assert.match(unreachable.out, /PG_UNAVAILABLE.*retrying/)
   assert.deepEqual(leaks(unreachable.out), [])
-  const sasl = await run({ KAFKA_BROKERS: brokers, DATABASE_URL: databaseUrl, KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: 'app', KAFKA_SASL_PASSWORD: SASL_SECRET, ...topics() }, 20000)
+  const sasl = await run(
+    {
+      KAFKA_BROKERS: brokers,
+      DATABASE_URL: databaseUrl,
+      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+      KAFKA_SASL_USERNAME: 'app',
+      KAFKA_SASL_PASSWORD: SASL_SECRET,
+      ...topics(),
+    },
+    20000,
+  )
   assert.match(sasl.out, /SASL/)
   assert.deepEqual(leaks(sasl.out), [])
 })

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { createFixture, type Fixture } from '../helpers/fixture.ts'
-import { SEED_EVENT_VALUE, SEED_RESTAURANT, SEED_SUBSCRIBERS } from '../helpers/seed.ts'
-import { eventually, runService } from '../helpers/service.ts'
+import { createFixture, type Fixture } from '../../testkit/fixture.ts'
+import { SEED_EVENT_VALUE, SEED_RESTAURANT, SEED_SUBSCRIBERS } from '../../testkit/seed.ts'
+import { eventually, runService } from '../../testkit/service.ts'
 import type { Service } from '../../src/service/app.ts'
 
 let fx: Fixture
@@ -24,7 +24,9 @@ test('seed example: one campaign, ten subscriptions, nine pushes and nine feedba
   await fx.produce([SEED_EVENT_VALUE])
   const pushes = await fx.readTopic(fx.config.outputTopic, { atLeast: 9 })
   assert.equal(pushes.length, 9)
-  const expectedClients = SEED_SUBSCRIBERS.filter(([, , r]) => r === SEED_RESTAURANT).map(([, c]) => c).sort()
+  const expectedClients = SEED_SUBSCRIBERS.filter(([, , r]) => r === SEED_RESTAURANT)
+    .map(([, c]) => c)
+    .sort()
   assert.deepEqual(pushes.map(p => p.key).sort(), expectedClients)
   for (const p of pushes) {
     const v = p.value!.toString()
@@ -42,7 +44,10 @@ test('seed example: one campaign, ten subscriptions, nine pushes and nine feedba
      from subscribers_feedback order by client_id`,
   )
   assert.equal(rows.length, 9)
-  assert.deepEqual(rows.map(r => r.client_id), expectedClients)
+  assert.deepEqual(
+    rows.map(r => r.client_id),
+    expectedClients,
+  )
   for (const r of rows) {
     assert.equal(r.adv_campaign_id, '123e4567-e89b-12d3-a456-426614174003')
     assert.equal(r.adv_campaign_datetime_start, 1659203516)
@@ -56,7 +61,13 @@ test('the same campaign sent again pushes nothing more; a new subscriber gets it
   const newcomer = 'a23e4567-e89b-12d3-a456-426614174999'
   await fx.addSubscribers([[newcomer, SEED_RESTAURANT]])
   await fx.produce([SEED_EVENT_VALUE, SEED_EVENT_VALUE])
-  assert.ok(await eventually(async () => (await fx.pool.query(`select 1 from offerstream_events where status <> 'done'`)).rowCount === 0 && (await fx.pool.query('select 1 from offerstream_events')).rowCount === 3))
+  assert.ok(
+    await eventually(
+      async () =>
+        (await fx.pool.query(`select 1 from offerstream_events where status <> 'done'`)).rowCount === 0 &&
+        (await fx.pool.query('select 1 from offerstream_events')).rowCount === 3,
+    ),
+  )
   const pushes = await fx.readTopic(fx.config.outputTopic, { atLeast: 10, settleMs: 1500 })
   assert.equal(pushes.length, 10)
   assert.equal(new Set(pushes.map(p => p.key)).size, 10)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { decodeEvent } from '../../src/core/decode-event.ts'
-import { SEED_EVENT_VALUE } from '../helpers/seed.ts'
+import { SEED_EVENT_VALUE } from '../../testkit/seed.ts'
 
 const opts = { maxBytes: 4096, recordTimestampMs: 1_700_000_000_123 }
 const seed = JSON.parse(SEED_EVENT_VALUE) as Record<string, unknown>

@@ -40,7 +40,11 @@ test('bad settings are refused with a message naming the setting', () => {
     [{}, ['--input-topic'], /--input-topic needs a value/],
   ]
   for (const [env, argv, pattern] of cases) {
-    assert.throws(() => loadConfig({ env, argv }), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && pattern.test(e.message), JSON.stringify({ env, argv }))
+    assert.throws(
+      () => loadConfig({ env, argv }),
+      (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && pattern.test(e.message),
+      JSON.stringify({ env, argv }),
+    )
   }
 })
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { decodeEvent } from '../../src/core/decode-event.ts'
 import { buildPushMessage } from '../../src/core/push-message.ts'
-import { SEED_EVENT_VALUE } from '../helpers/seed.ts'
+import { SEED_EVENT_VALUE } from '../../testkit/seed.ts'
 
 // Seed 000's push_message example, verbatim.
 const SEED_PUSH =

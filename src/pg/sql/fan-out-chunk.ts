@@ -39,11 +39,7 @@ with cand as (
     e.adv_campaign_owner_contact, e.adv_campaign_datetime_start, e.adv_campaign_datetime_end, e.datetime_created,
     c.client_id, e.trigger_datetime_created, null
   from cand c cross join offerstream_events e
-  where e.id = $1 ${
-    resent
-      ? `and not exists (select 1 from prior p where p.client_id = c.client_id)`
-      : ''
-  }
+  where e.id = $1 ${resent ? `and not exists (select 1 from prior p where p.client_id = c.client_id)` : ''}
   order by c.client_id
   returning id
 ), range as (

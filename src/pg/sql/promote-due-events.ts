@@ -8,8 +8,16 @@ where status = 'pending' and adv_campaign_datetime_start <= $1::bigint
 returning status`
 
 /** Moves pending campaigns whose start has come to fanning (or expired if their window passed). */
-export async function promoteDueEvents(client: Db, nowSeconds: number, marginSeconds: number): Promise<{ fanning: number; expired: number }> {
-  const { rows } = await client.query<{ status: string }>({ name: 'offerstream_promote_due', text: SQL, values: [nowSeconds, marginSeconds] })
+export async function promoteDueEvents(
+  client: Db,
+  nowSeconds: number,
+  marginSeconds: number,
+): Promise<{ fanning: number; expired: number }> {
+  const { rows } = await client.query<{ status: string }>({
+    name: 'offerstream_promote_due',
+    text: SQL,
+    values: [nowSeconds, marginSeconds],
+  })
   const fanning = rows.filter(r => r.status === 'fanning').length
   return { fanning, expired: rows.length - fanning }
 }

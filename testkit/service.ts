@@ -1,6 +1,6 @@
-import type { Config } from '../../src/config/settings.ts'
-import { startService, type Service } from '../../src/service/app.ts'
-import { createLogger } from '../../src/service/logger.ts'
+import type { Config } from '../src/config/settings.ts'
+import { startService, type Service } from '../src/service/app.ts'
+import { createLogger } from '../src/service/logger.ts'
 
 export async function runService(config: Config): Promise<Service> {
   return startService(config, createLogger(config.logLevel))

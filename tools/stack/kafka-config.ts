@@ -1,19 +1,19 @@
-import path from 'node:path';
-import { HOST } from './net.ts';
+import path from 'node:path'
+import { HOST } from './net.ts'
 
 export interface KafkaSpec {
   /** Holds config, data and logs of this broker. */
-  dir: string;
-  port: number;
-  controllerPort: number;
+  dir: string
+  port: number
+  controllerPort: number
 }
 
 export function kafkaLogFile(spec: KafkaSpec): string {
-  return path.join(spec.dir, 'server.log');
+  return path.join(spec.dir, 'server.log')
 }
 
 export function java(): string {
-  return process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+  return process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java'
 }
 
 // Single node, combined broker+controller, loopback only. Static voter list (not
@@ -46,12 +46,12 @@ export function serverProperties(spec: KafkaSpec): string {
     // session expires (default 9 s); loopback heartbeats allow a shorter one.
     'broker.heartbeat.interval.ms=1000',
     'broker.session.timeout.ms=5000',
-  ].join('\n')}\n`;
+  ].join('\n')}\n`
 }
 
 // Everything to a size-capped file: the broker is chatty and stdout belongs to the caller.
 export function log4j2Properties(spec: KafkaSpec): string {
-  const file = kafkaLogFile(spec);
+  const file = kafkaLogFile(spec)
   return `${[
     'status = warn',
     'appender.file.type = RollingFile',
@@ -69,16 +69,19 @@ export function log4j2Properties(spec: KafkaSpec): string {
     'rootLogger.appenderRef.file.ref = file',
     'logger.request.name = kafka.request.logger',
     'logger.request.level = warn',
-  ].join('\n')}\n`;
+  ].join('\n')}\n`
 }
 
 export function jvmArgs(spec: KafkaSpec, libs: string): string[] {
   return [
-    '-Xms256m', '-Xmx512m', // a 2-core CI box also runs PostgreSQL, the service and the tests
-    '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:+ExplicitGCInvokesConcurrent',
+    '-Xms256m',
+    '-Xmx512m', // a 2-core CI box also runs PostgreSQL, the service and the tests
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-XX:+ExplicitGCInvokesConcurrent',
     '-Djava.awt.headless=true',
     `-Dlog4j2.configurationFile=${path.join(spec.dir, 'log4j2.properties')}`,
-    '-cp', `${libs}/*`,
-  ];
+    '-cp',
+    `${libs}/*`,
+  ]
 }
-

@@ -3,7 +3,9 @@ import type { ReadRecord } from './fixture.ts'
 
 /** Checks both sinks hold each expected (campaign, client) pair exactly once and nothing else. */
 export async function verifySinks(pool: pg.Pool, pushes: ReadRecord[], expected: Set<string>) {
-  const { rows } = await pool.query<{ k: string; n: number }>(`select adv_campaign_id || '/' || client_id as k, count(*)::int as n from subscribers_feedback group by 1`)
+  const { rows } = await pool.query<{ k: string; n: number }>(
+    `select adv_campaign_id || '/' || client_id as k, count(*)::int as n from subscribers_feedback group by 1`,
+  )
   const pgCounts = new Map(rows.map(r => [r.k, r.n]))
   const kafkaCounts = new Map<string, number>()
   for (const p of pushes) {

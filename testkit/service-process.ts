@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { Config } from '../../src/config/settings.ts'
-import { flagOf, SETTINGS, type SettingName } from '../../src/config/settings.ts'
+import type { Config } from '../src/config/settings.ts'
+import { flagOf, SETTINGS, type SettingName } from '../src/config/settings.ts'
 
-const BIN = fileURLToPath(new URL('../../bin/offerstream.js', import.meta.url))
+const BIN = fileURLToPath(new URL('../bin/offerstream.js', import.meta.url))
 
 /** Environment that makes `offerstream run` use exactly this config. */
 export function envFor(config: Config): NodeJS.ProcessEnv {

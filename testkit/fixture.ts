@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { Admin, Consumer, FetchIsolationLevels, Producer } from '@platformatic/kafka'
 import pg from 'pg'
-import { loadConfig } from '../../src/config/load-config.ts'
-import type { Config } from '../../src/config/settings.ts'
-import { ensureTopics } from '../../src/kafka/ensure-topics.ts'
-import { migrate } from '../../src/pg/migrate.ts'
-import { createPool } from '../../src/pg/pool.ts'
+import { loadConfig } from '../src/config/load-config.ts'
+import type { Config } from '../src/config/settings.ts'
+import { ensureTopics } from '../src/kafka/ensure-topics.ts'
+import { migrate } from '../src/pg/migrate.ts'
+import { createPool } from '../src/pg/pool.ts'
 
 // Tests run against the real Kafka and PostgreSQL named by KAFKA_BROKERS and DATABASE_URL, which
 // scripts/run-tests.ts provides (it starts a local stack when they are not set). Each fixture gets
@@ -79,9 +79,19 @@ export async function createFixture(overrides: Record<string, string> = {}): Pro
       })
     },
     async readTopic(topic, { atLeast, timeoutMs = 20000, settleMs = 500 }) {
-      const consumer = new Consumer({ clientId: `reader-${id}`, groupId: `reader_${id}_${randomBytes(3).toString('hex')}`, bootstrapBrokers: config.kafkaBrokers })
+      const consumer = new Consumer({
+        clientId: `reader-${id}`,
+        groupId: `reader_${id}_${randomBytes(3).toString('hex')}`,
+        bootstrapBrokers: config.kafkaBrokers,
+      })
       consumers.push(consumer)
-      const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false, isolationLevel: FetchIsolationLevels.READ_COMMITTED, maxWaitTime: 100 })
+      const stream = await consumer.consume({
+        topics: [topic],
+        mode: 'earliest',
+        autocommit: false,
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        maxWaitTime: 100,
+      })
       const out: ReadRecord[] = []
       const deadline = Date.now() + timeoutMs
       let lastArrival = Date.now()

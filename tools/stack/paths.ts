@@ -1,0 +1,23 @@
+import path from 'node:path'
+
+/** Kafka release the stack runs; the client library supports 3.5.0 to 4.2.0. */
+export const KAFKA_VERSION = process.env.OFFERSTREAM_KAFKA_VERSION ?? '4.1.1'
+
+/** Repository root, derived from this file so it works from any cwd. */
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..')
+
+/** Gitignored, project-local home for downloads and the `stack up` state. */
+export const LOCAL_DIR = path.join(PROJECT_ROOT, '.offerstream')
+
+export const KAFKA_POM = path.join(PROJECT_ROOT, 'tools', 'stack', 'kafka', 'pom.xml')
+
+export function kafkaLibsDir(version: string = KAFKA_VERSION): string {
+  return path.join(LOCAL_DIR, 'kafka-libs', version)
+}
+
+export const DEFAULT_STACK_DIR = path.join(LOCAL_DIR, 'stack')
+
+/** A formatted, empty single-node storage folder, copied into every new broker. */
+export function kafkaStorageTemplateDir(version: string = KAFKA_VERSION): string {
+  return path.join(LOCAL_DIR, 'kafka-storage-template', version)
+}

@@ -1,0 +1,139 @@
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { KAFKA_CRASH, KAFKA_STOP, type KafkaSpec, kafkaAnswers, kafkaLogFile, spawnKafka } from './kafka.ts'
+import { HOST, freePort } from './net.ts'
+import { PG_CRASH, PG_STOP, type PgSpec, databaseUrl, pgHome, pgLogFile, postgresAnswers, spawnPostgres } from './postgres.ts'
+import { postgresRunAs } from './postgres-user.ts'
+import { OwnedService, type ServiceDef } from './service.ts'
+import { Watchdog } from './watchdog.ts'
+
+export interface StackOptions {
+  /** Working folder; default: a fresh temp folder, deleted again by stop(). */
+  dir?: string
+  kafkaPort?: number
+  pgPort?: number
+  log?: (msg: string) => void
+}
+
+export interface Stack {
+  kafkaBrokers: string
+  databaseUrl: string
+  dir: string
+  /** Graceful by default; `hard` kills like a crash (chaos tests). Same port and data on restart. */
+  stopKafka(opts?: { hard?: boolean }): Promise<void>
+  startKafka(): Promise<void>
+  stopPostgres(opts?: { hard?: boolean }): Promise<void>
+  startPostgres(): Promise<void>
+  /** Idempotent; stops both, gracefully. */
+  stop(): Promise<void>
+  /** Live pids (undefined when stopped): for chaos tests (SIGSTOP a broker) and leak checks. */
+  pids(): { kafka?: number; postgres?: number }
+}
+
+export function kafkaDef(spec: KafkaSpec, detached: boolean, log?: (msg: string) => void): ServiceDef {
+  return {
+    get name() {
+      return `kafka on ${HOST}:${spec.port}`
+    },
+    logFile: kafkaLogFile(spec),
+    spawn: () => spawnKafka(spec, { detached, log }),
+    answers: () => kafkaAnswers(spec.port),
+    stop: KAFKA_STOP,
+    crash: KAFKA_CRASH,
+    startTimeoutMs: 90_000, // first boot on a busy 2-core runner, plus log recovery after a crash
+  }
+}
+
+export function postgresDef(spec: PgSpec, detached: boolean): ServiceDef {
+  return {
+    get name() {
+      return `postgres on ${HOST}:${spec.port}`
+    },
+    logFile: pgLogFile(spec),
+    spawn: () => spawnPostgres(spec, { detached }),
+    answers: () => postgresAnswers(spec.port),
+    stop: PG_STOP,
+    crash: PG_CRASH,
+    startTimeoutMs: 60_000, // WAL replay after an immediate shutdown can take a while
+  }
+}
+
+const portClash = /Address already in use/
+
+/** Auto-picked ports can be taken between picking and binding; pick again a few times. */
+async function startPicking(service: OwnedService, spec: { port: number }, auto: boolean): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await service.start()
+    } catch (err) {
+      if (!auto || attempt >= 3 || !portClash.test(String(err))) throw err
+      spec.port = await freePort()
+    }
+  }
+}
+
+/**
+ * Starts a real Kafka broker and PostgreSQL as children of this process and
+ * resolves once both answer real requests.
+ */
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const log = opts.log ?? (() => {})
+  const ownDir = opts.dir === undefined
+  const dir = opts.dir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'offerstream-stack-')))
+  await fs.mkdir(dir, { recursive: true })
+  if (ownDir) await fs.chmod(dir, 0o755) // mkdtemp makes 0700; the postgres user must get through
+  const kafkaSpec: KafkaSpec = {
+    dir: path.join(dir, 'kafka'),
+    port: opts.kafkaPort ?? (await freePort()),
+    controllerPort: await freePort(),
+  }
+  const pgSpec: PgSpec = { dir: path.join(dir, 'postgres'), port: opts.pgPort ?? (await freePort()) }
+  const watchdog = new Watchdog()
+  const throwAway = ownDir && !process.env.OFFERSTREAM_KEEP_STACK
+  if (throwAway) {
+    // The cluster may live outside `dir` when `dir` is not reachable by the postgres user.
+    for (const folder of [dir, pgHome(pgSpec, postgresRunAs())]) watchdog.removeAfterwards(folder)
+  }
+  const kafka = new OwnedService(kafkaDef(kafkaSpec, false, log), watchdog)
+  const postgres = new OwnedService(postgresDef(pgSpec, false), watchdog)
+
+  let stopped: Promise<void> | undefined
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      await Promise.allSettled([kafka.stop(), postgres.stop()])
+      if (throwAway) {
+        await fs.rm(pgHome(pgSpec, postgresRunAs()), { recursive: true, force: true })
+        await fs.rm(dir, { recursive: true, force: true })
+      }
+      watchdog.close() // only now: its own clean-up would race with ours
+      log(`stack: stopped (${dir})`)
+    })()
+    return stopped
+  }
+
+  const started = Date.now()
+  log(`stack: starting in ${dir}`)
+  const results = await Promise.allSettled([
+    startPicking(kafka, kafkaSpec, opts.kafkaPort === undefined),
+    startPicking(postgres, pgSpec, opts.pgPort === undefined),
+  ])
+  const failed = results.find(r => r.status === 'rejected')
+  if (failed) {
+    await stop()
+    throw failed.reason
+  }
+  const stack: Stack = {
+    kafkaBrokers: `${HOST}:${kafkaSpec.port}`,
+    databaseUrl: databaseUrl(pgSpec.port),
+    dir,
+    stopKafka: o => kafka.stop(o),
+    startKafka: () => kafka.start(),
+    stopPostgres: o => postgres.stop(o),
+    startPostgres: () => postgres.start(),
+    stop,
+    pids: () => ({ kafka: kafka.pid, postgres: postgres.pid }),
+  }
+  log(`stack: ready in ${Date.now() - started} ms: KAFKA_BROKERS=${stack.kafkaBrokers} DATABASE_URL=${stack.databaseUrl}`)
+  return stack
+}
