@@ -369,8 +369,8 @@ export class FakeBroker {
   transactions: number[] = []
   epoch = 0
   opened = 0
-  /** Errors the next publishes throw (after sending, before commit), one each. */
-  failures: OfferstreamError[] = []
+  /** What the next publishes do, one each: throw the error (after sending, before commit), or commit (null). */
+  failures: Array<OfferstreamError | null> = []
   /** When set, a publish waits for it before committing. */
   gate: Promise<void> | undefined
   publishing = 0
