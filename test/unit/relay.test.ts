@@ -137,9 +137,11 @@ test('retryable failures back off exponentially up to the cap; PostgreSQL read f
   t.store.failures.push(new OfferstreamError(ErrorCodes.PG_UNAVAILABLE, 'PostgreSQL unavailable', { retryable: true }))
   const run = t.relay.run()
   await until(() => t.pushed().length === 1, 'the row after the outage')
-  const backoffs = t.clock.sleeps.slice(0, 9)
   const ceilings = [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000]
-  backoffs.forEach((ms, i) => assert.ok(ms >= ceilings[i]! / 2 && ms <= ceilings[i]!, `backoff ${i}: ${ms} ms`))
+  for (const [i, ceiling] of ceilings.entries()) {
+    const ms = t.clock.sleeps[i] ?? -1
+    assert.ok(ms >= ceiling / 2 && ms <= ceiling, `backoff ${i}: ${ms} ms, ceiling ${ceiling}`)
+  }
   await t.relay.close()
   await run
 })

@@ -199,8 +199,8 @@ export class MemWriterStore implements WriterStore {
         const all = this.subscribers.get(event.restaurantId) ?? []
         const candidates = all.filter(c => event.fanoutAfter === null || c > event.fanoutAfter).slice(0, size)
         for (const clientId of candidates) s().feedback.push({ id: s().feedback.length + 1, eventId: event.id, clientId })
-        const stored = s().events.find(e => e.id === event.id)!
-        if (candidates.length > 0) stored.fanoutAfter = candidates[candidates.length - 1]!
+        const stored = this.event(event.id)
+        stored.fanoutAfter = candidates.at(-1) ?? stored.fanoutAfter
         const finished = candidates.length < size
         if (finished) stored.status = 'done'
         chunks.push([event.id, candidates.length])
