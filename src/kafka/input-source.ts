@@ -85,10 +85,6 @@ export class InputSource {
     wake?.()
   }
 
-  get buffered(): number {
-    return this.#buffer.length
-  }
-
   /** Up to max buffered records, or [] when none arrives within waitMs. Throws if the stream failed. */
   async take(max: number, waitMs: number): Promise<InputRecord[]> {
     if (this.#failure) throw this.#failure

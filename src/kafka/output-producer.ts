@@ -17,8 +17,9 @@ const toBuffer = (v?: Bytes) => (v === undefined ? undefined : typeof v === 'str
 
 // The client turns one send into one record batch per partition, and the broker refuses a batch
 // over message.max.bytes (1 MB by default) with MESSAGE_TOO_LARGE, which no retry cures: a full
-// relay transaction (20,000 pushes, or a few large DLQ values) wedged the relay. So a transaction
-// is sent in slices of at most this many bytes; the commit still makes them visible atomically.
+// relay transaction (OFFERSTREAM_RELAY_BATCH pushes, 5,000 by default, or a few large DLQ values)
+// can exceed it. So a transaction is sent in slices of at most this many bytes; the commit still
+// makes them visible atomically.
 export const SEND_BYTES = 512 * 1024
 
 type Sized = { key?: Bytes; value?: Bytes; headers?: Map<Bytes, Bytes> }

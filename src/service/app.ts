@@ -1,15 +1,18 @@
 import type { Config } from '../config/settings.ts'
-import { isRetryable, type OfferstreamError } from '../errors.ts'
+import type { OfferstreamError } from '../errors.ts'
 import { startHttp } from '../http/server.ts'
 import { ensureTopics } from '../kafka/ensure-topics.ts'
 import { InputSource } from '../kafka/input-source.ts'
 import { OutputProducer } from '../kafka/output-producer.ts'
 import { migrate } from '../pg/migrate.ts'
 import { createPool } from '../pg/pool.ts'
-import { backoffDelay, pause } from './backoff.ts'
+import { PgRelayStore } from '../pg/relay-store.ts'
+import { PgWriterStore } from '../pg/writer-store.ts'
+import { systemClock } from './clock.ts'
 import type { Logger } from './logger.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { Relay } from './relay.ts'
+import { retry } from './retry.ts'
 import { Writer } from './writer.ts'
 
 export interface Service {
@@ -21,41 +24,37 @@ export interface Service {
   stop(): Promise<void>
 }
 
-async function withRetry<T>(what: string, config: Config, log: Logger, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn()
-    } catch (error) {
-      if (!isRetryable(error) || signal.aborted) throw error
-      const delay = backoffDelay(attempt, config.retryMaxDelayMs)
-      log.warn({ code: (error as OfferstreamError).code, err: (error as Error).message, retryInMs: delay }, `${what} failed; retrying`)
-      await pause(delay, signal)
-    }
-  }
-}
-
 /** Wires the adapters together and starts the writer and relay loops. */
 export async function startService(config: Config, log: Logger): Promise<Service> {
   const startup = new AbortController()
+  const clock = systemClock
   const metrics = createMetrics()
+  const withRetry = <T>(what: string, fn: () => Promise<T>) =>
+    retry(fn, {
+      clock,
+      maxDelayMs: config.retryMaxDelayMs,
+      signal: startup.signal,
+      onRetry: (e, _attempt, delay) => log.warn({ code: e.code, err: e.message, retryInMs: delay }, `${what} failed; retrying`),
+    })
   const pool = createPool(config.databaseUrl)
   let writer: Writer | undefined
   let relay: Relay | undefined
   let http: { port: number; close: () => Promise<void> } | undefined
   try {
-    const applied = await withRetry('migration', config, log, startup.signal, () => migrate(pool))
+    const applied = await withRetry('migration', () => migrate(pool))
     if (applied.length) log.info({ applied }, 'migrations applied')
-    const created = await withRetry('topic setup', config, log, startup.signal, () => ensureTopics(config))
+    const created = await withRetry('topic setup', () => ensureTopics(config))
     if (created.length) log.info({ created }, 'topics created')
-    relay = new Relay({ pool, config, log, metrics, createProducer: () => new OutputProducer(config) })
+    relay = new Relay({ store: new PgRelayStore(pool), config, log, metrics, clock, createOutput: () => new OutputProducer(config) })
     const r = relay
     writer = new Writer({
-      pool,
+      store: new PgWriterStore(pool),
       config,
       log,
       metrics,
+      clock,
       onWritten: () => r.wake(),
-      createSource: async () => {
+      createInput: async () => {
         const source = new InputSource(config)
         await source.start().catch(async error => {
           await source.close()

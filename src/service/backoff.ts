@@ -1,15 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises'
-
-/** Exponential backoff with full jitter, capped: 100 ms, 200 ms, ... up to maxMs. */
-export function backoffDelay(attempt: number, maxMs: number): number {
+/**
+ * Exponential backoff with equal jitter, capped: the ceiling doubles from 100 ms up to maxMs and the
+ * delay is drawn from its upper half. Equal rather than full jitter so that a retry never comes
+ * right back at a dependency that is down, while instances still spread out.
+ */
+export function backoffDelay(attempt: number, maxMs: number, random: () => number = Math.random): number {
   const ceiling = Math.min(maxMs, 100 * 2 ** Math.min(attempt, 16))
-  return Math.floor(ceiling / 2 + Math.random() * (ceiling / 2))
-}
-
-export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  try {
-    await sleep(ms, undefined, { signal })
-  } catch {
-    // Aborted: the caller checks its own stop flag.
-  }
+  return Math.floor(ceiling / 2 + random() * (ceiling / 2))
 }

@@ -1,4 +1,4 @@
-import { activityAt } from '../core/activity.ts'
+import { stateAt } from '../core/activity.ts'
 import { decodeEvent } from '../core/decode-event.ts'
 import type { Config } from '../config/settings.ts'
 import type { InputRecord } from '../kafka/input-source.ts'
@@ -10,8 +10,12 @@ export interface Classified {
   rejects: RejectRow[]
 }
 
-/** Decides, for each input record, what to store: a campaign with its status, or a rejection. */
-export function classifyBatch(batch: InputRecord[], config: Config, nowSeconds: number): Classified {
+/** Decides, for each input record, what to store: a campaign with its state, or a rejection. */
+export function classifyBatch(
+  batch: InputRecord[],
+  config: Pick<Config, 'maxEventBytes' | 'activeMarginSeconds'>,
+  nowSeconds: number,
+): Classified {
   const events: EventRow[] = []
   const rejects: RejectRow[] = []
   for (const r of batch) {
@@ -22,8 +26,7 @@ export function classifyBatch(batch: InputRecord[], config: Config, nowSeconds: 
       continue
     }
     const c = decoded.campaign
-    const activity = activityAt(c.start, c.end, nowSeconds, config.activeMarginSeconds)
-    const status = activity === 'active' ? 'fanning' : activity === 'early' ? 'pending' : 'expired'
+    const status = stateAt(c.start, c.end, nowSeconds, config.activeMarginSeconds)
     events.push({ ...position, campaign: c, status, trigger: status === 'fanning' ? nowSeconds : null })
   }
   return { events, rejects }

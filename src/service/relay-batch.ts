@@ -1,12 +1,9 @@
-import type pg from 'pg'
 import type { Config } from '../config/settings.ts'
 import { dlqHeaders } from '../core/dlq-headers.ts'
 import { pushMessage, pushMessagePrefix, pushMessageSuffix } from '../core/push-message.ts'
 import type { OutMessage } from '../kafka/output-producer.ts'
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
-import { feedbackClients } from '../pg/sql/feedback-clients.ts'
-import { relayFanouts } from '../pg/sql/relay-fanouts.ts'
-import { relayRejects } from '../pg/sql/relay-rejects.ts'
+import type { RelayStore } from './ports.ts'
 
 export interface RelayBatch {
   /** The cursor this batch starts after. */
@@ -19,17 +16,21 @@ export interface RelayBatch {
 }
 
 /** Reads up to relayBatch committed pushes (then rejects) after `from` and builds their messages. */
-export async function readRelayBatch(pool: pg.Pool, config: Config, from: RelayCursor): Promise<RelayBatch> {
+export async function readRelayBatch(
+  store: RelayStore,
+  config: Pick<Config, 'relayBatch' | 'outputTopic' | 'dlqTopic'>,
+  from: RelayCursor,
+): Promise<RelayBatch> {
   const messages: OutMessage[] = []
   let push = from.push
   let dlq = from.dlq
-  const fanouts = await relayFanouts(pool, push, 64)
+  const fanouts = await store.fanoutsAfter(push, 64)
   for (const f of fanouts) {
     if (messages.length >= config.relayBatch) break
     const prefix = pushMessagePrefix(f.campaign)
     const suffix = pushMessageSuffix(f.campaign, f.trigger)
     const want = config.relayBatch - messages.length
-    const rows = await feedbackClients(pool, f.campaign.campaignId, Math.max(push, f.firstId - 1), f.lastId, want)
+    const rows = await store.feedbackClients(f.campaign.campaignId, Math.max(push, f.firstId - 1), f.lastId, want)
     for (let i = 0; i < rows.ids.length; i++) {
       const clientId = rows.clients[i]!
       messages.push({ topic: config.outputTopic, key: clientId, value: pushMessage(prefix, clientId, suffix) })
@@ -39,7 +40,7 @@ export async function readRelayBatch(pool: pg.Pool, config: Config, from: RelayC
   }
   const pushed = messages.length
   if (messages.length < config.relayBatch) {
-    const rejects = await relayRejects(pool, dlq, config.relayBatch - messages.length)
+    const rejects = await store.rejectsAfter(dlq, config.relayBatch - messages.length)
     for (const r of rejects) {
       messages.push({ topic: config.dlqTopic, key: r.key, value: r.value, headers: dlqHeaders({ code: r.code, reason: r.reason }, r) })
       dlq = r.id

@@ -1,24 +1,25 @@
-import type pg from 'pg'
 import type { Config } from '../config/settings.ts'
-import { isRetryable, OfferstreamError } from '../errors.ts'
-import type { OutputProducer } from '../kafka/output-producer.ts'
+import type { OfferstreamError } from '../errors.ts'
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
-import { translatePgError } from '../pg/pg-errors.ts'
-import { backoffDelay, pause } from './backoff.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics.ts'
-import { isEmpty, readRelayBatch, type RelayBatch } from './relay-batch.ts'
+import type { Clock, Output, RelayStore } from './ports.ts'
+import { isEmpty, type RelayBatch, readRelayBatch } from './relay-batch.ts'
+import { retry } from './retry.ts'
 
 export interface RelayDeps {
-  pool: pg.Pool
-  config: Config
+  store: RelayStore
+  config: Pick<Config, 'relayBatch' | 'outputTopic' | 'dlqTopic' | 'retryMaxDelayMs'>
   log: Logger
   metrics: Metrics
-  createProducer: () => OutputProducer
+  clock: Clock
+  createOutput: () => Output
 }
 
 // How often the relay looks for work when nobody woke it (another instance's writes, missed wake).
 const IDLE_POLL_MS = 1000
+// Failures drain() rides out before it gives up and leaves the rest to the next start.
+const DRAIN_RETRIES = 4
 
 /**
  * Copies committed fan-out rows and rejects from PostgreSQL to Kafka. Each Kafka transaction carries
@@ -27,12 +28,14 @@ const IDLE_POLL_MS = 1000
  */
 export class Relay {
   #d: RelayDeps
-  #producer: OutputProducer | undefined
+  #output: Output | undefined
   #cursor: RelayCursor | undefined
   #stopping = false
   #wakeRequested = false
-  #wake: (() => void) | undefined
+  #idleWait: AbortController | undefined
   #stop = new AbortController()
+  #closed = new AbortController()
+  #running: Promise<void> | undefined
   #prefetch: { from: RelayCursor; batch: Promise<RelayBatch> } | undefined
   /** Message of the last failure, cleared by the next successful pass; read by /healthz. */
   lastError: string | undefined
@@ -41,25 +44,28 @@ export class Relay {
     this.#d = deps
   }
 
+  /** Tells the relay there are new committed rows. */
   wake(): void {
     this.#wakeRequested = true
-    const w = this.#wake
-    this.#wake = undefined
-    w?.()
+    this.#idleWait?.abort()
+    this.#idleWait = undefined
   }
 
-  async run(): Promise<void> {
-    let attempt = 0
-    while (!this.#stopping) {
-      try {
-        const worked = await this.publishOnce()
-        attempt = 0
+  run(): Promise<void> {
+    this.#running ??= this.#loop()
+    return this.#running
+  }
+
+  async #loop(): Promise<void> {
+    try {
+      while (!this.#stopping) {
+        const worked = await retry(() => this.#publishOnce(), this.#retryOptions(this.#stop.signal))
         this.lastError = undefined
         if (!worked) await this.#idle()
-      } catch (error) {
-        if (!isRetryable(error)) throw error
-        await this.#recover(error as OfferstreamError, attempt++)
       }
+    } catch (error) {
+      // drain() takes over from a stopped loop, failure and all.
+      if (!this.#stopping) throw error
     }
   }
 
@@ -68,39 +74,38 @@ export class Relay {
     this.#stopping = true
     this.#stop.abort()
     this.wake()
-    let attempt = 0
-    for (;;) {
-      try {
-        if (!(await this.publishOnce())) break
-      } catch (error) {
-        if (!isRetryable(error) || attempt > 3) throw error
-        await this.#recover(error as OfferstreamError, attempt++)
-      }
-    }
+    // The loop finishes the transaction it has in flight first: one transaction at a time.
+    await this.#running?.catch(() => {})
+    const options = { ...this.#retryOptions(this.#closed.signal), retries: DRAIN_RETRIES }
+    while (!this.#closed.signal.aborted && (await retry(() => this.#publishOnce(), options))) {}
   }
 
   async close(): Promise<void> {
     this.#stopping = true
     this.#stop.abort()
+    this.#closed.abort()
     this.wake()
-    await this.#producer?.close()
-    this.#producer = undefined
+    await this.#output?.close()
+    this.#output = undefined
   }
 
-  async #recover(e: OfferstreamError, attempt: number): Promise<void> {
-    this.lastError = `${e.code}: ${e.message}`
-    this.#d.metrics.retries.inc({ component: 'relay', code: e.code })
-    const delay = backoffDelay(attempt, this.#d.config.retryMaxDelayMs)
-    this.#d.log.warn(
-      { code: e.code, err: e.message, retryInMs: delay, attempt },
-      'relay failed; rebuilding the producer from committed state',
-    )
-    // Whatever was in flight is abandoned: the next incarnation aborts it and re-reads the cursor.
-    await this.#producer?.close()
-    this.#producer = undefined
-    this.#cursor = undefined
-    this.#prefetch = undefined
-    await pause(delay, this.#stopping ? undefined : this.#stop.signal)
+  #retryOptions(signal: AbortSignal) {
+    const { clock, config, log, metrics } = this.#d
+    return {
+      clock,
+      maxDelayMs: config.retryMaxDelayMs,
+      signal,
+      onRetry: async (e: OfferstreamError, attempt: number, delay: number) => {
+        this.lastError = `${e.code}: ${e.message}`
+        metrics.retries.inc({ component: 'relay', code: e.code })
+        log.warn({ code: e.code, err: e.message, retryInMs: delay, attempt }, 'relay failed; rebuilding the producer from committed state')
+        // Whatever was in flight is abandoned: the next incarnation aborts it and re-reads the cursor.
+        await this.#output?.close()
+        this.#output = undefined
+        this.#cursor = undefined
+        this.#prefetch = undefined
+      },
+    }
   }
 
   async #idle(): Promise<void> {
@@ -108,48 +113,38 @@ export class Relay {
       this.#wakeRequested = false
       return
     }
-    await new Promise<void>(resolve => {
-      const timer = setTimeout(resolve, IDLE_POLL_MS)
-      this.#wake = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
+    this.#idleWait = new AbortController()
+    await this.#d.clock.sleep(IDLE_POLL_MS, this.#idleWait.signal)
+    this.#idleWait = undefined
     this.#wakeRequested = false
   }
 
   /** One output transaction's worth of work. Returns false when there was nothing to publish. */
-  async publishOnce(): Promise<boolean> {
+  async #publishOnce(): Promise<boolean> {
     const { config, metrics } = this.#d
-    if (!this.#producer || !this.#cursor) {
-      this.#producer = this.#d.createProducer()
-      this.#cursor = await this.#producer.open()
+    if (!this.#output || !this.#cursor) {
+      this.#output = this.#d.createOutput()
+      this.#cursor = await this.#output.open()
       this.#d.log.info({ cursor: this.#cursor }, 'relay resumed from committed cursor')
     }
-    const cursor = this.#cursor
-    try {
-      const batch = await this.#takeBatch(cursor)
-      if (isEmpty(batch)) return false
-      // Read the next batch while this one's transaction is in flight: a full transaction spends
-      // ~5x longer in Kafka round trips than in reading PostgreSQL, and the two no longer add up.
-      // Only the read overlaps; transactions stay strictly one after another, each with its cursor.
-      if (batch.messages.length >= config.relayBatch) this.#startPrefetch(batch.to)
-      const endTimer = metrics.relayTxSeconds.startTimer()
-      await this.#producer.publish(batch.messages, batch.to)
-      endTimer()
-      this.#cursor = batch.to
-      metrics.pushesPublished.inc(batch.pushed)
-      metrics.dlqPublished.inc(batch.messages.length - batch.pushed)
-      return true
-    } catch (error) {
-      // Kafka errors arrive translated from the producer; anything else came from a PostgreSQL read.
-      throw error instanceof OfferstreamError ? error : translatePgError(error)
-    }
+    const batch = await this.#takeBatch(this.#cursor)
+    if (isEmpty(batch)) return false
+    // Read the next batch while this one's transaction is in flight: a full transaction spends
+    // ~5x longer in Kafka round trips than in reading PostgreSQL, and the two no longer add up.
+    // Only the read overlaps; transactions stay strictly one after another, each with its cursor.
+    if (batch.messages.length >= config.relayBatch) this.#startPrefetch(batch.to)
+    const endTimer = metrics.relayTxSeconds.startTimer()
+    await this.#output.publish(batch.messages, batch.to)
+    endTimer()
+    this.#cursor = batch.to
+    metrics.pushesPublished.inc(batch.pushed)
+    metrics.dlqPublished.inc(batch.messages.length - batch.pushed)
+    return true
   }
 
   #startPrefetch(from: RelayCursor): void {
     this.#wakeRequested = false
-    const batch = readRelayBatch(this.#d.pool, this.#d.config, from)
+    const batch = readRelayBatch(this.#d.store, this.#d.config, from)
     batch.catch(() => {}) // a failed prefetch is simply not used; the next read reports the error
     this.#prefetch = { from, batch }
   }
@@ -164,6 +159,6 @@ export class Relay {
       if (batch && (batch.messages.length >= this.#d.config.relayBatch || !this.#wakeRequested)) return batch
     }
     this.#wakeRequested = false
-    return readRelayBatch(this.#d.pool, this.#d.config, cursor)
+    return readRelayBatch(this.#d.store, this.#d.config, cursor)
   }
 }

@@ -1,5 +1,8 @@
+import type { CampaignState } from '../../core/campaign-state.ts'
 import type { Db } from '../db.ts'
-import { type FanningEvent } from './fanning-events.ts'
+import type { FanningEvent } from './fanning-events.ts'
+
+const DONE: CampaignState = 'done'
 
 export interface ChunkResult {
   inserted: number
@@ -80,7 +83,7 @@ export async function fanOutChunk(client: Db, event: FanningEvent, chunkSize: nu
   await client.query({
     name: 'offerstream_fan_out_progress',
     text: `update offerstream_events set fanout_after = coalesce($2::uuid, fanout_after), pushed = pushed + $3,
-             status = case when $4 then 'done' else status end where id = $1`,
+             status = case when $4 then '${DONE}' else status end where id = $1`,
     values: [event.id, r.last_client, r.inserted, finished],
   })
   return { inserted: r.inserted, candidates: r.candidates, finished }

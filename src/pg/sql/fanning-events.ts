@@ -1,9 +1,13 @@
+import type { CampaignState } from '../../core/campaign-state.ts'
 import type { Db } from '../db.ts'
+
+const FANNING: CampaignState = 'fanning'
 
 export interface FanningEvent {
   id: number
   restaurantId: string
   campaignId: string
+  start: number
   end: number
   fanoutAfter: string | null
 }
@@ -21,8 +25,8 @@ async function fanningEvents(client: Db, afterId: number): Promise<FanningEvent 
   const { rows } = await client.query<FanningEvent>({
     name: 'offerstream_fanning_events',
     text: `select id, restaurant_id as "restaurantId", adv_campaign_id as "campaignId",
-             adv_campaign_datetime_end as "end", fanout_after as "fanoutAfter"
-           from offerstream_events where status = 'fanning' and id > $1 order by id limit 1 for update`,
+             adv_campaign_datetime_start as start, adv_campaign_datetime_end as "end", fanout_after as "fanoutAfter"
+           from offerstream_events where status = '${FANNING}' and id > $1 order by id limit 1 for update`,
     values: [afterId],
   })
   return rows[0] ?? null

@@ -1,12 +1,13 @@
+import type { Campaign } from '../../core/campaign.ts'
+import type { RuledState } from '../../core/campaign-state.ts'
 import type { Db } from '../db.ts'
-import { type Campaign } from '../../core/campaign.ts'
 
 export interface EventRow {
   topic: string
   partition: number
   offset: string
   campaign: Campaign
-  status: 'pending' | 'fanning' | 'expired'
+  status: RuledState
   /** Set for events that start fanning out right away. */
   trigger: number | null
 }

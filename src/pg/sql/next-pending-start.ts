@@ -1,10 +1,13 @@
+import type { CampaignState } from '../../core/campaign-state.ts'
 import type { Db } from '../db.ts'
+
+const PENDING: CampaignState = 'pending'
 
 /** Start time (unix seconds) of the earliest pending campaign, or null when none waits. */
 export async function nextPendingStart(client: Db): Promise<number | null> {
   const { rows } = await client.query<{ start: number | null }>({
     name: 'offerstream_next_pending_start',
-    text: `select min(adv_campaign_datetime_start) as start from offerstream_events where status = 'pending'`,
+    text: `select min(adv_campaign_datetime_start) as start from offerstream_events where status = '${PENDING}'`,
   })
   return rows[0]?.start ?? null
 }

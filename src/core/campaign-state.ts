@@ -1,0 +1,8 @@
+// The one vocabulary for where a stored campaign stands. These strings are also the values of
+// offerstream_events.status (its CHECK constraint lists exactly these), so renaming one needs a migration.
+export const CAMPAIGN_STATES = ['pending', 'fanning', 'done', 'expired'] as const
+
+export type CampaignState = (typeof CAMPAIGN_STATES)[number]
+
+/** The states a campaign can be given by the activity rule; `done` is reached only by finishing a fan-out. */
+export type RuledState = Exclude<CampaignState, 'done'>

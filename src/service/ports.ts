@@ -1,0 +1,70 @@
+// What the writer and the relay need from the outside world, and nothing more. The PostgreSQL and
+// Kafka adapters implement these (and translate their drivers' errors into OfferstreamError); unit
+// tests implement them in memory.
+import type { RuledState } from '../core/campaign-state.ts'
+import type { InputRecord } from '../kafka/input-source.ts'
+import type { OutMessage } from '../kafka/output-producer.ts'
+import type { RelayCursor } from '../kafka/relay-cursor.ts'
+import type { ChunkResult } from '../pg/sql/fan-out-chunk.ts'
+import type { FanningEvent } from '../pg/sql/fanning-events.ts'
+import type { EventRow } from '../pg/sql/insert-events.ts'
+import type { RejectRow } from '../pg/sql/insert-rejects.ts'
+import type { RelayFanout } from '../pg/sql/relay-fanouts.ts'
+import type { StoredReject } from '../pg/sql/relay-rejects.ts'
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number
+  /** Resolves after ms, or early (without throwing) when the signal aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+}
+
+export interface DueCampaign {
+  id: number
+  start: number
+  end: number
+}
+
+/** One writer transaction: it holds the writer lock from its first statement until commit. */
+export interface WriterTx {
+  insertEvents(rows: EventRow[]): Promise<Array<{ id: number; status: string }>>
+  insertRejects(rows: RejectRow[]): Promise<number>
+  /** Pending campaigns whose start is at or before nowSeconds. */
+  dueCampaigns(nowSeconds: number): Promise<DueCampaign[]>
+  /** Gives the campaigns a state decided by the caller; trigger is set when given. */
+  setState(ids: number[], state: RuledState, trigger: number | null): Promise<void>
+  nextPendingStart(): Promise<number | null>
+  /** The next fanning campaign after afterId, wrapping to the oldest; null when none is fanning. */
+  nextFanning(afterId: number): Promise<FanningEvent | null>
+  fanOutChunk(event: FanningEvent, size: number): Promise<ChunkResult>
+}
+
+export interface WriterStore {
+  /** Runs fn in one transaction under the writer lock; rolled back if fn throws. */
+  transaction<T>(fn: (tx: WriterTx) => Promise<T>): Promise<T>
+}
+
+/** Committed rows the relay publishes; reads outside any transaction. */
+export interface RelayStore {
+  fanoutsAfter(pushCursor: number, limit: number): Promise<RelayFanout[]>
+  feedbackClients(campaignId: string, afterId: number, lastId: number, limit: number): Promise<{ ids: number[]; clients: string[] }>
+  rejectsAfter(dlqCursor: number, limit: number): Promise<StoredReject[]>
+}
+
+export interface Input {
+  /** Up to max records, or [] when none arrives within waitMs. */
+  take(max: number, waitMs: number): Promise<InputRecord[]>
+  /** Marks the batch consumed, so it is not redelivered to the next consumer. */
+  commit(batch: InputRecord[]): Promise<void>
+  /** Ends a pending take() early. */
+  interrupt(): void
+  close(): Promise<void>
+}
+
+export interface Output {
+  /** Fences older incarnations, then returns the cursor of the last committed transaction. */
+  open(): Promise<RelayCursor>
+  /** Publishes the messages and the cursor after them in one transaction. */
+  publish(messages: OutMessage[], cursor: RelayCursor): Promise<void>
+  close(): Promise<void>
+}

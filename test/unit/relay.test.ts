@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { ErrorCodes, OfferstreamError } from '../../src/errors.ts'
+import { createLogger } from '../../src/service/logger.ts'
+import { createMetrics } from '../../src/service/metrics.ts'
+import { Relay } from '../../src/service/relay.ts'
+import { FakeBroker, FakeClock, MemRelayStore, until } from './support/fakes.ts'
+
+const config = { relayBatch: 10, outputTopic: 'push', dlqTopic: 'dlq', retryMaxDelayMs: 5000 }
+
+function setup() {
+  const clock = new FakeClock()
+  const store = new MemRelayStore()
+  const broker = new FakeBroker()
+  const relay = new Relay({
+    store,
+    config,
+    log: createLogger('silent'),
+    metrics: createMetrics(),
+    clock,
+    createOutput: () => broker.output(),
+  })
+  /** Push keys (client ids) consumers can see, in order. */
+  const pushed = () => broker.committed.filter(m => m.topic === 'push').map(m => m.key)
+  return { clock, store, broker, relay, pushed }
+}
+
+const unavailable = () => new OfferstreamError(ErrorCodes.KAFKA_UNAVAILABLE, 'Kafka unavailable: Connection closed', { retryable: true })
+
+test('publishes committed rows in transactions of at most relayBatch, each with its cursor', async () => {
+  const t = setup()
+  const clients = [...t.store.addFanout(7), ...t.store.addFanout(8)]
+  t.store.addReject()
+  const run = t.relay.run()
+  await until(() => t.broker.cursor.dlq === 1, 'everything published')
+  assert.deepEqual(t.pushed(), clients)
+  assert.deepEqual(t.broker.transactions, [10, 6])
+  assert.deepEqual(t.broker.cursor, { push: 15, dlq: 1 })
+  assert.equal(t.broker.committed.at(-1)?.topic, 'dlq')
+  await t.relay.close()
+  await run
+})
+
+test('an idle relay publishes on wake() at once, and without a wake after the idle poll', async () => {
+  const t = setup()
+  const run = t.relay.run()
+  await until(() => t.clock.waiting === 1, 'the relay to idle')
+  const first = t.store.addFanout(3)
+  t.relay.wake()
+  await until(() => t.pushed().length === 3, 'the woken relay to publish')
+  await until(() => t.clock.waiting === 1, 'the relay to idle again')
+  const second = t.store.addFanout(2)
+  t.clock.advance(999)
+  await until(() => t.clock.waiting === 1, 'still idle')
+  assert.equal(t.pushed().length, 3)
+  t.clock.advance(1)
+  await until(() => t.pushed().length === 5, 'the poll to find the rows')
+  assert.deepEqual(t.pushed(), [...first, ...second])
+  await t.relay.close()
+  await run
+})
+
+test('a wake during a prefetched partial batch discards it: no rows left behind, none twice', async () => {
+  const t = setup()
+  const first = t.store.addFanout(15)
+  let open!: () => void
+  t.broker.gate = new Promise(resolve => {
+    open = resolve
+  })
+  const run = t.relay.run()
+  // The first transaction (10 rows) is in flight and the next read (5 rows, partial) already done.
+  await until(() => t.broker.publishing === 1 && t.store.reads.length === 2, 'the first publish and the prefetch')
+  const second = t.store.addFanout(5)
+  t.relay.wake()
+  t.broker.gate = undefined
+  open()
+  await until(() => t.pushed().length === 20, 'all rows published')
+  assert.deepEqual(t.pushed(), [...first, ...second])
+  assert.deepEqual(t.broker.transactions, [10, 10], 'the stale 5-row prefetch was re-read after the wake')
+  await t.relay.close()
+  await run
+})
+
+test('without a wake the prefetched batch is used as read', async () => {
+  const t = setup()
+  t.store.addFanout(15)
+  const run = t.relay.run()
+  await until(() => t.pushed().length === 15, 'all rows published')
+  assert.deepEqual(t.store.reads.slice(0, 3), [0, 10, 15], 'the second batch came from the prefetch, not a second read at 10')
+  await t.relay.close()
+  await run
+})
+
+test('after a failed transaction the relay rebuilds the producer and resumes from the committed cursor', async () => {
+  const t = setup()
+  t.clock.auto = true
+  const clients = t.store.addFanout(25)
+  // The first transaction commits, the second fails.
+  t.broker.failures.push(null, new OfferstreamError(ErrorCodes.KAFKA_FAILED, 'Kafka error: INVALID_TXN_STATE', { retryable: true }))
+  const errors: Array<string | undefined> = []
+  const run = t.relay.run()
+  await until(() => {
+    errors.push(t.relay.lastError)
+    return t.pushed().length === 25
+  }, 'all rows published')
+  assert.deepEqual(t.pushed(), clients, 'each row exactly once, in order')
+  assert.equal(t.broker.opened, 2, 'a new producer incarnation after the failure')
+  assert.ok(errors.some(e => e?.startsWith('KAFKA_FAILED')))
+  // Reads: 0, prefetch 10, (failure) re-read from the committed cursor 10 rather than the prefetch's 20.
+  assert.deepEqual(t.store.reads.slice(0, 4), [0, 10, 20, 10])
+  await until(() => t.relay.lastError === undefined, 'lastError to clear')
+  await t.relay.close()
+  await run
+})
+
+test('a fenced producer is replaced and the rows are published once', async () => {
+  const t = setup()
+  t.clock.auto = true
+  const clients = t.store.addFanout(4)
+  const run = t.relay.run()
+  await until(() => t.pushed().length === 4, 'first rows')
+  await t.broker.output().open() // another incarnation takes the transactional id
+  const more = t.store.addFanout(4)
+  t.relay.wake()
+  await until(() => t.pushed().length === 8, 'rows after the fence')
+  assert.deepEqual(t.pushed(), [...clients, ...more])
+  assert.equal(t.broker.opened, 3)
+  await t.relay.close()
+  await run
+})
+
+test('retryable failures back off exponentially up to the cap; PostgreSQL read failures too', async () => {
+  const t = setup()
+  t.clock.auto = true
+  t.store.addFanout(1)
+  for (let i = 0; i < 8; i++) t.broker.failures.push(unavailable())
+  t.store.failures.push(new OfferstreamError(ErrorCodes.PG_UNAVAILABLE, 'PostgreSQL unavailable', { retryable: true }))
+  const run = t.relay.run()
+  await until(() => t.pushed().length === 1, 'the row after the outage')
+  const ceilings = [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000]
+  for (const [i, ceiling] of ceilings.entries()) {
+    const ms = t.clock.sleeps[i] ?? -1
+    assert.ok(ms >= ceiling / 2 && ms <= ceiling, `backoff ${i}: ${ms} ms, ceiling ${ceiling}`)
+  }
+  await t.relay.close()
+  await run
+})
+
+test('a non-retryable failure ends run() with that error', async () => {
+  const t = setup()
+  t.store.addFanout(1)
+  const refused = new OfferstreamError(ErrorCodes.KAFKA_FAILED, 'Kafka rejected the client: TOPIC_AUTHORIZATION_FAILED')
+  t.broker.failures.push(refused)
+  await assert.rejects(t.relay.run(), refused)
+})
+
+test('drain publishes everything committed, after the transaction in flight, then stops', async () => {
+  const t = setup()
+  const rows = t.store.addFanout(12)
+  let open!: () => void
+  t.broker.gate = new Promise(resolve => {
+    open = resolve
+  })
+  const run = t.relay.run()
+  await until(() => t.broker.publishing === 1, 'a transaction in flight')
+  const more = t.store.addFanout(13) // committed by the writer before it stopped; no wake
+  const drained = t.relay.drain()
+  t.broker.gate = undefined
+  open()
+  await drained
+  await run
+  assert.deepEqual(t.pushed(), [...rows, ...more])
+  assert.deepEqual(t.broker.cursor, { push: 25, dlq: 0 })
+  await t.relay.close()
+})
+
+test('drain gives up after its retries and leaves the rest to the next start', async () => {
+  const t = setup()
+  t.clock.auto = true
+  t.store.addFanout(3)
+  for (let i = 0; i < 10; i++) t.broker.failures.push(unavailable())
+  await assert.rejects(t.relay.drain(), /Kafka unavailable/)
+  assert.equal(t.broker.failures.length, 5, 'one attempt and four retries')
+  assert.deepEqual(t.broker.cursor, { push: 0, dlq: 0 })
+  await t.relay.close()
+})
+
+test('close() during a drain backoff ends the drain', async () => {
+  const t = setup()
+  t.store.addFanout(3)
+  t.broker.failures.push(unavailable())
+  const drained = t.relay.drain()
+  await until(() => t.clock.waiting === 1, 'the drain to back off')
+  await t.relay.close()
+  await assert.rejects(drained, /Kafka unavailable/)
+  assert.equal(t.pushed().length, 0)
+})

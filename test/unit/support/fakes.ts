@@ -1,0 +1,407 @@
+// In-memory stand-ins for the writer's and relay's ports, and a clock tests move by hand.
+import { randomUUID } from 'node:crypto'
+import type { RuledState } from '../../../src/core/campaign-state.ts'
+import { ErrorCodes, OfferstreamError } from '../../../src/errors.ts'
+import type { InputRecord } from '../../../src/kafka/input-source.ts'
+import type { OutMessage } from '../../../src/kafka/output-producer.ts'
+import type { RelayCursor } from '../../../src/kafka/relay-cursor.ts'
+import type { ChunkResult } from '../../../src/pg/sql/fan-out-chunk.ts'
+import type { FanningEvent } from '../../../src/pg/sql/fanning-events.ts'
+import type { EventRow } from '../../../src/pg/sql/insert-events.ts'
+import type { RejectRow } from '../../../src/pg/sql/insert-rejects.ts'
+import type { RelayFanout } from '../../../src/pg/sql/relay-fanouts.ts'
+import type { StoredReject } from '../../../src/pg/sql/relay-rejects.ts'
+import type { Clock, DueCampaign, Input, Output, RelayStore, WriterStore, WriterTx } from '../../../src/service/ports.ts'
+
+/** Waits, turn by turn of the event loop, until cond holds; fails after many turns. Never sleeps. */
+export async function until(cond: () => boolean, what = 'condition'): Promise<void> {
+  for (let i = 0; i < 5000; i++) {
+    if (cond()) return
+    await new Promise(resolve => setImmediate(resolve))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+/** Time moves only when a test says so (advance), or, in auto mode, whenever someone sleeps. */
+export class FakeClock implements Clock {
+  #now: number
+  #timers: Array<{ at: number; resolve: () => void }> = []
+  /** Every sleep asked for, in ms. */
+  sleeps: number[] = []
+  auto = false
+
+  constructor(startMs = 1_700_000_000_000) {
+    this.#now = startMs
+  }
+
+  now(): number {
+    return this.#now
+  }
+
+  get seconds(): number {
+    return Math.floor(this.#now / 1000)
+  }
+
+  /** Sleeps not yet over. */
+  get waiting(): number {
+    return this.#timers.length
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    this.sleeps.push(ms)
+    if (signal?.aborted) return Promise.resolve()
+    return new Promise(resolve => {
+      const timer = { at: this.#now + ms, resolve: () => resolve() }
+      signal?.addEventListener('abort', () => {
+        this.#timers = this.#timers.filter(t => t !== timer)
+        resolve()
+      })
+      this.#timers.push(timer)
+      if (this.auto) setImmediate(() => this.advance(Math.max(0, timer.at - this.#now)))
+    })
+  }
+
+  advance(ms: number): void {
+    this.#now += ms
+    const due = this.#timers.filter(t => t.at <= this.#now)
+    this.#timers = this.#timers.filter(t => t.at > this.#now)
+    for (const t of due) t.resolve()
+  }
+}
+
+export interface StoredEvent {
+  id: number
+  position: string
+  restaurantId: string
+  campaignId: string
+  start: number
+  end: number
+  status: string
+  trigger: number | null
+  fanoutAfter: string | null
+}
+
+interface WriterState {
+  events: StoredEvent[]
+  rejects: string[]
+  feedback: Array<{ id: number; eventId: number; clientId: string }>
+}
+
+/** The writer's tables in memory. A failed transaction leaves no trace, as in PostgreSQL. */
+export class MemWriterStore implements WriterStore {
+  state: WriterState = { events: [], rejects: [], feedback: [] }
+  subscribers = new Map<string, string[]>()
+  /** Errors the next transactions throw before doing anything, one each. */
+  failures: OfferstreamError[] = []
+  /** Per committed transaction: the chunks it wrote, as [event id, rows]. */
+  transactions: Array<Array<[number, number]>> = []
+  /** Runs after each chunk, inside its transaction. */
+  afterChunk: ((eventId: number) => void) | undefined
+
+  subscribe(restaurantId: string, count: number): void {
+    const clients = Array.from({ length: count }, () => randomUUID()).sort()
+    this.subscribers.set(restaurantId, clients)
+  }
+
+  /** Stores a campaign directly, as an earlier run or another instance would have. */
+  addEvent(e: { restaurantId: string; start: number; end: number; status: RuledState }): StoredEvent {
+    const id = this.state.events.length + 1
+    const event = { id, position: `seeded-${id}`, campaignId: randomUUID(), trigger: null, fanoutAfter: null, ...e }
+    this.state.events.push(event)
+    return event
+  }
+
+  event(id: number): StoredEvent {
+    const e = this.state.events.find(x => x.id === id)
+    if (!e) throw new Error(`no event ${id}`)
+    return e
+  }
+
+  rowsOf(eventId: number): number {
+    return this.state.feedback.filter(f => f.eventId === eventId).length
+  }
+
+  async transaction<T>(fn: (tx: WriterTx) => Promise<T>): Promise<T> {
+    const failure = this.failures.shift()
+    if (failure) throw failure
+    const before = structuredClone(this.state)
+    const chunks: Array<[number, number]> = []
+    try {
+      const result = await fn(this.#tx(chunks))
+      if (chunks.length > 0) this.transactions.push(chunks)
+      return result
+    } catch (error) {
+      this.state = before
+      throw error
+    }
+  }
+
+  #tx(chunks: Array<[number, number]>): WriterTx {
+    const s = () => this.state
+    return {
+      insertEvents: async (rows: EventRow[]) => {
+        const out: Array<{ id: number; status: string }> = []
+        for (const r of rows) {
+          const position = `${r.topic}/${r.partition}/${r.offset}`
+          if (s().events.some(e => e.position === position)) continue
+          const id = s().events.length + 1
+          const c = r.campaign
+          s().events.push({
+            id,
+            position,
+            restaurantId: c.restaurantId,
+            campaignId: c.campaignId,
+            start: c.start,
+            end: c.end,
+            status: r.status,
+            trigger: r.trigger,
+            fanoutAfter: null,
+          })
+          out.push({ id, status: r.status })
+        }
+        return out
+      },
+      insertRejects: async (rows: RejectRow[]) => {
+        let n = 0
+        for (const r of rows) {
+          const position = `${r.topic}/${r.partition}/${r.offset}`
+          if (s().rejects.includes(position)) continue
+          s().rejects.push(position)
+          n++
+        }
+        return n
+      },
+      dueCampaigns: async (nowSeconds: number): Promise<DueCampaign[]> =>
+        s()
+          .events.filter(e => e.status === 'pending' && e.start <= nowSeconds)
+          .map(e => ({ id: e.id, start: e.start, end: e.end })),
+      setState: async (ids: number[], state: RuledState, trigger: number | null) => {
+        for (const e of s().events)
+          if (ids.includes(e.id)) {
+            e.status = state
+            if (trigger !== null) e.trigger = trigger
+          }
+      },
+      nextPendingStart: async () => {
+        const starts = s()
+          .events.filter(e => e.status === 'pending')
+          .map(e => e.start)
+        return starts.length ? Math.min(...starts) : null
+      },
+      nextFanning: async (afterId: number): Promise<FanningEvent | null> => {
+        const fanning = s().events.filter(e => e.status === 'fanning')
+        const e = fanning.find(x => x.id > afterId) ?? fanning[0]
+        return e
+          ? { id: e.id, restaurantId: e.restaurantId, campaignId: e.campaignId, start: e.start, end: e.end, fanoutAfter: e.fanoutAfter }
+          : null
+      },
+      fanOutChunk: async (event: FanningEvent, size: number): Promise<ChunkResult> => {
+        const all = this.subscribers.get(event.restaurantId) ?? []
+        const candidates = all.filter(c => event.fanoutAfter === null || c > event.fanoutAfter).slice(0, size)
+        for (const clientId of candidates) s().feedback.push({ id: s().feedback.length + 1, eventId: event.id, clientId })
+        const stored = this.event(event.id)
+        stored.fanoutAfter = candidates.at(-1) ?? stored.fanoutAfter
+        const finished = candidates.length < size
+        if (finished) stored.status = 'done'
+        chunks.push([event.id, candidates.length])
+        this.afterChunk?.(event.id)
+        return { inserted: candidates.length, candidates: candidates.length, finished }
+      },
+    }
+  }
+}
+
+/** A topic partition with a committed offset: what the consumer group would redeliver. */
+export class FakeTopic {
+  records: InputRecord[] = []
+  committed = 0n
+  inputs: FakeInput[] = []
+
+  /** Appends a campaign record and returns its offset. */
+  send(value: Buffer | null): bigint {
+    const offset = BigInt(this.records.length)
+    this.records.push({ topic: 'in', partition: 0, offset, leaderEpoch: 0, timestampMs: 0, key: null, value })
+    for (const i of this.inputs) i.interrupt()
+    return offset
+  }
+
+  campaign(c: { restaurantId: string; start: number; end: number; campaignId?: string }): bigint {
+    return this.send(
+      Buffer.from(
+        JSON.stringify({
+          restaurant_id: c.restaurantId,
+          adv_campaign_id: c.campaignId ?? randomUUID(),
+          adv_campaign_content: 'promo',
+          adv_campaign_datetime_start: c.start,
+          adv_campaign_datetime_end: c.end,
+          datetime_created: c.start,
+        }),
+      ),
+    )
+  }
+}
+
+export class FakeInput implements Input {
+  #topic: FakeTopic
+  #clock: Clock
+  #position: bigint
+  #wait: AbortController | undefined
+  /** waitMs of every take(). */
+  takes: number[] = []
+  closed = false
+  failTake: OfferstreamError | undefined
+
+  constructor(topic: FakeTopic, clock: Clock) {
+    this.#topic = topic
+    this.#clock = clock
+    this.#position = topic.committed
+    topic.inputs.push(this)
+  }
+
+  get waiting(): boolean {
+    return this.#wait !== undefined
+  }
+
+  async take(max: number, waitMs: number): Promise<InputRecord[]> {
+    this.takes.push(waitMs)
+    if (this.failTake) throw this.failTake
+    if (this.#available() === 0 && waitMs > 0) {
+      this.#wait = new AbortController()
+      await this.#clock.sleep(waitMs, this.#wait.signal)
+      this.#wait = undefined
+    }
+    const batch = this.#topic.records.slice(Number(this.#position), Number(this.#position) + max)
+    this.#position += BigInt(batch.length)
+    return batch
+  }
+
+  #available(): number {
+    return this.#topic.records.length - Number(this.#position)
+  }
+
+  async commit(batch: InputRecord[]): Promise<void> {
+    const last = batch[batch.length - 1]
+    if (last && last.offset + 1n > this.#topic.committed) this.#topic.committed = last.offset + 1n
+  }
+
+  interrupt(): void {
+    this.#wait?.abort()
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    this.#topic.inputs = this.#topic.inputs.filter(i => i !== this)
+  }
+}
+
+/** Committed fan-out rows and rejects, as the relay reads them. */
+export class MemRelayStore implements RelayStore {
+  fanouts: RelayFanout[] = []
+  feedback: Array<{ id: number; campaignId: string; clientId: string }> = []
+  rejects: StoredReject[] = []
+  /** Errors the next reads throw, one each. */
+  failures: OfferstreamError[] = []
+  /** Push cursor of every batch read (fanoutsAfter call). */
+  reads: number[] = []
+  #nextId = 1
+
+  /** Commits one fan-out chunk of `count` clients, with contiguous ids; returns the client ids. */
+  addFanout(count: number, campaignId: string = randomUUID()): string[] {
+    const clients = Array.from({ length: count }, () => randomUUID())
+    const firstId = this.#nextId
+    for (const clientId of clients) this.feedback.push({ id: this.#nextId++, campaignId, clientId })
+    const campaign = {
+      restaurantId: randomUUID(),
+      campaignId,
+      content: 'promo',
+      owner: null,
+      ownerContact: null,
+      start: 1,
+      end: 2,
+      created: 1,
+    }
+    this.fanouts.push({ firstId, lastId: this.#nextId - 1, eventId: this.fanouts.length + 1, trigger: 1, campaign })
+    return clients
+  }
+
+  addReject(): void {
+    const id = this.rejects.length + 1
+    this.rejects.push({
+      id,
+      topic: 'in',
+      partition: 0,
+      offset: String(id),
+      key: null,
+      value: Buffer.from('x'),
+      code: 'not_json',
+      reason: 'not JSON',
+    })
+  }
+
+  #fail(): void {
+    const failure = this.failures.shift()
+    if (failure) throw failure
+  }
+
+  async fanoutsAfter(pushCursor: number, limit: number): Promise<RelayFanout[]> {
+    this.reads.push(pushCursor)
+    this.#fail()
+    return this.fanouts.filter(f => f.lastId > pushCursor).slice(0, limit)
+  }
+
+  async feedbackClients(campaignId: string, afterId: number, lastId: number, limit: number) {
+    this.#fail()
+    const rows = this.feedback.filter(f => f.id > afterId && f.id <= lastId && f.campaignId === campaignId).slice(0, limit)
+    return { ids: rows.map(r => r.id), clients: rows.map(r => r.clientId) }
+  }
+
+  async rejectsAfter(dlqCursor: number, limit: number): Promise<StoredReject[]> {
+    this.#fail()
+    return this.rejects.filter(r => r.id > dlqCursor).slice(0, limit)
+  }
+}
+
+/** The output topics and the state topic: what consumers see, and which producer epoch owns the id. */
+export class FakeBroker {
+  committed: OutMessage[] = []
+  cursor: RelayCursor = { push: 0, dlq: 0 }
+  /** Messages per committed transaction. */
+  transactions: number[] = []
+  epoch = 0
+  opened = 0
+  /** What the next publishes do, one each: throw the error (after sending, before commit), or commit (null). */
+  failures: Array<OfferstreamError | null> = []
+  /** When set, a publish waits for it before committing. */
+  gate: Promise<void> | undefined
+  publishing = 0
+
+  output(): Output {
+    let epoch = -1
+    let closed = false
+    return {
+      open: async () => {
+        this.opened++
+        epoch = ++this.epoch
+        return { ...this.cursor }
+      },
+      publish: async (messages, cursor) => {
+        if (closed) throw new Error('publish on a closed producer')
+        this.publishing++
+        try {
+          await this.gate
+          const failure = this.failures.shift()
+          if (failure) throw failure
+          if (epoch !== this.epoch) throw new OfferstreamError(ErrorCodes.KAFKA_FENCED, 'producer fenced', { retryable: true })
+          this.committed.push(...messages)
+          this.transactions.push(messages.length)
+          this.cursor = { ...cursor }
+        } finally {
+          this.publishing--
+        }
+      },
+      close: async () => {
+        closed = true
+      },
+    }
+  }
+}

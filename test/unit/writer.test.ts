@@ -1,0 +1,277 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { test } from 'node:test'
+import { ErrorCodes, OfferstreamError } from '../../src/errors.ts'
+import { createLogger } from '../../src/service/logger.ts'
+import { createMetrics } from '../../src/service/metrics.ts'
+import { Writer } from '../../src/service/writer.ts'
+import { FakeClock, FakeInput, FakeTopic, MemWriterStore, until } from './support/fakes.ts'
+
+const config = {
+  activeMarginSeconds: 600,
+  maxEventBytes: 65536,
+  ingestBatch: 100,
+  fanoutChunk: 300,
+  schedulerMaxSleepMs: 5000,
+  retryMaxDelayMs: 5000,
+}
+
+function setup(overrides: Partial<typeof config> = {}) {
+  const clock = new FakeClock()
+  const store = new MemWriterStore()
+  const topic = new FakeTopic()
+  const inputs: FakeInput[] = []
+  const metrics = createMetrics()
+  let written = 0
+  const writer = new Writer({
+    store,
+    config: { ...config, ...overrides },
+    log: createLogger('silent'),
+    metrics,
+    clock,
+    createInput: async () => {
+      const input = new FakeInput(topic, clock)
+      inputs.push(input)
+      return input
+    },
+    onWritten: () => written++,
+  })
+  const input = () => {
+    const last = inputs.at(-1)
+    assert.ok(last, 'no input created yet')
+    return last
+  }
+  /** The writer has nothing to do and waits for input. */
+  const idle = () => until(() => inputs.length > 0 && input().waiting, 'the writer to wait for input')
+  return { clock, store, topic, inputs, input, metrics, writer, idle, written: () => written }
+}
+
+const counter = async (metrics: ReturnType<typeof createMetrics>, name: string, labels: Record<string, string> = {}) => {
+  const m = await metrics.registry.getSingleMetric(name)?.get()
+  assert.ok(m, `metric ${name}`)
+  return m.values.filter(v => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((a, v) => a + v.value, 0)
+}
+
+test('a campaign arriving before its start waits until exactly its start, then fans out', async () => {
+  const t = setup()
+  const restaurant = randomUUID()
+  t.store.subscribe(restaurant, 50)
+  const start = t.clock.seconds + 3
+  const run = t.writer.run()
+  t.topic.campaign({ restaurantId: restaurant, start, end: start + 3600 })
+  await until(() => t.store.state.events.length === 1, 'the campaign to be stored')
+  await t.idle()
+  assert.equal(t.store.event(1).status, 'pending')
+  assert.equal(t.input().takes.at(-1), 3000, 'sleeps until the start, not the 5 s re-check')
+  t.clock.advance(2999)
+  await t.idle()
+  assert.equal(t.store.event(1).status, 'pending')
+  t.clock.advance(1)
+  await until(() => t.store.event(1).status === 'done', 'the fan-out')
+  assert.equal(t.store.rowsOf(1), 50)
+  assert.equal(t.store.event(1).trigger, start)
+  assert.equal(await counter(t.metrics, 'offerstream_events_accepted_total', { disposition: 'early' }), 1)
+  t.writer.stop()
+  await run
+})
+
+test('pending campaigns stored by an earlier run are promoted after a restart, re-checking every schedulerMaxSleepMs', async () => {
+  const t = setup()
+  const restaurant = randomUUID()
+  t.store.subscribe(restaurant, 10)
+  const now = t.clock.seconds
+  t.store.addEvent({ restaurantId: restaurant, start: now - 60, end: now + 3600, status: 'pending' })
+  t.store.addEvent({ restaurantId: restaurant, start: now + 12, end: now + 3600, status: 'pending' })
+  t.store.addEvent({ restaurantId: restaurant, start: now - 3600, end: now + 300, status: 'pending' })
+  const run = t.writer.run()
+  await until(() => t.store.event(1).status === 'done', 'the overdue campaign to fan out at the first step')
+  assert.equal(t.store.event(3).status, 'expired', 'past end minus margin when it came due')
+  assert.equal(t.store.rowsOf(3), 0)
+  assert.equal(t.store.event(1).trigger, now)
+  for (const wait of [5000, 5000, 2000]) {
+    await t.idle()
+    assert.equal(t.input().takes.at(-1), wait)
+    assert.equal(t.store.event(2).status, 'pending')
+    t.clock.advance(wait)
+  }
+  await until(() => t.store.event(2).status === 'done', 'the second campaign at its start')
+  assert.equal(t.store.event(2).trigger, now + 12)
+  assert.equal(await counter(t.metrics, 'offerstream_campaigns_expired_total'), 1)
+  t.writer.stop()
+  await run
+})
+
+test('a campaign stored behind the writer’s back is found within one schedulerMaxSleepMs', async () => {
+  const t = setup({ schedulerMaxSleepMs: 700 })
+  const restaurant = randomUUID()
+  t.store.subscribe(restaurant, 5)
+  const run = t.writer.run()
+  await t.idle()
+  assert.equal(t.input().takes.at(-1), 700)
+  t.store.addEvent({ restaurantId: restaurant, start: t.clock.seconds - 1, end: t.clock.seconds + 3600, status: 'pending' })
+  t.clock.advance(699)
+  await t.idle()
+  assert.equal(t.store.event(1).status, 'pending')
+  t.clock.advance(1)
+  await until(() => t.store.event(1).status === 'done', 'the re-check to promote it')
+  t.writer.stop()
+  await run
+})
+
+test('fan-out shares transactions round robin: small campaigns are not held up by a big one', async () => {
+  const t = setup({ fanoutChunk: 300 })
+  const [big, small1, small2] = [randomUUID(), randomUUID(), randomUUID()]
+  t.store.subscribe(big, 1000)
+  t.store.subscribe(small1, 10)
+  t.store.subscribe(small2, 10)
+  const now = t.clock.seconds
+  for (const r of [big, small1, small2]) t.topic.campaign({ restaurantId: r, start: now, end: now + 3600 })
+  const run = t.writer.run()
+  await until(() => t.store.state.events.every(e => e.status === 'done') && t.store.state.events.length === 3, 'every fan-out')
+  assert.deepEqual(t.store.transactions, [
+    [[1, 300]],
+    [
+      [2, 10],
+      [3, 10],
+      [1, 280],
+    ],
+    [[1, 300]],
+    [[1, 120]],
+  ])
+  assert.equal(t.store.rowsOf(1), 1000)
+  assert.equal(await counter(t.metrics, 'offerstream_pushes_written_total'), 1020)
+  assert.ok(t.written() >= 4)
+  t.writer.stop()
+  await run
+})
+
+test('at most 64 campaigns share one fan-out transaction', async () => {
+  const t = setup({ fanoutChunk: 100_000 })
+  const now = t.clock.seconds
+  for (let i = 0; i < 70; i++) {
+    const r = randomUUID()
+    t.store.subscribe(r, 2)
+    t.topic.campaign({ restaurantId: r, start: now, end: now + 3600 })
+  }
+  const run = t.writer.run()
+  await until(() => t.store.state.feedback.length === 140, 'every fan-out')
+  assert.deepEqual(
+    t.store.transactions.map(tx => tx.length),
+    [64, 6],
+  )
+  t.writer.stop()
+  await run
+})
+
+test('a campaign that passes end minus margin during its fan-out stops there', async () => {
+  const t = setup({ fanoutChunk: 100 })
+  const restaurant = randomUUID()
+  t.store.subscribe(restaurant, 250)
+  const now = t.clock.seconds
+  t.topic.campaign({ restaurantId: restaurant, start: now, end: now + 600 + 5 })
+  // Each chunk takes "3 s": the campaign is past its last push (end - margin) after the second one.
+  t.store.afterChunk = () => t.clock.advance(3000)
+  const run = t.writer.run()
+  await until(() => t.store.state.events[0]?.status === 'expired', 'the campaign to expire')
+  assert.equal(t.store.rowsOf(1), 200)
+  assert.equal(await counter(t.metrics, 'offerstream_campaigns_expired_total'), 1)
+  t.writer.stop()
+  await run
+})
+
+test('retryable store failures back off exponentially, report lastError, keep the input, then recover', async () => {
+  const t = setup()
+  t.clock.auto = true
+  const restaurant = randomUUID()
+  t.store.subscribe(restaurant, 3)
+  t.topic.campaign({ restaurantId: restaurant, start: t.clock.seconds, end: t.clock.seconds + 3600 })
+  const down = () => new OfferstreamError(ErrorCodes.PG_UNAVAILABLE, 'PostgreSQL unavailable: ECONNREFUSED', { retryable: true })
+  t.store.failures.push(down(), down(), down())
+  const errors: Array<string | undefined> = []
+  const run = t.writer.run()
+  await until(() => {
+    errors.push(t.writer.lastError)
+    return t.store.rowsOf(1) === 3
+  }, 'the fan-out after the outage')
+  assert.ok(errors.some(e => e?.startsWith('PG_UNAVAILABLE')))
+  for (const [i, ceiling] of [100, 200, 400].entries()) {
+    const ms = t.clock.sleeps[i] ?? -1
+    assert.ok(ms >= ceiling / 2 && ms <= ceiling, `backoff ${i}: ${ms} ms, ceiling ${ceiling}`)
+  }
+  assert.equal(t.inputs.length, 1, 'a PostgreSQL failure does not rebuild the consumer')
+  assert.equal(await counter(t.metrics, 'offerstream_retries_total', { component: 'writer', code: 'PG_UNAVAILABLE' }), 3)
+  await until(() => t.writer.lastError === undefined, 'lastError to clear')
+  t.writer.stop()
+  await run
+})
+
+test('a Kafka failure rebuilds the consumer, which resumes from the committed offsets', async () => {
+  const t = setup()
+  t.clock.auto = true
+  const restaurant = randomUUID()
+  t.store.subscribe(restaurant, 3)
+  const now = t.clock.seconds
+  t.topic.campaign({ restaurantId: restaurant, start: now, end: now + 3600 })
+  const run = t.writer.run()
+  await until(() => t.topic.committed === 1n, 'the first offset commit')
+  t.input().failTake = new OfferstreamError(ErrorCodes.KAFKA_UNAVAILABLE, 'Kafka unavailable', { retryable: true })
+  t.topic.campaign({ restaurantId: restaurant, start: now, end: now + 3600 })
+  await until(() => t.inputs.length === 2 && t.store.state.events.length === 2, 'a new consumer to store the second campaign')
+  assert.ok(t.inputs[0]?.closed)
+  assert.equal(t.store.rowsOf(2), 3)
+  t.writer.stop()
+  await run
+})
+
+test('a redelivered batch is stored once and counted as redelivered', async () => {
+  const t = setup()
+  const restaurant = randomUUID()
+  t.store.subscribe(restaurant, 1)
+  t.topic.campaign({ restaurantId: restaurant, start: t.clock.seconds, end: t.clock.seconds + 3600 })
+  t.topic.send(Buffer.from('not json'))
+  let run = t.writer.run()
+  await t.idle()
+  t.writer.stop()
+  await run
+  // The offsets were never committed, as after a crash between the store and the commit.
+  t.topic.committed = 0n
+  const again = setup()
+  Object.assign(again.store, { state: t.store.state, subscribers: t.store.subscribers })
+  again.topic.records = t.topic.records
+  run = again.writer.run()
+  await again.idle()
+  assert.equal(again.store.state.events.length, 1)
+  assert.equal(again.store.state.rejects.length, 1)
+  assert.equal(await counter(again.metrics, 'offerstream_events_redelivered_total'), 2)
+  again.writer.stop()
+  await run
+})
+
+test('a non-retryable failure ends run() with that error and closes the input', async () => {
+  const t = setup()
+  const broken = new OfferstreamError(ErrorCodes.PG_FAILED, 'PostgreSQL 42P01: relation does not exist')
+  t.store.failures.push(broken)
+  await assert.rejects(t.writer.run(), broken)
+  assert.ok(t.inputs[0]?.closed)
+})
+
+test('stop() during a take ends run() at once, without waiting for the take or any time to pass', async () => {
+  const t = setup()
+  const run = t.writer.run()
+  await t.idle()
+  const before = t.clock.now()
+  t.writer.stop()
+  await run
+  assert.equal(t.clock.now(), before)
+  assert.ok(t.input().closed)
+})
+
+test('stop() during a backoff ends run() without another attempt', async () => {
+  const t = setup()
+  t.store.failures.push(new OfferstreamError(ErrorCodes.PG_UNAVAILABLE, 'down', { retryable: true }))
+  const run = t.writer.run()
+  await until(() => t.clock.waiting === 1 && t.writer.lastError !== undefined, 'the backoff')
+  t.writer.stop()
+  await run
+  assert.equal(t.input().takes.length, 0)
+})
