@@ -177,6 +177,14 @@ export const SETTINGS = {
     default: '.offerstream/stack',
     help: 'Where the embedded Kafka and PostgreSQL keep their data.',
   },
+  // HTTP API and dashboard (issue 10)
+  apiToken: {
+    env: 'OFFERSTREAM_API_TOKEN',
+    kind: 'string',
+    default: '',
+    secret: true,
+    help: 'Bearer token of the HTTP API and the dashboard; empty: POST /v1/feedback is off (403) and reads are open.',
+  },
 } as const satisfies Record<string, Spec>
 
 export type SettingName = keyof typeof SETTINGS

@@ -66,7 +66,10 @@ export async function startService(config: Config, log: Logger): Promise<Service
     })
     if (config.httpEnabled) {
       const wr = writer
-      http = await startHttp(config.httpHost, config.httpPort, metrics.registry, {
+      http = await startHttp(config.httpHost, config.httpPort, {
+        pool,
+        metrics,
+        apiToken: config.apiToken,
         // Unhealthy while a dependency is failing; the loops keep retrying, so it recovers by itself.
         health: () => ({ ok: !wr.lastError && !r.lastError, detail: { writer: wr.lastError ?? 'ok', relay: r.lastError ?? 'ok' } }),
       })

@@ -1,0 +1,22 @@
+import type { Db } from '../db.ts'
+
+export interface LatestReject {
+  id: number
+  code: string
+  reason: string
+  partition: number
+  offset: number
+  /** Unix seconds. */
+  receivedAt: number
+}
+
+const SQL = `
+select id, code, reason, source_partition as partition, source_offset as "offset",
+       extract(epoch from received_at)::bigint as "receivedAt"
+from offerstream_rejects order by id desc limit $1`
+
+/** The newest DLQ records, newest first, with the reason each was rejected. */
+export async function latestRejects(db: Db, limit: number): Promise<LatestReject[]> {
+  const { rows } = await db.query<LatestReject>({ name: 'offerstream_latest_rejects', text: SQL, values: [limit] })
+  return rows
+}
