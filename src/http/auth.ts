@@ -56,14 +56,11 @@ export function registerAuth(app: FastifyInstance, token: string, loginPage: (re
     }
     if (authorised(req, token, level)) return
     if (level === 'page') return loginPage(reply.code(401), false)
-    return reply
-      .code(401)
-      .header('www-authenticate', 'Bearer realm="offerstream"')
-      .send({
-        statusCode: 401,
-        error: 'Unauthorized',
-        message: 'missing or wrong token: send Authorization: Bearer <OFFERSTREAM_API_TOKEN>',
-      })
+    return reply.code(401).header('www-authenticate', 'Bearer realm="offerstream"').send({
+      statusCode: 401,
+      error: 'Unauthorized',
+      message: 'missing or wrong token: send Authorization: Bearer <OFFERSTREAM_API_TOKEN>',
+    })
   })
 }
 

@@ -64,7 +64,8 @@ function operation(r: Collected) {
 
 /**
  * Serves /openapi.json, built from what the routes registered: their typebox params/querystring
- * schemas (the ones fastify validates with) and their `config.doc`. Call before registering routes.
+ * schemas (the ones fastify validates with) and their `config.doc`, which every route must have.
+ * Call before registering routes.
  */
 export function registerOpenApi(app: FastifyInstance, version: string) {
   const routes: Collected[] = []
@@ -72,7 +73,9 @@ export function registerOpenApi(app: FastifyInstance, version: string) {
     const doc = r.config?.doc
     const methods = Array.isArray(r.method) ? r.method : [r.method]
     for (const method of methods) {
-      if (method === 'HEAD' || !doc) continue
+      if (method === 'HEAD') continue
+      // Fails the start, so an undocumented route cannot ship.
+      if (!doc) throw new Error(`route ${method} ${r.url} has no config.doc: /openapi.json must describe every route`)
       const schema = r.schema as { params?: TSchema; querystring?: TSchema } | undefined
       routes.push({ method, url: r.url, auth: r.config?.auth ?? 'open', doc, params: schema?.params, querystring: schema?.querystring })
     }

@@ -1,11 +1,15 @@
+import { STATUS_CODES } from 'node:http'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type pg from 'pg'
+import { translatePgError } from '../pg/pg-errors.ts'
 import type { Metrics } from '../service/metrics.ts'
 import { startThroughputSampler, type ThroughputSampler } from '../service/throughput-sampler.ts'
 import { registerAuth } from './auth.ts'
 import { loginPage, registerDashboardRoutes } from './dashboard-routes.ts'
+import { registerFeedbackRoutes } from './feedback-routes.ts'
 import { registerHealthRoutes } from './health-routes.ts'
 import { registerOpenApi } from './openapi.ts'
+import { registerStatsRoutes } from './stats-routes.ts'
 import { typeboxValidatorCompiler } from './validate.ts'
 
 export interface HttpDeps {
@@ -15,6 +19,8 @@ export interface HttpDeps {
   apiToken: string
   health(): { ok: boolean; detail: Record<string, unknown> }
   throughput: ThroughputSampler
+  /** Milliseconds since the epoch; injectable for tests. */
+  now(): number
 }
 
 const VERSION = '0.1.0'
@@ -27,14 +33,31 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   registerAuth(app, deps.apiToken, loginPage)
   registerHealthRoutes(app, deps)
   registerDashboardRoutes(app, deps)
+  registerFeedbackRoutes(app, deps)
+  registerStatsRoutes(app, deps)
+  // Driver errors become 503 (retry later) or 500 here, once; 4xx from fastify (validation, body
+  // parsing, size) keep their status and message.
+  app.setErrorHandler((error: { statusCode?: number; message: string }, _req, reply) => {
+    if (error.statusCode && error.statusCode < 500) {
+      return reply
+        .code(error.statusCode)
+        .send({ statusCode: error.statusCode, error: STATUS_CODES[error.statusCode], message: error.message })
+    }
+    const translated = translatePgError(error)
+    if (translated.retryable) {
+      return reply.code(503).header('retry-after', '1').send({ statusCode: 503, error: 'Service Unavailable', message: translated.message })
+    }
+    // The database's own message may quote data; the client gets only the code.
+    return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: `internal error (${translated.code})` })
+  })
   return app
 }
 
 /** Serves the API, the dashboard, /healthz and /metrics; samples the push counters for the dashboard chart. */
-export async function startHttp(host: string, port: number, deps: Omit<HttpDeps, 'throughput'>) {
+export async function startHttp(host: string, port: number, deps: Omit<HttpDeps, 'throughput' | 'now'>) {
   // 120 one-second samples: the chart shows the last two minutes.
   const throughput = startThroughputSampler(deps.metrics, { intervalMs: 1000, capacity: 121 })
-  const app = buildHttp({ ...deps, throughput })
+  const app = buildHttp({ ...deps, throughput, now: Date.now })
   app.addHook('onClose', async () => throughput.stop())
   await app.listen({ host, port })
   const address = app.server.address()
