@@ -15,6 +15,8 @@ function el(tag, attrs = {}, ...children) {
 function bar(fraction) {
   const fill = el('span')
   fill.style.width = `${Math.round(Math.min(1, Math.max(0, fraction)) * 100)}%`
+  // A handful of responses out of thousands of pushes still shows as a sliver, not as nothing.
+  if (fraction > 0) fill.style.minWidth = '3px'
   return el('div', { class: 'bar' }, fill)
 }
 
@@ -53,6 +55,7 @@ function renderCampaigns(campaigns) {
 
 function plot(svg, series, height) {
   const max = Math.max(1, ...series.flatMap(s => s.values))
+  document.querySelector(`[data-scale-of="${svg.id}"]`).textContent = `0 – ${Math.round(max)}`
   for (const { name, values } of series) {
     const step = values.length > 1 ? 400 / (values.length - 1) : 0
     const points = values.map((v, i) => `${(i * step).toFixed(1)},${(height - (v / max) * (height - 4) - 2).toFixed(1)}`)
