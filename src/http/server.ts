@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type pg from 'pg'
 import { translatePgError } from '../pg/pg-errors.ts'
+import { createPool } from '../pg/pool.ts'
 import type { Metrics } from '../service/metrics.ts'
 import { startThroughputSampler, type ThroughputSampler } from '../service/throughput-sampler.ts'
 import { registerAuth } from './auth.ts'
@@ -54,12 +55,23 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
 }
 
 /** Serves the API, the dashboard, /healthz and /metrics; samples the push counters for the dashboard chart. */
-export async function startHttp(host: string, port: number, deps: Omit<HttpDeps, 'throughput' | 'now'>) {
+export async function startHttp(host: string, port: number, deps: Omit<HttpDeps, 'throughput' | 'now' | 'pool'> & { databaseUrl: string }) {
+  // Its own connections: a burst of API or dashboard reads never waits for, or delays, the writer's
+  // and relay's transactions on the service pool.
+  const pool = createPool(deps.databaseUrl, 4)
   // 120 one-second samples: the chart shows the last two minutes.
   const throughput = startThroughputSampler(deps.metrics, { intervalMs: 1000, capacity: 121 })
-  const app = buildHttp({ ...deps, throughput, now: Date.now })
-  app.addHook('onClose', async () => throughput.stop())
-  await app.listen({ host, port })
+  const app = buildHttp({ ...deps, pool, throughput, now: Date.now })
+  app.addHook('onClose', async () => {
+    throughput.stop()
+    await pool.end().catch(() => {})
+  })
+  try {
+    await app.listen({ host, port })
+  } catch (error) {
+    await app.close()
+    throw error
+  }
   const address = app.server.address()
   const bound = typeof address === 'object' && address ? address.port : port
   return { port: bound, close: () => app.close() }

@@ -68,7 +68,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
     if (config.httpEnabled) {
       const wr = writer
       http = await startHttp(config.httpHost, config.httpPort, {
-        pool,
+        databaseUrl: config.databaseUrl,
         metrics,
         apiToken: config.apiToken,
         // Unhealthy while a dependency is failing; the loops keep retrying, so it recovers by itself.
