@@ -82,7 +82,11 @@ test('the dashboard asks for the token, then shows campaigns, throughput, DLQ re
     return (await page.$eval(`${row} .bar > span`, e => (e as HTMLElement).style.width)) === '100%'
   })
   await until('the DLQ panel shows the rejected record with its reason', async () => {
-    return /value is not JSON/.test((await text('#dlq li[data-code="not_json"] .reason')) ?? '')
+    const li = 'li[data-code="not_json"]'
+    return (
+      /value is not JSON/.test((await text(`#dlq ${li} .reason`)) ?? '') &&
+      ((await text(`#dlq ${li}`)) ?? '').includes(fx.config.inputTopic)
+    )
   })
   await until('the chart moved and the peak rate counts the fan-out', async () => {
     const points = await page.getAttribute('#chart polyline[data-series="written"]', 'points')

@@ -89,7 +89,7 @@ function renderRejects(rejects) {
       { 'data-code': r.code },
       el('span', { class: 'code' }, r.code),
       el('span', { class: 'reason' }, r.reason),
-      el('span', { class: 'muted small' }, `  partition ${r.partition} offset ${r.offset}, ${time(r.receivedAt)}`),
+      el('span', { class: 'muted small' }, `  ${r.topic} partition ${r.partition} offset ${r.offset}, ${time(r.receivedAt)}`),
     ),
   )
   document.getElementById('dlq').replaceChildren(...(items.length ? items : [el('li', { class: 'muted' }, 'nothing rejected')]))
