@@ -1,7 +1,7 @@
 // The dashboard's throughput chart: the last N samples of two monotonic counters (pushes written to
 // PostgreSQL, pushes published to Kafka), turned into per-second rates and the gap between them.
 
-export interface CounterSample {
+interface CounterSample {
   /** Milliseconds since the epoch. */
   at: number
   written: number

@@ -10,7 +10,7 @@ interface ResponseDoc {
 }
 
 /** What /openapi.json says about a route besides its params/querystring schemas (read from the route's `schema`). */
-export interface RouteDoc {
+interface RouteDoc {
   summary: string
   description?: string
   body?: TSchema

@@ -16,7 +16,7 @@ export const SinceQuery = Type.Object({
 
 export const MAX_FEEDBACK_BATCH = 1000
 
-export const FeedbackBatchSchema = Type.Object({
+const FeedbackBatchSchema = Type.Object({
   items: Type.Array(FeedbackSchema, {
     minItems: 1,
     maxItems: MAX_FEEDBACK_BATCH,

@@ -3,7 +3,7 @@ import type { TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 
 /** "/items/3/feedback must be ..." for the first few problems: a reason a client can act on. */
-export function describeErrors(prefix: string, errors: ReadonlyArray<{ instancePath: string; message: string; keyword: string }>): string {
+function describeErrors(prefix: string, errors: ReadonlyArray<{ instancePath: string; message: string; keyword: string }>): string {
   // anyOf repeats one line per branch; the summary line names the field well enough.
   const useful = errors.filter(e => e.keyword !== 'const' || !errors.some(o => o.keyword === 'anyOf' && o.instancePath === e.instancePath))
   return useful

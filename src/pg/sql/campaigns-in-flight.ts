@@ -1,6 +1,6 @@
 import type { Db } from '../db.ts'
 
-export interface CampaignInFlight {
+interface CampaignInFlight {
   eventId: number
   campaignId: string
   restaurantId: string

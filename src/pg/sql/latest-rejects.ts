@@ -1,6 +1,6 @@
 import type { Db } from '../db.ts'
 
-export interface LatestReject {
+interface LatestReject {
   id: number
   /** The input topic it came from: restaurant_actions or the feedback topic. */
   topic: string
