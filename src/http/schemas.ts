@@ -1,5 +1,4 @@
 import Type from 'typebox'
-import { DURATION_PATTERN } from '../core/duration.ts'
 import { FEEDBACK_KINDS, FeedbackSchema } from '../core/feedback.ts'
 import { Uuid } from '../core/event-schema.ts'
 
@@ -8,9 +7,12 @@ import { Uuid } from '../core/event-schema.ts'
 
 export const IdParams = Type.Object({ id: Uuid })
 
+// The durations parseDuration (src/core/duration.ts) accepts, so validation and parsing agree.
+const DURATION_PATTERN = '^[0-9]{1,9}[smhdw]$'
+
 export const SinceQuery = Type.Object({
   since: Type.Optional(
-    Type.String({ pattern: DURATION_PATTERN, description: 'campaigns running at some point in the last 90s/15m/12h/7d; default 7d' }),
+    Type.String({ pattern: DURATION_PATTERN, description: 'campaigns running at some point in the last 90s/15m/12h/7d/2w; default 7d' }),
   ),
 })
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { durationSeconds } from '../core/duration.ts'
+import { parseDuration } from '../core/duration.ts'
 import { campaignStats } from '../pg/sql/campaign-stats.ts'
 import { restaurantCampaigns } from '../pg/sql/restaurant-campaigns.ts'
 import { CampaignStatsSchema, ErrorSchema, IdParams, RestaurantCampaignsSchema, SinceQuery } from './schemas.ts'
@@ -50,7 +50,7 @@ export function registerStatsRoutes(app: FastifyInstance, deps: HttpDeps) {
     async req => {
       const { id } = req.params as { id: string }
       const { since = DEFAULT_SINCE } = req.query as { since?: string }
-      const sinceSeconds = Math.floor(deps.now() / 1000) - (durationSeconds(since) ?? 0)
+      const sinceSeconds = Math.floor(deps.now() / 1000) - (parseDuration(since) ?? 0)
       return { campaigns: await restaurantCampaigns(deps.pool, { restaurantId: id.toLowerCase(), sinceSeconds }) }
     },
   )

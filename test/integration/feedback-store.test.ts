@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { after, before, test } from 'node:test'
 import type { Feedback, FeedbackKind } from '../../src/core/feedback.ts'
 import { campaignStats } from '../../src/pg/sql/campaign-stats.ts'
@@ -13,6 +16,8 @@ import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 
 // recordFeedback and the statistics queries on a small dataset whose answers are worked out by hand.
 // Campaigns are fanned out by the service's own SQL, without the service.
+const BIN = fileURLToPath(new URL('../../bin/offerstream.js', import.meta.url))
+const execFileAsync = promisify(execFile)
 let fx: Fixture
 before(async () => {
   fx = await createFixture()
@@ -158,4 +163,42 @@ test('statistics of a campaign and of a restaurant, against hand-counted answers
   const everyone = await restaurantCampaigns(fx.pool, { sinceSeconds: T - 3600 })
   assert.ok(everyone.some(r => r.campaignId === otherRestaurant) && everyone.some(r => r.campaignId === campaign))
   assert.ok(!everyone.some(r => r.campaignId === older))
+})
+
+test("offerstream report prints one restaurant's campaigns as a table and as JSON; bad flags name themselves", async () => {
+  const restaurant = randomUUID()
+  const [a, b] = [randomUUID(), randomUUID()]
+  const t = Math.floor(Date.now() / 1000)
+  const campaign = await pushed(restaurant, [a, b], { start: t - 3600, end: t + 3600, trigger: t - 60 })
+  await recordFeedback(fx.pool, [fb(campaign, a, 'delivered', t - 50), fb(campaign, a, 'redeemed', t - 30)], 'http')
+  const cli = (...args: string[]): Promise<{ code?: number; stdout: string; stderr: string }> =>
+    execFileAsync(process.execPath, [BIN, 'report', ...args], { env: { ...process.env, DATABASE_URL: fx.config.databaseUrl } }).catch(
+      e => e,
+    )
+  const table = await cli('--restaurant', restaurant, '--since', '2d')
+  const lines = table.stdout.split('\n')
+  assert.match(lines[0] ?? '', new RegExp(`of restaurant ${restaurant} .*: 1$`))
+  const header = lines[2]?.split(/\s{2,}/)
+  const row = lines.find(l => l.startsWith(campaign))?.split(/\s{2,}/)
+  assert.deepEqual(header, [
+    'campaign',
+    'start (UTC)',
+    'status',
+    'pushed',
+    'delivered',
+    'opened',
+    'clicked',
+    'redeemed',
+    'dismissed',
+    'responded',
+    'rate',
+    'first p50',
+  ])
+  assert.deepEqual(row?.slice(2), ['done', '2', '1', '0', '0', '1', '0', '1', '50.0%', '10.0s'])
+  const json = JSON.parse((await cli('--restaurant', restaurant.toUpperCase(), '--json')).stdout)
+  assert.equal(json.length, 1)
+  assert.deepEqual([json[0].campaignId, json[0].pushed, json[0].feedback.redeemed, json[0].responseRate], [campaign, 2, 1, 0.5])
+  const wrong = await cli('--since', 'last week')
+  assert.equal(wrong.code, 2)
+  assert.match(wrong.stderr, /--since/)
 })

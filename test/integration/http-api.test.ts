@@ -131,7 +131,7 @@ test('campaign stats: the funnel counts each client once per kind; 404 unknown, 
 })
 
 test("restaurant campaigns within 'since'; a bad since is a 400 naming it", async () => {
-  const res = await get(`/v1/restaurants/${restaurant}/campaigns?since=1d`)
+  const res = await get(`/v1/restaurants/${restaurant}/campaigns?since=2w`)
   assert.equal(res.status, 200)
   const body = await res.json()
   assert.ok(Compile(RestaurantCampaignsSchema).Check(body))

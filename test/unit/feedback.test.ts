@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { campaignStats } from '../../src/core/campaign-stats.ts'
+import { parseDuration } from '../../src/core/duration.ts'
 import { decodeFeedback, FEEDBACK_KINDS, FEEDBACK_STAGES, MAX_FEEDBACK_BYTES } from '../../src/core/feedback.ts'
 
 const good = {
@@ -84,4 +85,9 @@ test('response rate is responded over pushed, 0 with nothing pushed; missing kin
   assert.equal(s.responseRate, 0.25)
   assert.deepEqual(s.feedback, { delivered: 0, opened: 3, clicked: 0, redeemed: 0, dismissed: 0 })
   assert.equal(campaignStats({ ...base, pushed: 0, responded: 0, feedback: {} }).responseRate, 0)
+})
+
+test('durations for --since: seconds to weeks; anything else is refused', () => {
+  assert.deepEqual(['90s', '15m', '12h', '7d', '2w', ' 7d '].map(parseDuration), [90, 900, 43200, 604800, 1209600, 604800])
+  for (const bad of ['7', 'd', '7 days', '-7d', '1.5h', '', '7D']) assert.equal(parseDuration(bad), null, bad)
 })

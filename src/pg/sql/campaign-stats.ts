@@ -1,5 +1,5 @@
 import { type CampaignStats, campaignStats as withRates } from '../../core/campaign-stats.ts'
-import { FEEDBACK_KINDS } from '../../core/feedback.ts'
+import { FEEDBACK_KINDS, type FeedbackKind } from '../../core/feedback.ts'
 import type { Db } from '../db.ts'
 
 /**
@@ -10,7 +10,10 @@ import type { Db } from '../db.ts'
  * reported and its first reaction time.
  */
 export function statsSql(eventFilter: string): string {
-  const perKind = FEEDBACK_KINDS.map(k => `count(*) filter (where '${k}' = any(kinds))::int as "${k}"`).join(',\n    ')
+  // Each client's kinds as bits (kind i = bit i), cheaper to fold and test than an array of them.
+  const bit = (k: string) => 1 << FEEDBACK_KINDS.indexOf(k as FeedbackKind)
+  const kindBits = `case fb.feedback ${FEEDBACK_KINDS.map(k => `when '${k}' then ${bit(k)}`).join(' ')} else 0 end`
+  const perKind = FEEDBACK_KINDS.map(k => `count(*) filter (where kinds & ${bit(k)} <> 0)::int as "${k}"`).join(',\n    ')
   return `
 with campaigns as (
   select distinct on (adv_campaign_id) adv_campaign_id, restaurant_id, adv_campaign_content, adv_campaign_datetime_start,
@@ -20,14 +23,14 @@ with campaigns as (
   select f.adv_campaign_id, sum(f.row_count)::bigint as n
   from offerstream_fanouts f join campaigns c using (adv_campaign_id) group by 1
 ), per_client as (
-  select fb.adv_campaign_id, array_agg(distinct fb.feedback) as kinds,
+  select fb.adv_campaign_id, bit_or(${kindBits}) as kinds,
     greatest(0, min(fb.datetime_created) - min(fb.pushed_at)) as first_s
   from offerstream_feedback fb join campaigns c using (adv_campaign_id)
   where fb.in_window group by fb.adv_campaign_id, fb.client_id
 ), per_campaign as (
   select adv_campaign_id,
     ${perKind},
-    count(*) filter (where kinds <> array['delivered'])::int as responded,
+    count(*) filter (where kinds & ~${bit('delivered')} <> 0)::int as responded,
     percentile_cont(0.5) within group (order by first_s) as p50,
     avg(first_s)::float8 as avg
   from per_client group by 1
