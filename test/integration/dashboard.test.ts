@@ -65,12 +65,29 @@ test('the dashboard asks for the token, then shows campaigns, throughput, DLQ re
   assert.equal(await page.title(), 'offerstream')
   const chartBefore = await page.getAttribute('#chart polyline[data-series="written"]', 'points')
 
+  // Holding the fan-out's table lock keeps the active campaign fanning with nothing committed yet, so
+  // the in-flight state is seen for sure, not by luck of timing.
+  const blocker = await fx.pool.connect()
+  await blocker.query('begin')
+  await blocker.query('lock table offerstream_fanouts in exclusive mode')
+
   // The page is already open: everything below arrives through its live updates.
   await fx.produce([
     event(campaign, restaurant, 'Lunch -20%', now - 60),
     event(pending, later, 'Tomorrow: free dessert', now + 3600),
     'garbage',
   ])
+
+  try {
+    await until('the active campaign shows fanning with an empty bar against its 3000 subscribers', async () => {
+      const row = `tr[data-campaign="${campaign}"]`
+      return (await text(`${row} .status`)) === 'fanning' && (await text(`${row} .count`)) === `0 / ${clients.length}`
+    })
+    await page.screenshot({ path: 'test/artifacts/dashboard-fanning.png' })
+  } finally {
+    await blocker.query('commit')
+    blocker.release()
+  }
 
   await until('the pending campaign shows 0 of its 5 subscribers', async () => {
     const row = `tr[data-campaign="${pending}"]`
