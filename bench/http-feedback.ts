@@ -45,8 +45,6 @@ const { rows: clients } = await env.pool.query<{ client_id: string }>(
   [campaign, now - 60, now + 86400, PUSHES],
 )
 const service = new BenchService(env.config)
-service.start()
-await service.ready()
 
 let seq = 0
 function item() {
@@ -93,6 +91,8 @@ async function run(batch: number) {
 }
 
 try {
+  service.start()
+  await service.ready()
   const results = [await run(100), await run(1)]
   console.table(results.map(r => ({ ...r, outcomes: JSON.stringify(r.outcomes) })))
   const { rows } = await env.pool.query('select count(*)::int as n from offerstream_feedback')
