@@ -4,7 +4,7 @@ import { buildFeedbackWorkload, type FeedbackWorkload } from './feedback-workloa
 import { waitForFeedback } from './sinks.ts'
 import type { Workload } from './workload.ts'
 
-export interface FeedbackKillOptions {
+interface FeedbackKillOptions {
   kills: number
   maxLifeMs?: number
   timeoutMs?: number
@@ -19,7 +19,7 @@ interface Tally {
   total: number
 }
 
-export interface FeedbackKillReport {
+interface FeedbackKillReport {
   kills: number
   /** offerstream_feedback rows at each kill: shows the kills landed mid-intake. */
   rowsAtKill: number[]
