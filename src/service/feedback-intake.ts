@@ -41,7 +41,10 @@ function feedbackSourceConfig(config: Config): Config {
  * recordFeedback (a redelivered event is a no-op by its key), malformed records and feedback for a
  * push that was never sent as rejects (a redelivered record is a no-op by its position). The writer
  * lock is taken only when there are rejects: their ids must become visible in id order for the
- * relay's cursor, and feedback rows alone never hold up the fan-out.
+ * relay's cursor, and feedback rows alone never hold up the fan-out. It is taken after the stage
+ * updates' row locks; that cannot deadlock as long as no holder of the writer lock updates or
+ * deletes existing pushes (the fan-out only inserts). If one ever does, PostgreSQL breaks the
+ * cycle with a retryable error and the batch is redelivered.
  */
 async function storeFeedbackBatch(pool: pg.Pool, batch: InputRecord[]) {
   const good: Array<{ record: InputRecord; feedback: Feedback }> = []
