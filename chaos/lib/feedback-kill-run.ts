@@ -4,7 +4,7 @@ import { buildFeedbackWorkload, type FeedbackWorkload } from './feedback-workloa
 import { waitForFeedback } from './sinks.ts'
 import type { Workload } from './workload.ts'
 
-export interface FeedbackKillOptions {
+interface FeedbackKillOptions {
   kills: number
   maxLifeMs?: number
   timeoutMs?: number
@@ -19,7 +19,7 @@ interface Tally {
   total: number
 }
 
-export interface FeedbackKillReport {
+interface FeedbackKillReport {
   kills: number
   /** offerstream_feedback rows at each kill: shows the kills landed mid-intake. */
   rowsAtKill: number[]
@@ -70,12 +70,16 @@ export async function feedbackKillRun(
   log(`campaigns fanned out: ${pushed}/${w.expected.size} pushes`)
 
   const f = buildFeedbackWorkload(w.expected, { nowSeconds: o.nowSeconds })
+  // In sends of 1,000: one produce request must stay under the broker's 1 MB message limit.
+  const send = async (values: string[]) => {
+    for (let i = 0; i < values.length; i += 1000) await fx.produce(values.slice(i, i + 1000), 'app', fx.config.feedbackTopic)
+  }
   const per = Math.ceil(f.values.length / Math.max(1, o.kills))
   const rowsAtKill: number[] = []
   let kills = 0
   for (let k = 0; k < o.kills; k++) {
     const slice = f.values.slice(k * per, (k + 1) * per)
-    if (slice.length) await fx.produce(slice, 'app', fx.config.feedbackTopic)
+    await send(slice)
     svc.start()
     const life = Math.random() < 0.25 ? 100 + Math.random() * 900 : 1000 + Math.random() * (maxLife - 1000)
     await new Promise(r => setTimeout(r, life))
@@ -85,8 +89,7 @@ export async function feedbackKillRun(
     rowsAtKill.push(await feedbackRows(fx))
     log(`kill ${k + 1}/${o.kills} after ${Math.round(life)} ms: ${rowsAtKill.at(-1)}/${f.events.size} feedback events`)
   }
-  const rest = f.values.slice(o.kills * per)
-  if (rest.length) await fx.produce(rest, 'app', fx.config.feedbackTopic)
+  await send(f.values.slice(o.kills * per))
   svc.start()
 
   const deadline = Date.now() + timeoutMs
