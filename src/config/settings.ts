@@ -136,16 +136,26 @@ export const SETTINGS = {
     max: 600000,
     help: 'How long SIGTERM waits for the in-flight batch before abandoning it.',
   },
-  httpHost: { env: 'OFFERSTREAM_HTTP_HOST', kind: 'string', default: '127.0.0.1', help: 'Address of the /healthz and /metrics endpoint.' },
+  httpHost: {
+    env: 'OFFERSTREAM_HTTP_HOST',
+    kind: 'string',
+    default: '127.0.0.1',
+    help: 'Address of the HTTP server (/healthz, /metrics, the API and the dashboard).',
+  },
   httpPort: {
     env: 'OFFERSTREAM_HTTP_PORT',
     kind: 'int',
     default: '9464',
     min: 0,
     max: 65535,
-    help: 'Port of the /healthz and /metrics endpoint; 0 picks a free port.',
+    help: 'Port of the HTTP server; 0 picks a free port.',
   },
-  httpEnabled: { env: 'OFFERSTREAM_HTTP_ENABLED', kind: 'bool', default: 'true', help: 'Serve /healthz and /metrics.' },
+  httpEnabled: {
+    env: 'OFFERSTREAM_HTTP_ENABLED',
+    kind: 'bool',
+    default: 'true',
+    help: 'Serve HTTP: /healthz, /metrics, the API and the dashboard.',
+  },
   logLevel: {
     env: 'OFFERSTREAM_LOG_LEVEL',
     kind: 'string',
@@ -176,6 +186,27 @@ export const SETTINGS = {
     kind: 'string',
     default: '.offerstream/stack',
     help: 'Where the embedded Kafka and PostgreSQL keep their data.',
+  },
+  // Feedback intake (issue 10): what users did with their pushes.
+  feedbackTopic: {
+    env: 'OFFERSTREAM_FEEDBACK_TOPIC',
+    kind: 'string',
+    default: 'push_feedback',
+    help: 'Topic the app reports push feedback on (delivered, opened, clicked, redeemed, dismissed).',
+  },
+  feedbackDlqTopic: {
+    env: 'OFFERSTREAM_FEEDBACK_DLQ_TOPIC',
+    kind: 'string',
+    default: 'push_feedback_dlq',
+    help: 'Dead-letter topic for malformed feedback and feedback for pushes never sent.',
+  },
+  // HTTP API and dashboard (issue 10)
+  apiToken: {
+    env: 'OFFERSTREAM_API_TOKEN',
+    kind: 'string',
+    default: '',
+    secret: true,
+    help: 'Bearer token of the HTTP API and the dashboard; empty: POST /v1/feedback is off (403) and reads are open.',
   },
 } as const satisfies Record<string, Spec>
 

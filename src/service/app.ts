@@ -10,6 +10,7 @@ import { PgRelayStore } from '../pg/relay-store.ts'
 import { PgWriterStore } from '../pg/writer-store.ts'
 import { systemClock } from './clock.ts'
 import type { Logger } from './logger.ts'
+import { startFeedbackIntake } from './feedback-intake.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { Relay } from './relay.ts'
 import { retry } from './retry.ts'
@@ -65,7 +66,10 @@ export async function startService(config: Config, log: Logger): Promise<Service
     })
     if (config.httpEnabled) {
       const wr = writer
-      http = await startHttp(config.httpHost, config.httpPort, metrics.registry, {
+      http = await startHttp(config.httpHost, config.httpPort, {
+        databaseUrl: config.databaseUrl,
+        metrics,
+        apiToken: config.apiToken,
         // Unhealthy while a dependency is failing; the loops keep retrying, so it recovers by itself.
         health: () => ({ ok: !wr.lastError && !r.lastError, detail: { writer: wr.lastError ?? 'ok', relay: r.lastError ?? 'ok' } }),
       })
@@ -78,12 +82,14 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const r = relay
   const writerDone = w.run()
   const relayDone = r.run()
+  const feedback = startFeedbackIntake({ pool, config, log, metrics, onRejected: () => r.wake() })
   let stopping: Promise<void> | undefined
   const stop = () => {
     stopping ??= (async () => {
       startup.abort()
       w.stop()
       await writerDone.catch(() => {})
+      await feedback.stop()
       // Everything the writer committed is published before exit, within the shutdown budget.
       const timeout = new Promise<'timeout'>(resolve => setTimeout(resolve, config.shutdownTimeoutMs, 'timeout').unref())
       const drained = await Promise.race([r.drain().then(() => 'drained' as const), timeout]).catch(error => {
@@ -99,7 +105,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
     })()
     return stopping
   }
-  const done = Promise.all([writerDone, relayDone]).then(
+  const done = Promise.all([writerDone, relayDone, feedback.done]).then(
     () => undefined,
     async error => {
       log.error({ err: (error as Error).message, code: (error as OfferstreamError).code }, 'service failed')

@@ -4,12 +4,14 @@ import pino from 'pino'
 const REDACT = [
   'databaseUrl',
   'kafkaSaslPassword',
+  'apiToken',
   'password',
   '*.databaseUrl',
   '*.kafkaSaslPassword',
   '*.password',
   'config.databaseUrl',
   'config.kafkaSaslPassword',
+  'config.apiToken',
 ]
 
 export function createLogger(level: string, destination?: pino.DestinationStream) {

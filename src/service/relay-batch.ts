@@ -18,7 +18,7 @@ export interface RelayBatch {
 /** Reads up to relayBatch committed pushes (then rejects) after `from` and builds their messages. */
 export async function readRelayBatch(
   store: RelayStore,
-  config: Pick<Config, 'relayBatch' | 'outputTopic' | 'dlqTopic'>,
+  config: Pick<Config, 'relayBatch' | 'outputTopic' | 'dlqTopic' | 'feedbackTopic' | 'feedbackDlqTopic'>,
   from: RelayCursor,
 ): Promise<RelayBatch> {
   const messages: OutMessage[] = []
@@ -42,7 +42,9 @@ export async function readRelayBatch(
   if (messages.length < config.relayBatch) {
     const rejects = await store.rejectsAfter(dlq, config.relayBatch - messages.length)
     for (const r of rejects) {
-      messages.push({ topic: config.dlqTopic, key: r.key, value: r.value, headers: dlqHeaders({ code: r.code, reason: r.reason }, r) })
+      // Each input has its own dead-letter topic.
+      const topic = r.topic === config.feedbackTopic ? config.feedbackDlqTopic : config.dlqTopic
+      messages.push({ topic, key: r.key, value: r.value, headers: dlqHeaders({ code: r.code, reason: r.reason }, r) })
       dlq = r.id
     }
   }

@@ -9,7 +9,7 @@ import { retry } from './retry.ts'
 
 export interface RelayDeps {
   store: RelayStore
-  config: Pick<Config, 'relayBatch' | 'outputTopic' | 'dlqTopic' | 'retryMaxDelayMs'>
+  config: Pick<Config, 'relayBatch' | 'outputTopic' | 'dlqTopic' | 'feedbackTopic' | 'feedbackDlqTopic' | 'retryMaxDelayMs'>
   log: Logger
   metrics: Metrics
   clock: Clock

@@ -6,7 +6,7 @@ import { createMetrics } from '../../src/service/metrics.ts'
 import { Relay } from '../../src/service/relay.ts'
 import { FakeBroker, FakeClock, MemRelayStore, until } from './support/fakes.ts'
 
-const config = { relayBatch: 10, outputTopic: 'push', dlqTopic: 'dlq', retryMaxDelayMs: 5000 }
+const config = { relayBatch: 10, outputTopic: 'push', dlqTopic: 'dlq', feedbackTopic: 'fb', feedbackDlqTopic: 'fb-dlq', retryMaxDelayMs: 5000 }
 
 function setup() {
   const clock = new FakeClock()

@@ -1,0 +1,58 @@
+import Type from 'typebox'
+import { FEEDBACK_KINDS, FeedbackSchema } from '../core/feedback.ts'
+import { Uuid } from '../core/event-schema.ts'
+
+// Request schemas are what fastify validates with (src/http/validate.ts); response schemas document
+// what the handlers return, and the integration tests check real responses against them.
+
+export const IdParams = Type.Object({ id: Uuid })
+
+// The durations parseDuration (src/core/duration.ts) accepts, so validation and parsing agree.
+const DURATION_PATTERN = '^[0-9]{1,9}[smhdw]$'
+
+export const SinceQuery = Type.Object({
+  since: Type.Optional(
+    Type.String({ pattern: DURATION_PATTERN, description: 'campaigns running at some point in the last 90s/15m/12h/7d/2w; default 7d' }),
+  ),
+})
+
+export const MAX_FEEDBACK_BATCH = 1000
+
+const FeedbackBatchSchema = Type.Object({
+  items: Type.Array(FeedbackSchema, {
+    minItems: 1,
+    maxItems: MAX_FEEDBACK_BATCH,
+    description: 'Each item is validated on its own: an invalid one gets outcome "invalid", the others are recorded',
+  }),
+})
+
+export const FeedbackBodySchema = Type.Union([FeedbackSchema, FeedbackBatchSchema])
+
+export const FeedbackResultSchema = Type.Object({
+  outcome: Type.Enum(['recorded', 'duplicate', 'unknown_push', 'outside_window', 'invalid']),
+  reason: Type.Optional(Type.String()),
+})
+
+export const FeedbackBatchResultSchema = Type.Object({
+  results: Type.Array(FeedbackResultSchema, { description: 'one per item, in order' }),
+})
+
+export const ErrorSchema = Type.Object({ statusCode: Type.Integer(), error: Type.String(), message: Type.String() })
+
+const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()])
+
+export const CampaignStatsSchema = Type.Object({
+  campaignId: Uuid,
+  restaurantId: Uuid,
+  content: Type.String(),
+  start: Type.Integer(),
+  end: Type.Integer(),
+  status: Type.String(),
+  pushed: Type.Integer({ minimum: 0 }),
+  feedback: Type.Object(Object.fromEntries(FEEDBACK_KINDS.map(k => [k, Type.Integer({ minimum: 0 })]))),
+  responded: Type.Integer({ minimum: 0 }),
+  responseRate: Type.Number({ minimum: 0 }),
+  firstFeedbackSeconds: Type.Object({ p50: Nullable(Type.Number()), avg: Nullable(Type.Number()) }),
+})
+
+export const RestaurantCampaignsSchema = Type.Object({ campaigns: Type.Array(CampaignStatsSchema) })
