@@ -6,8 +6,9 @@ import { stackDown, stackStatus, stackUp } from '../../tools/stack/index.ts'
 function takeBrokers(flags: string[]): { brokers?: number; rest: string[] } {
   const i = flags.findIndex(f => f === '--brokers' || f.startsWith('--brokers='))
   if (i < 0) return { rest: flags }
-  const inline = flags[i]!.startsWith('--brokers=')
-  const raw = inline ? flags[i]!.slice('--brokers='.length) : flags[i + 1]
+  const flag = flags[i] ?? ''
+  const inline = flag.startsWith('--brokers=')
+  const raw = inline ? flag.slice('--brokers='.length) : flags[i + 1]
   if (raw !== '1' && raw !== '3') {
     throw new OfferstreamError(ErrorCodes.CONFIG_INVALID, `stack --brokers: expected 1 or 3, got ${JSON.stringify(raw ?? '')}`)
   }

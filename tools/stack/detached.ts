@@ -145,15 +145,16 @@ export async function stackUp(
   log(allRun ? `stack: already running (${dir})` : `stack: starting in ${dir}`)
   // All Kafka nodes at once: none is ready before a majority of the controller quorum runs.
   await Promise.all([
-    ...spec.kafka.map((s, i) =>
-      ensureUp(
+    ...spec.kafka.map((s, i) => {
+      const node = kafka[i] as NodeState
+      return ensureUp(
         kafkaDef(s, true, log),
-        kafka[i] === old?.kafka[i] && !!oldRuns[i],
+        node === old?.kafka[i] && !!oldRuns[i],
         record(pid => {
-          kafka[i]!.pid = pid
+          node.pid = pid
         }),
-      ),
-    ),
+      )
+    }),
     ensureUp(
       postgresDef(spec.postgres, true),
       pgRuns,
@@ -185,7 +186,7 @@ export async function stackDown(dir: string = DEFAULT_STACK_DIR, log: (msg: stri
     delete holder.pid
   }
   await Promise.all([
-    ...state.kafka.map((n, i) => stop(n, KAFKA_MARKER, kafkaDef(spec.kafka[i]!, true))),
+    ...spec.kafka.map((s, i) => stop(state.kafka[i] as NodeState, KAFKA_MARKER, kafkaDef(s, true))),
     stop(state.postgres, PG_MARKER, postgresDef(spec.postgres, true)),
   ])
   await writeState(dir, state)

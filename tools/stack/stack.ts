@@ -133,7 +133,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   log(`stack: starting in ${dir}`)
   // All nodes at once: none is ready before a majority of the controller quorum runs.
   const results = await Promise.allSettled([
-    ...kafka.map((k, i) => startPicking(k, kafkaSpecs[i]!, i === 0 ? opts.kafkaPort === undefined : true)),
+    ...kafkaSpecs.map((spec, i) => startPicking(kafka[i] as OwnedService, spec, i === 0 ? opts.kafkaPort === undefined : true)),
     startPicking(postgres, pgSpec, opts.pgPort === undefined),
   ])
   const failed = results.find(r => r.status === 'rejected')
