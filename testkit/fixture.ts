@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { Admin, Consumer, FetchIsolationLevels, Producer } from '@platformatic/kafka'
+import { Admin, Consumer, FetchIsolationLevels, ProduceAcks, Producer } from '@platformatic/kafka'
 import pg from 'pg'
 import { loadConfig } from '../src/config/load-config.ts'
 import type { Config } from '../src/config/settings.ts'
@@ -67,7 +67,8 @@ export async function createFixture(overrides: Record<string, string> = {}): Pro
   const pool = createPool(config.databaseUrl)
   await migrate(pool)
   await ensureTopics(config)
-  const producer = new Producer({ clientId: `test-${id}`, bootstrapBrokers: config.kafkaBrokers })
+  // acks=all: an input record acknowledged by one broker that then dies would be expected yet never consumed.
+  const producer = new Producer({ clientId: `test-${id}`, bootstrapBrokers: config.kafkaBrokers, acks: ProduceAcks.ALL })
   const consumers: Consumer<Buffer, Buffer, Buffer, Buffer>[] = []
 
   return {

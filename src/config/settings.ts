@@ -57,11 +57,9 @@ export const SETTINGS = {
   },
   topicReplicas: {
     env: 'OFFERSTREAM_TOPIC_REPLICAS',
-    kind: 'int',
-    default: '1',
-    min: 1,
-    max: 10,
-    help: 'Replication factor for topics the service creates.',
+    kind: 'string',
+    default: 'auto',
+    help: 'Replication factor for topics the service creates, 1-10 or auto: min(3, brokers in the cluster). 3 or more also sets min.insync.replicas 2.',
   },
   groupId: { env: 'OFFERSTREAM_GROUP_ID', kind: 'string', default: 'offerstream', help: 'Consumer group of the input consumer.' },
   transactionalId: {
