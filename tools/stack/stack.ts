@@ -51,7 +51,9 @@ export function kafkaDef(spec: KafkaSpec, detached: boolean, log?: (msg: string)
     answers: () => kafkaAnswers(spec.port, spec.quorum.length),
     stop: KAFKA_STOP,
     crash: KAFKA_CRASH,
-    startTimeoutMs: 90_000, // first boot on a busy 2-core runner, plus log recovery after a crash
+    // First boot on a busy 2-core runner, plus log recovery after a crash; three JVMs starting at
+    // once on a loaded machine (load average 28 seen) took over 90 s to form their quorum.
+    startTimeoutMs: spec.quorum.length > 1 ? 240_000 : 90_000,
   }
 }
 
