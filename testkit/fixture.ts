@@ -41,7 +41,14 @@ function withDatabase(url: string, db: string): string {
   return u.toString()
 }
 
-export async function createFixture(overrides: Record<string, string> = {}): Promise<Fixture> {
+export interface FixtureOptions {
+  /** Run in the fresh database before anything else, e.g. tables as another system created them. */
+  setupSql?: string
+  /** false: leave the schema to the test (it runs `offerstream migrate` itself). Default true. */
+  migrate?: boolean
+}
+
+export async function createFixture(overrides: Record<string, string> = {}, opts: FixtureOptions = {}): Promise<Fixture> {
   const { brokers, databaseUrl } = requireServices()
   const id = randomBytes(5).toString('hex')
   const db = `t_${id}`
@@ -65,7 +72,8 @@ export async function createFixture(overrides: Record<string, string> = {}): Pro
     },
   })
   const pool = createPool(config.databaseUrl)
-  await migrate(pool)
+  if (opts.setupSql) await pool.query(opts.setupSql)
+  if (opts.migrate !== false) await migrate(pool)
   await ensureTopics(config)
   // acks=all: an input record acknowledged by one broker that then dies would be expected yet never consumed.
   const producer = new Producer({ clientId: `test-${id}`, bootstrapBrokers: config.kafkaBrokers, acks: ProduceAcks.ALL })
