@@ -175,6 +175,13 @@ export const SETTINGS = {
     default: '.offerstream/stack',
     help: 'Where the embedded Kafka and PostgreSQL keep their data.',
   },
+  // Fast failover (static membership)
+  groupInstanceId: {
+    env: 'OFFERSTREAM_GROUP_INSTANCE_ID',
+    kind: 'string',
+    default: '',
+    help: 'Static member id of this instance in the consumer group (unique per instance, stable across restarts): a restart within the session timeout takes its partitions back without a rebalance. Empty: dynamic membership.',
+  },
 } as const satisfies Record<string, Spec>
 
 export type SettingName = keyof typeof SETTINGS
