@@ -13,7 +13,7 @@ const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math
 
 for (const mode of ['dynamic', 'static'] as const) {
   const fx = await createFixture({
-    OFFERSTREAM_LOG_LEVEL: 'warn',
+    OFFERSTREAM_LOG_LEVEL: 'info',
     OFFERSTREAM_GROUP_INSTANCE_ID: mode === 'static' ? 'failover-bench-1' : '',
   })
   const restaurant = randomUUID()
