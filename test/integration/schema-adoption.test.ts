@@ -23,7 +23,12 @@ function cli(fx: Fixture, command: string, timeoutMs = 60000): Promise<{ code: n
   child.stdout.on('data', d => (out += d))
   child.stderr.on('data', d => (out += d))
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-  return new Promise(resolve => child.on('exit', code => (clearTimeout(timer), resolve({ code, out }))))
+  return new Promise(resolve =>
+    child.on('exit', code => {
+      clearTimeout(timer)
+      resolve({ code, out })
+    }),
+  )
 }
 
 const SPARK_TABLES = `
