@@ -1,7 +1,8 @@
-// npm run chaos -- [--scenario kill|kafka|postgres|feedback|all] [--pushes N] [--kills N] [--down-ms MS] [--hard true] [--max-life-ms MS]
+// npm run chaos -- [--scenario kill|kafka|postgres|feedback|broker|all] [--pushes N] [--kills N] [--down-ms MS] [--hard true] [--max-life-ms MS]
 // Breaks things under a real workload and checks both sinks exactly against the expected pairs.
 import { createFixture } from '../testkit/fixture.ts'
 import { parseArgs, say, servicesFor } from './lib/args.ts'
+import { brokerRun } from './lib/broker-run.ts'
 import { feedbackKillRun } from './lib/feedback-kill-run.ts'
 import { killRun } from './lib/kill-run.ts'
 import { type Outage, restartRun } from './lib/restart-run.ts'
@@ -11,12 +12,13 @@ import { buildWorkload } from './lib/workload.ts'
 const args = parseArgs(
   process.argv.slice(2),
   { scenario: 'all', pushes: '100000', kills: '20', 'down-ms': '10000', hard: 'false', 'max-life-ms': '12000' },
-  'usage: node chaos/chaos.ts [--scenario kill|kafka|postgres|feedback|all] [--pushes 100000] [--kills 20] [--down-ms 10000] [--hard false] [--max-life-ms 12000]',
+  'usage: node chaos/chaos.ts [--scenario kill|kafka|postgres|feedback|broker|all] [--pushes 100000] [--kills 20] [--down-ms 10000] [--hard false] [--max-life-ms 12000]',
 )
 const pushes = Number(args.pushes)
+// `broker` needs a 3-node cluster and runs alone; `all` keeps to the one-node scenarios.
 const scenarios = args.scenario === 'all' ? ['kill', 'kafka', 'postgres', 'feedback'] : [args.scenario]
-const needsOwn = scenarios.some(s => s === 'kafka' || s === 'postgres')
-const stack = await servicesFor(needsOwn, say)
+const needsOwn = scenarios.some(s => s === 'kafka' || s === 'postgres' || s === 'broker')
+const stack = await servicesFor(needsOwn, say, scenarios.includes('broker') ? 3 : 1)
 let failed = false
 try {
   for (const s of scenarios) {
@@ -32,7 +34,20 @@ try {
       say(`${s}: ${w.values.length} input values, ${w.expected.size} expected pairs`)
       const t0 = Date.now()
       let report
-      if (s === 'kill') {
+      if (s === 'broker' && stack) {
+        const r = await brokerRun(stack, fx, w, { log: say })
+        report = {
+          killedNode: r.killedNode,
+          rowsAtKill: r.rowsAtKill,
+          survived: r.survived,
+          resyncMs: r.resyncMs,
+          health: r.health,
+          cleanExit: r.cleanExit,
+          sinks: r.sinks,
+        }
+        failed ||= !r.survived || !r.cleanExit || !sinksExact(r.sinks) || r.health.underReplicated > 0
+        if (!r.survived || !sinksExact(r.sinks)) say(r.output.slice(-4000))
+      } else if (s === 'kill') {
         const r = await killRun(fx, w, { kills: Number(args.kills), maxLifeMs: Number(args['max-life-ms']), log: say })
         report = { kills: r.kills, rowsAtKill: r.rowsAtKill, cleanExit: r.cleanExit, sinks: r.sinks }
         failed ||= r.kills !== Number(args.kills) || !r.cleanExit || !sinksExact(r.sinks)

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { Admin, Consumer, FetchIsolationLevels, Producer } from '@platformatic/kafka'
+import { Admin, Consumer, FetchIsolationLevels, ProduceAcks, Producer } from '@platformatic/kafka'
 import pg from 'pg'
 import { loadConfig } from '../src/config/load-config.ts'
 import type { Config } from '../src/config/settings.ts'
@@ -41,7 +41,14 @@ function withDatabase(url: string, db: string): string {
   return u.toString()
 }
 
-export async function createFixture(overrides: Record<string, string> = {}): Promise<Fixture> {
+export interface FixtureOptions {
+  /** Run in the fresh database before anything else, e.g. tables as another system created them. */
+  setupSql?: string
+  /** false: leave the schema to the test (it runs `offerstream migrate` itself). Default true. */
+  migrate?: boolean
+}
+
+export async function createFixture(overrides: Record<string, string> = {}, opts: FixtureOptions = {}): Promise<Fixture> {
   const { brokers, databaseUrl } = requireServices()
   const id = randomBytes(5).toString('hex')
   const db = `t_${id}`
@@ -67,9 +74,11 @@ export async function createFixture(overrides: Record<string, string> = {}): Pro
     },
   })
   const pool = createPool(config.databaseUrl)
-  await migrate(pool)
+  if (opts.setupSql) await pool.query(opts.setupSql)
+  if (opts.migrate !== false) await migrate(pool)
   await ensureTopics(config)
-  const producer = new Producer({ clientId: `test-${id}`, bootstrapBrokers: config.kafkaBrokers })
+  // acks=all: an input record acknowledged by one broker that then dies would be expected yet never consumed.
+  const producer = new Producer({ clientId: `test-${id}`, bootstrapBrokers: config.kafkaBrokers, acks: ProduceAcks.ALL })
   const consumers: Consumer<Buffer, Buffer, Buffer, Buffer>[] = []
 
   return {

@@ -23,10 +23,10 @@ export function parseArgs<T extends Record<string, string>>(argv: string[], defa
  * Scenarios that stop Kafka or PostgreSQL need a stack of their own (never the shared dev stack);
  * the others use KAFKA_BROKERS/DATABASE_URL when set. Sets both variables for the fixtures.
  */
-export async function servicesFor(ownStack: boolean, log: (m: string) => void): Promise<Stack | undefined> {
+export async function servicesFor(ownStack: boolean, log: (m: string) => void, brokers = 1): Promise<Stack | undefined> {
   if (!ownStack && process.env.KAFKA_BROKERS && process.env.DATABASE_URL) return undefined
   const t0 = Date.now()
-  const stack = await startStack({ log: m => log(`[stack] ${m}`) })
+  const stack = await startStack({ brokers, log: m => log(`[stack] ${m}`) })
   process.env.KAFKA_BROKERS = stack.kafkaBrokers
   process.env.DATABASE_URL = stack.databaseUrl
   log(`own stack ready in ${Date.now() - t0} ms`)

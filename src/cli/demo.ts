@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { Consumer, FetchIsolationLevels, Producer } from '@platformatic/kafka'
+import { Consumer, FetchIsolationLevels, ProduceAcks, Producer } from '@platformatic/kafka'
 import { kafkaBaseOptions } from '../kafka/client-options.ts'
 import { migrate } from '../pg/migrate.ts'
 import { createPool } from '../pg/pool.ts'
@@ -30,7 +30,7 @@ export async function runDemo(argv: string[]): Promise<void> {
   const active = sampleCampaign(randomUUID(), 'Lunch -30% today', now - 60, now + 3 * 3600)
   const early = sampleCampaign(randomUUID(), 'Dinner deal, starts in 5 s', now + 5, now + 3 * 3600)
   const expired = sampleCampaign(randomUUID(), 'Ends in 5 min: too late to push', now - 3600, now + 300)
-  const producer = new Producer({ ...kafkaBaseOptions(config, 'demo') })
+  const producer = new Producer({ ...kafkaBaseOptions(config, 'demo'), acks: ProduceAcks.ALL })
   await producer.send({
     messages: [active, early, expired, '{"restaurant_id": "not-a-uuid"', active].map(v => ({
       topic: config.inputTopic,

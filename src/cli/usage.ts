@@ -4,9 +4,10 @@ const COMMANDS: Record<string, string> = {
   run: `offerstream run [flags]
   Runs the service. Uses KAFKA_BROKERS and DATABASE_URL when set; when neither is set it starts (or
   reuses) the embedded local stack, which keeps running after the service stops.`,
-  stack: `offerstream stack up|down|status [--stack-dir DIR]
-  Local single-node Kafka (KRaft) and PostgreSQL in the background. 'up' prints the KAFKA_BROKERS and
-  DATABASE_URL to export; 'down' stops both; data stays in the stack dir.`,
+  stack: `offerstream stack up|down|status [--brokers 1|3] [--stack-dir DIR]
+  Local Kafka (KRaft; one node, or with --brokers 3 a 3-node cluster with replication factor 3) and
+  PostgreSQL in the background. 'up' prints the KAFKA_BROKERS and DATABASE_URL to export; 'down' stops
+  everything; data stays in the stack dir.`,
   migrate: `offerstream migrate [flags]
   Creates or upgrades the schema in DATABASE_URL (idempotent).`,
   demo: `offerstream demo [flags]

@@ -131,6 +131,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   // Caught here, these used to surface later as driver errors (exit 1, setting not named).
   if (c.databaseUrl && !URL.canParse(c.databaseUrl))
     throw invalid('databaseUrl', 'is not a valid URL (bad port, or an unescaped @ / # in the password?)')
+  if (!/^(auto|[1-9]|10)$/.test(c.topicReplicas))
+    throw invalid('topicReplicas', `expected auto or 1 to 10, got ${JSON.stringify(c.topicReplicas)}`)
   if (c.kafkaTlsCaFile && !readable(c.kafkaTlsCaFile)) throw invalid('kafkaTlsCaFile', `cannot read ${c.kafkaTlsCaFile}`)
   if (c.databaseUrl) {
     // The pg driver reads these files on every connect and would fail each one with ENOENT.

@@ -57,11 +57,9 @@ export const SETTINGS = {
   },
   topicReplicas: {
     env: 'OFFERSTREAM_TOPIC_REPLICAS',
-    kind: 'int',
-    default: '1',
-    min: 1,
-    max: 10,
-    help: 'Replication factor for topics the service creates.',
+    kind: 'string',
+    default: 'auto',
+    help: 'Replication factor for topics the service creates, 1-10 or auto: min(3, brokers in the cluster). 3 or more also sets min.insync.replicas 2.',
   },
   groupId: { env: 'OFFERSTREAM_GROUP_ID', kind: 'string', default: 'offerstream', help: 'Consumer group of the input consumer.' },
   transactionalId: {
@@ -207,6 +205,13 @@ export const SETTINGS = {
     default: '',
     secret: true,
     help: 'Bearer token of the HTTP API and the dashboard; empty: POST /v1/feedback is off (403) and reads are open.',
+  },
+  // Fast failover (static membership)
+  groupInstanceId: {
+    env: 'OFFERSTREAM_GROUP_INSTANCE_ID',
+    kind: 'string',
+    default: '',
+    help: 'Static member id of this instance in the consumer group (unique per instance, stable across restarts): a restart within the session timeout takes its partitions back without a rebalance. Empty: dynamic membership.',
   },
 } as const satisfies Record<string, Spec>
 

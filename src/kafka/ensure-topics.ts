@@ -6,11 +6,22 @@ import { translateKafkaError } from './kafka-errors.ts'
 /** Room for any input record the broker accepts (up to 16 MB) plus the reason headers. */
 export const DLQ_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 65536
 
+/**
+ * Replication of the topics we create: `auto` is one replica per broker up to 3. With 3 replicas a
+ * write (acks=all) needs 2 in sync, so one broker may die without losing an acknowledged record or
+ * stopping writes; with fewer there is no spare replica to require.
+ */
+export function replication(setting: string, brokers: number): { replicas: number; minInsync?: number } {
+  const replicas = setting === 'auto' ? Math.max(1, Math.min(3, brokers)) : Number(setting)
+  return replicas >= 3 ? { replicas, minInsync: 2 } : { replicas }
+}
+
 /** Creates the service's topics when missing; existing topics are left as they are. */
 export async function ensureTopics(config: Config): Promise<string[]> {
   const admin = new Admin(kafkaBaseOptions(config, 'admin'))
   try {
     const existing = new Set(await admin.listTopics())
+    const { replicas, minInsync } = replication(config.topicReplicas, (await admin.metadata({ topics: [] })).brokers.size)
     const created: string[] = []
     const want: Array<{ name: string; partitions: number; compact: boolean; maxBytes?: number }> = [
       { name: config.inputTopic, partitions: config.topicPartitions, compact: false },
@@ -29,8 +40,9 @@ export async function ensureTopics(config: Config): Promise<string[]> {
         await admin.createTopics({
           topics: [t.name],
           partitions: t.partitions,
-          replicas: config.topicReplicas,
+          replicas,
           configs: [
+            ...(minInsync ? [{ name: 'min.insync.replicas', value: String(minInsync) }] : []),
             ...(t.compact ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
             ...(t.maxBytes ? [{ name: 'max.message.bytes', value: String(t.maxBytes) }] : []),
           ],

@@ -35,6 +35,9 @@ export class InputSource {
     this.#consumer = new Consumer({
       ...kafkaBaseOptions(config, 'input'),
       groupId: config.groupId,
+      // Static membership: a restarted instance rejoins as the same member instead of waiting for the
+      // dead one's session to expire and a rebalance.
+      ...(config.groupInstanceId ? { groupInstanceId: config.groupInstanceId } : {}),
       sessionTimeout: 10000,
       heartbeatInterval: 1000,
       rebalanceTimeout: 20000,

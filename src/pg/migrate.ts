@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type pg from 'pg'
+import { checkSchema } from './check-schema.ts'
 import { withTransaction } from './transaction.ts'
 
 const DIR = fileURLToPath(new URL('./migrations/', import.meta.url))
@@ -25,6 +26,8 @@ export async function migrate(pool: pg.Pool): Promise<string[]> {
   const applied: string[] = []
   await withTransaction(pool, async client => {
     await client.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
+    // Before any migration: a refused database is left exactly as it was.
+    await checkSchema(client)
     await client.query(
       'create table if not exists offerstream_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())',
     )

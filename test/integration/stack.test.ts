@@ -111,6 +111,6 @@ test('stack runs a real Kafka and PostgreSQL, restarts them and cleans up', { ti
     t.diagnostic(`stop took ${Date.now() - started} ms`)
     await stack.stop()
     for (const pid of [kafkaPid, pgPid, pids.kafka, pids.postgres]) assert.ok(pid && gone(pid), `pid ${pid} is gone`)
-    assert.deepEqual(stack.pids(), { kafka: undefined, postgres: undefined })
+    assert.deepEqual(stack.pids(), { kafka: undefined, brokers: [undefined], postgres: undefined })
   })
 })

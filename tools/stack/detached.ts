@@ -1,20 +1,28 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { KAFKA_MARKER, type KafkaSpec } from './kafka.ts'
+import { clusterSpecs, KAFKA_MARKER, type KafkaSpec } from './kafka.ts'
 import { HOST, pickPort, portAnswers, waitUntil } from './net.ts'
-import { DEFAULT_STACK_DIR } from './paths.ts'
+import { DEFAULT_STACK_DIR, kafkaNodeDir } from './paths.ts'
 import { PG_MARKER, type PgSpec, databaseUrl } from './postgres.ts'
 import { runs, stopPid } from './process.ts'
 import { awaitReady, type ServiceDef } from './service.ts'
 import { kafkaDef, postgresDef } from './stack.ts'
 
 // Preferred ports of `offerstream stack up`, so the exported env lines stay the same day to day.
+// Node i (0-based) of a cluster gets 19092 + 2i and 19093 + 2i.
 const DEFAULT_KAFKA_PORT = 19092
 const DEFAULT_CONTROLLER_PORT = 19093
 const DEFAULT_PG_PORT = 15432
 
+interface NodeState {
+  pid?: number
+  port: number
+  controllerPort: number
+}
+
 interface State {
-  kafka: { pid?: number; port: number; controllerPort: number }
+  /** One entry per Kafka node, node 1 first. */
+  kafka: NodeState[]
   postgres: { pid?: number; port: number }
 }
 
@@ -28,7 +36,8 @@ export interface ServiceStatus {
 export interface StackStatus {
   dir: string
   running: boolean
-  kafka?: ServiceStatus
+  /** One per Kafka node, node 1 first. */
+  kafka?: ServiceStatus[]
   postgres?: ServiceStatus
   kafkaBrokers?: string
   databaseUrl?: string
@@ -48,7 +57,9 @@ const stateFile = (dir: string) => path.join(dir, 'state.json')
 
 async function readState(dir: string): Promise<State | undefined> {
   try {
-    return JSON.parse(await fs.readFile(stateFile(dir), 'utf8')) as State
+    const state = JSON.parse(await fs.readFile(stateFile(dir), 'utf8')) as Omit<State, 'kafka'> & { kafka: NodeState | NodeState[] }
+    // Stacks written before multi-node support hold one node as an object.
+    return { ...state, kafka: Array.isArray(state.kafka) ? state.kafka : [state.kafka] }
   } catch {
     return undefined
   }
@@ -60,15 +71,20 @@ async function writeState(dir: string, state: State): Promise<void> {
   await fs.rename(tmp, stateFile(dir)) // a crash mid-write must not lose the pids
 }
 
-function specs(dir: string, state: State): { kafka: KafkaSpec; postgres: PgSpec } {
+function specs(dir: string, state: State): { kafka: KafkaSpec[]; postgres: PgSpec } {
+  const nodes = state.kafka.length
   return {
-    kafka: { dir: path.join(dir, 'kafka'), port: state.kafka.port, controllerPort: state.kafka.controllerPort },
+    kafka: clusterSpecs(
+      state.kafka.map((n, i) => ({ dir: kafkaNodeDir(dir, nodes, i + 1), port: n.port, controllerPort: n.controllerPort })),
+    ),
     postgres: { dir: path.join(dir, 'postgres'), port: state.postgres.port },
   }
 }
 
+const brokerList = (state: State) => state.kafka.map(n => `${HOST}:${n.port}`).join(',')
+
 function envLines(state: State): string {
-  return `KAFKA_BROKERS=${HOST}:${state.kafka.port}\nDATABASE_URL=${databaseUrl(state.postgres.port)}\n`
+  return `KAFKA_BROKERS=${brokerList(state)}\nDATABASE_URL=${databaseUrl(state.postgres.port)}\n`
 }
 
 /**
@@ -87,61 +103,91 @@ async function ensureUp(def: ServiceDef, running: boolean, record: (pid: number)
   await awaitReady(def, child)
 }
 
-/** `offerstream stack up`: idempotent; both services outlive the calling process. */
-export async function stackUp(dir: string = DEFAULT_STACK_DIR, log: (msg: string) => void = () => {}): Promise<StackUpResult> {
+/** `offerstream stack up`: idempotent; every service outlives the calling process. */
+export async function stackUp(
+  dir: string = DEFAULT_STACK_DIR,
+  log: (msg: string) => void = () => {},
+  opts: { brokers?: number } = {},
+): Promise<StackUpResult> {
   await fs.mkdir(dir, { recursive: true })
   const old = await readState(dir)
-  const kafkaRuns = runs(old?.kafka.pid, KAFKA_MARKER)
-  const pgRuns = runs(old?.postgres.pid, PG_MARKER)
-  // The default ports when free, else those of the previous run, else any.
-  const state: State = {
-    kafka:
-      kafkaRuns && old
-        ? old.kafka
-        : {
-            port: await pickPort(DEFAULT_KAFKA_PORT, old?.kafka.port),
-            controllerPort: await pickPort(DEFAULT_CONTROLLER_PORT, old?.kafka.controllerPort),
-          },
-    postgres: pgRuns && old ? old.postgres : { port: await pickPort(DEFAULT_PG_PORT, old?.postgres.port) },
+  const oldRuns = (old?.kafka ?? []).map(n => runs(n.pid, KAFKA_MARKER))
+  const anyKafka = oldRuns.some(Boolean)
+  // Without --brokers: whatever runs now, else one node.
+  const nodes = opts.brokers ?? (anyKafka && old ? old.kafka.length : 1)
+  if (anyKafka && old && old.kafka.length !== nodes) {
+    throw new Error(`the stack in ${dir} runs ${old.kafka.length} Kafka node(s), not ${nodes}: run 'offerstream stack down' first`)
   }
+  const pgRuns = runs(old?.postgres.pid, PG_MARKER)
+  // Per node: its running instance, else the default ports when free, else those of the previous run, else any.
+  const kafka: NodeState[] = []
+  for (let i = 0; i < nodes; i++) {
+    const prev = old?.kafka.length === nodes ? old.kafka[i] : undefined
+    kafka.push(
+      prev && oldRuns[i]
+        ? prev
+        : {
+            port: await pickPort(DEFAULT_KAFKA_PORT + 2 * i, prev?.port),
+            controllerPort: await pickPort(DEFAULT_CONTROLLER_PORT + 2 * i, prev?.controllerPort),
+          },
+    )
+  }
+  const state: State = { kafka, postgres: pgRuns && old ? old.postgres : { port: await pickPort(DEFAULT_PG_PORT, old?.postgres.port) } }
   await writeState(dir, state)
   const spec = specs(dir, state)
   let saving = Promise.resolve()
-  const record = (which: 'kafka' | 'postgres') => (pid: number) => {
-    state[which].pid = pid
+  const record = (set: (pid: number) => void) => (pid: number) => {
+    set(pid)
     saving = saving.then(() => writeState(dir, state))
     return saving
   }
-  log(kafkaRuns && pgRuns ? `stack: already running (${dir})` : `stack: starting in ${dir}`)
+  const allRun = oldRuns.length === nodes && oldRuns.every(Boolean) && pgRuns
+  log(allRun ? `stack: already running (${dir})` : `stack: starting in ${dir}`)
+  // All Kafka nodes at once: none is ready before a majority of the controller quorum runs.
   await Promise.all([
-    ensureUp(kafkaDef(spec.kafka, true, log), kafkaRuns, record('kafka')),
-    ensureUp(postgresDef(spec.postgres, true), pgRuns, record('postgres')),
+    ...spec.kafka.map((s, i) => {
+      const node = kafka[i] as NodeState
+      return ensureUp(
+        kafkaDef(s, true, log),
+        node === old?.kafka[i] && !!oldRuns[i],
+        record(pid => {
+          node.pid = pid
+        }),
+      )
+    }),
+    ensureUp(
+      postgresDef(spec.postgres, true),
+      pgRuns,
+      record(pid => {
+        state.postgres.pid = pid
+      }),
+    ),
   ])
-  log(`stack: up (kafka pid ${state.kafka.pid}, postgres pid ${state.postgres.pid}); logs in ${dir}`)
+  log(`stack: up (kafka pid ${kafka.map(n => n.pid).join(', ')}, postgres pid ${state.postgres.pid}); logs in ${dir}`)
   return {
-    kafkaBrokers: `${HOST}:${state.kafka.port}`,
+    kafkaBrokers: brokerList(state),
     databaseUrl: databaseUrl(state.postgres.port),
-    alreadyRunning: kafkaRuns && pgRuns,
+    alreadyRunning: allRun,
     env: envLines(state),
   }
 }
 
-/** `offerstream stack down`: graceful stop of both; idempotent. Data is kept for the next `up`. */
+/** `offerstream stack down`: graceful stop of everything; idempotent. Data is kept for the next `up`. */
 export async function stackDown(dir: string = DEFAULT_STACK_DIR, log: (msg: string) => void = () => {}): Promise<void> {
   const state = await readState(dir)
   if (!state) return log('stack: nothing to stop')
   const spec = specs(dir, state)
-  const stop = async (which: 'kafka' | 'postgres', marker: string, def: ServiceDef) => {
-    const pid = state[which].pid
+  const stop = async (holder: { pid?: number }, marker: string, def: ServiceDef) => {
+    const pid = holder.pid
     if (runs(pid, marker) && pid) {
       await stopPid(pid, def.stop)
       log(`stack: stopped ${def.name} (pid ${pid})`)
     }
-    delete state[which].pid
+    delete holder.pid
   }
   await Promise.all([
-    stop('kafka', KAFKA_MARKER, kafkaDef(spec.kafka, true)),
-    stop('postgres', PG_MARKER, postgresDef(spec.postgres, true)),
+    ...spec.kafka.map((s, i) => stop(state.kafka[i] as NodeState, KAFKA_MARKER, kafkaDef(s, true))),
+    stop(state.postgres, PG_MARKER, postgresDef(spec.postgres, true)),
   ])
   await writeState(dir, state)
 }
@@ -154,19 +200,20 @@ export async function stackStatus(dir: string = DEFAULT_STACK_DIR): Promise<Stac
     const alive = runs(pid, marker)
     return { pid, port, alive, answering: alive && (await portAnswers(port)) }
   }
-  const kafka = await probe(state.kafka.pid, state.kafka.port, KAFKA_MARKER)
+  const kafka = await Promise.all(state.kafka.map(n => probe(n.pid, n.port, KAFKA_MARKER)))
   const postgres = await probe(state.postgres.pid, state.postgres.port, PG_MARKER)
   const line = (name: string, s: ServiceStatus) =>
     `${name}: ${s.answering ? 'running' : s.alive ? 'starting or stuck' : 'stopped'}` +
     (s.alive ? ` (pid ${s.pid}, ${HOST}:${s.port})` : '')
-  const running = kafka.answering && postgres.answering
-  const text = `${line('kafka', kafka)}\n${line('postgres', postgres)}\n${running ? envLines(state) : ''}`
+  const running = kafka.every(k => k.answering) && postgres.answering
+  const kafkaLines = kafka.map((k, i) => line(kafka.length === 1 ? 'kafka' : `kafka node ${i + 1}`, k))
+  const text = `${[...kafkaLines, line('postgres', postgres)].join('\n')}\n${running ? envLines(state) : ''}`
   return {
     dir,
     running,
     kafka,
     postgres,
     text,
-    ...(running ? { kafkaBrokers: `${HOST}:${state.kafka.port}`, databaseUrl: databaseUrl(state.postgres.port) } : {}),
+    ...(running ? { kafkaBrokers: brokerList(state), databaseUrl: databaseUrl(state.postgres.port) } : {}),
   }
 }

@@ -6,6 +6,16 @@ export interface KafkaSpec {
   dir: string
   port: number
   controllerPort: number
+  /** 1-based id of this node in its cluster. */
+  nodeId: number
+  /** Controller port of every node of the cluster, node i at index i - 1: the static voter set. */
+  quorum: number[]
+}
+
+/** The specs of a cluster whose node i (1-based) has folder and ports `nodes[i - 1]`. */
+export function clusterSpecs(nodes: Array<{ dir: string; port: number; controllerPort: number }>): KafkaSpec[] {
+  const quorum = nodes.map(n => n.controllerPort)
+  return nodes.map((n, i) => ({ ...n, nodeId: i + 1, quorum }))
 }
 
 export function kafkaLogFile(spec: KafkaSpec): string {
@@ -16,13 +26,19 @@ export function java(): string {
   return process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java'
 }
 
-// Single node, combined broker+controller, loopback only. Static voter list (not
-// --standalone) so a port change between `stack up` runs needs no re-format.
+// Every node combined broker+controller, loopback only. Static voter list (not --standalone) so a
+// port change between `stack up` runs needs no re-format.
 export function serverProperties(spec: KafkaSpec): string {
+  const nodes = spec.quorum.length
+  // Internal topics on every node of a 3-node cluster, and a transaction or offset commit needs two
+  // of them in sync: one broker may die without losing or blocking anything. One node: one replica
+  // of everything, or internal topics never become available.
+  const replicas = Math.min(3, nodes)
+  const minIsr = replicas >= 3 ? 2 : 1
   return `${[
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@${HOST}:${spec.controllerPort}`,
+    `node.id=${spec.nodeId}`,
+    `controller.quorum.voters=${spec.quorum.map((port, i) => `${i + 1}@${HOST}:${port}`).join(',')}`,
     `listeners=PLAINTEXT://${HOST}:${spec.port},CONTROLLER://${HOST}:${spec.controllerPort}`,
     `advertised.listeners=PLAINTEXT://${HOST}:${spec.port}`,
     'controller.listener.names=CONTROLLER',
@@ -31,12 +47,12 @@ export function serverProperties(spec: KafkaSpec): string {
     `log.dirs=${path.join(spec.dir, 'data')}`,
     'num.partitions=1',
     'auto.create.topics.enable=false', // topics are created explicitly, as in production
-    // One replica of everything, or internal topics never become available.
-    'offsets.topic.replication.factor=1',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
-    'share.coordinator.state.topic.replication.factor=1',
-    'share.coordinator.state.topic.min.isr=1',
+    `offsets.topic.replication.factor=${replicas}`,
+    `transaction.state.log.replication.factor=${replicas}`,
+    `transaction.state.log.min.isr=${minIsr}`,
+    `share.coordinator.state.topic.replication.factor=${replicas}`,
+    `share.coordinator.state.topic.min.isr=${minIsr}`,
+    // Topic default stays 1: tests create one-replica topics; the service sets 2 on the ones it creates.
     'min.insync.replicas=1',
     // 50 partitions each (the default) only slows the first group/transaction on one node.
     'offsets.topic.num.partitions=10',
@@ -73,9 +89,10 @@ export function log4j2Properties(spec: KafkaSpec): string {
 }
 
 export function jvmArgs(spec: KafkaSpec, libs: string): string[] {
+  // A 2-core CI box also runs PostgreSQL, the service and the tests; three brokers get less each.
+  const heap = spec.quorum.length > 1 ? ['-Xms128m', '-Xmx384m'] : ['-Xms256m', '-Xmx512m']
   return [
-    '-Xms256m',
-    '-Xmx512m', // a 2-core CI box also runs PostgreSQL, the service and the tests
+    ...heap,
     '-XX:+UseG1GC',
     '-XX:MaxGCPauseMillis=20',
     '-XX:+ExplicitGCInvokesConcurrent',

@@ -12,23 +12,47 @@ const exists = (file: string) =>
     () => false,
   )
 
+/** Where node `nodeId` keeps its data under a template (or staging) folder. */
+function nodeData(root: string, nodes: number, nodeId: number): string {
+  return nodes === 1 ? path.join(root, 'data') : path.join(root, `node-${nodeId}`, 'data')
+}
+
 /**
- * Formatting runs the StorageTool in its own JVM (~1.3 s). Its output is the same
- * for every stack of a Kafka version (node 1, static quorum, random cluster id), so
- * we format once into a template and copy that: a second off every fresh stack.
+ * Formatting runs the StorageTool in its own JVM (~1.3 s). Its output is the same for every
+ * cluster of a Kafka version and size (node ids 1..n, static quorum, one random cluster id shared
+ * by the nodes), so we format once into a template and copy that: a second off every fresh stack.
  */
 async function template(spec: KafkaSpec, libs: string): Promise<string> {
-  const dir = kafkaStorageTemplateDir(KAFKA_VERSION)
-  if (await exists(path.join(dir, 'data', 'meta.properties'))) return path.join(dir, 'data')
+  const nodes = spec.quorum.length
+  const dir = kafkaStorageTemplateDir(KAFKA_VERSION, nodes)
+  if (!(await exists(path.join(nodeData(dir, nodes, spec.nodeId), 'meta.properties')))) {
+    // The nodes of one cluster start together and must share one cluster id: one format per process.
+    let making = formatting.get(dir)
+    if (!making) {
+      making = formatCluster(spec, libs, dir).finally(() => formatting.delete(dir))
+      formatting.set(dir, making)
+    }
+    await making
+  }
+  return nodeData(dir, nodes, spec.nodeId)
+}
+
+const formatting = new Map<string, Promise<void>>()
+
+async function formatCluster(spec: KafkaSpec, libs: string, dir: string): Promise<void> {
+  const nodes = spec.quorum.length
   const staging = `${dir}.tmp-${process.pid}-${Date.now()}`
-  const scratch: KafkaSpec = { ...spec, dir: staging }
-  await fs.mkdir(staging, { recursive: true })
-  const props = path.join(staging, 'server.properties')
-  await fs.writeFile(props, serverProperties(scratch))
-  await fs.writeFile(path.join(staging, 'log4j2.properties'), log4j2Properties(scratch))
   const clusterId = crypto.randomBytes(16).toString('base64url') // same shape as `random-uuid`
-  try {
+  const format = async (nodeId: number) => {
+    const scratch: KafkaSpec = { ...spec, nodeId, dir: path.dirname(nodeData(staging, nodes, nodeId)) }
+    await fs.mkdir(scratch.dir, { recursive: true })
+    const props = path.join(scratch.dir, 'server.properties')
+    await fs.writeFile(props, serverProperties(scratch))
+    await fs.writeFile(path.join(scratch.dir, 'log4j2.properties'), log4j2Properties(scratch))
     await promisify(execFile)(java(), [...jvmArgs(scratch, libs), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props])
+  }
+  try {
+    await Promise.all(spec.quorum.map((_, i) => format(i + 1)))
   } catch (err) {
     await fs.rm(staging, { recursive: true, force: true })
     const e = err as { stderr?: string; stdout?: string; message: string }
@@ -37,7 +61,6 @@ async function template(spec: KafkaSpec, libs: string): Promise<string> {
   await fs.mkdir(path.dirname(dir), { recursive: true })
   // Parallel first runs race here; whoever renames first wins, the others' copies are equal.
   await fs.rename(staging, dir).catch(() => fs.rm(staging, { recursive: true, force: true }))
-  return path.join(dir, 'data')
 }
 
 /** Gives the broker in `spec.dir` formatted storage, keeping any existing data. */

@@ -9,7 +9,7 @@ import { ensureFormatted } from './kafka-storage.ts'
 import { HOST } from './net.ts'
 import type { StopPolicy } from './process.ts'
 
-export { type KafkaSpec, kafkaLogFile } from './kafka-config.ts'
+export { clusterSpecs, type KafkaSpec, kafkaLogFile } from './kafka-config.ts'
 
 /** Main class on the command line; also how we recognise our broker after a pid reuse. */
 export const KAFKA_MARKER = 'kafka.Kafka'
@@ -44,10 +44,10 @@ export async function spawnKafka(spec: KafkaSpec, opts: { detached: boolean; log
 }
 
 /**
- * One readiness probe: a real metadata round trip, and every partition has a
- * leader (right after a restart they briefly do not, and produce would fail).
+ * One readiness probe: a real metadata round trip, all `brokers` nodes of the cluster registered,
+ * and every partition has a leader (right after a restart they briefly do not, and produce would fail).
  */
-export async function kafkaAnswers(port: number): Promise<boolean> {
+export async function kafkaAnswers(port: number, brokers = 1): Promise<boolean> {
   const admin = new Admin({
     clientId: 'offerstream-stack-probe',
     bootstrapBrokers: [`${HOST}:${port}`],
@@ -59,7 +59,7 @@ export async function kafkaAnswers(port: number): Promise<boolean> {
     // Internal topics excluded: metadata() on them throws inside @platformatic/kafka 2.12.1.
     const topics = await admin.listTopics()
     const meta = await admin.metadata({ topics, forceUpdate: true })
-    if (meta.brokers.size === 0) return false
+    if (meta.brokers.size < brokers) return false
     for (const topic of meta.topics.values()) {
       if (topic.partitions.some(p => p.leader < 0)) return false
     }

@@ -17,7 +17,12 @@ export function kafkaLibsDir(version: string = KAFKA_VERSION): string {
 
 export const DEFAULT_STACK_DIR = path.join(LOCAL_DIR, 'stack')
 
-/** A formatted, empty single-node storage folder, copied into every new broker. */
-export function kafkaStorageTemplateDir(version: string = KAFKA_VERSION): string {
-  return path.join(LOCAL_DIR, 'kafka-storage-template', version)
+/** Formatted, empty storage of a cluster of `nodes` nodes, copied into every new broker. */
+export function kafkaStorageTemplateDir(version: string, nodes: number): string {
+  return path.join(LOCAL_DIR, 'kafka-storage-template', nodes === 1 ? version : `${version}-${nodes}-nodes`)
+}
+
+/** Folder of Kafka node `nodeId` of a `nodes`-node cluster in a stack folder (one node: `kafka`, as always). */
+export function kafkaNodeDir(stackDir: string, nodes: number, nodeId: number): string {
+  return nodes === 1 ? path.join(stackDir, 'kafka') : path.join(stackDir, `kafka-${nodes}-nodes`, `node-${nodeId}`)
 }
