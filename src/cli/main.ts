@@ -1,6 +1,7 @@
 import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import { runDemo } from './demo.ts'
 import { runMigrate } from './migrate.ts'
+import { runPrune } from './prune.ts'
 import { runRun } from './run.ts'
 import { runStack } from './stack.ts'
 import { usage } from './usage.ts'
@@ -20,6 +21,8 @@ try {
     await runStack(rest)
   } else if (command === 'migrate') {
     await runMigrate(rest)
+  } else if (command === 'prune') {
+    await runPrune(rest)
   } else if (command === 'demo') {
     await runDemo(rest)
   } else if (command === 'bench') {
