@@ -17,7 +17,7 @@ export async function publishedCursor(config: Config): Promise<RelayCursor | nul
   try {
     return await readCursor(consumer, config.stateTopic, config.transactionalId)
   } catch (error) {
-    if (/state topic .* does not exist/.test((error as Error).message)) return null
+    if (/state topic .* does not exist|Unknown topic/i.test((error as Error).message)) return null
     throw translateKafkaError(error)
   } finally {
     await consumer.close(true).catch(() => {})
