@@ -12,3 +12,8 @@ create table offerstream_pruned_fanouts (
   campaign_end bigint not null,
   primary key (adv_campaign_id, first_id)
 );
+
+-- Deleting an event checks offerstream_fanouts for rows still referencing it: without this index
+-- that check scanned the whole table once per pruned event (quadratic; measured: 400,000 events
+-- did not finish in 6 minutes). One entry per fan-out chunk costs the writer next to nothing.
+create index offerstream_fanouts_event on offerstream_fanouts (event_id);
