@@ -1,7 +1,8 @@
-// npm run chaos -- [--scenario kill|kafka|postgres|all] [--pushes N] [--kills N] [--down-ms MS] [--hard true] [--max-life-ms MS]
+// npm run chaos -- [--scenario kill|kafka|postgres|feedback|all] [--pushes N] [--kills N] [--down-ms MS] [--hard true] [--max-life-ms MS]
 // Breaks things under a real workload and checks both sinks exactly against the expected pairs.
 import { createFixture } from '../testkit/fixture.ts'
 import { parseArgs, say, servicesFor } from './lib/args.ts'
+import { feedbackKillRun } from './lib/feedback-kill-run.ts'
 import { killRun } from './lib/kill-run.ts'
 import { type Outage, restartRun } from './lib/restart-run.ts'
 import { sinksExact } from './lib/sinks.ts'
@@ -10,11 +11,11 @@ import { buildWorkload } from './lib/workload.ts'
 const args = parseArgs(
   process.argv.slice(2),
   { scenario: 'all', pushes: '100000', kills: '20', 'down-ms': '10000', hard: 'false', 'max-life-ms': '12000' },
-  'usage: node chaos/chaos.ts [--scenario kill|kafka|postgres|all] [--pushes 100000] [--kills 20] [--down-ms 10000] [--hard false] [--max-life-ms 12000]',
+  'usage: node chaos/chaos.ts [--scenario kill|kafka|postgres|feedback|all] [--pushes 100000] [--kills 20] [--down-ms 10000] [--hard false] [--max-life-ms 12000]',
 )
 const pushes = Number(args.pushes)
-const scenarios = args.scenario === 'all' ? ['kill', 'kafka', 'postgres'] : [args.scenario]
-const needsOwn = scenarios.some(s => s !== 'kill')
+const scenarios = args.scenario === 'all' ? ['kill', 'kafka', 'postgres', 'feedback'] : [args.scenario]
+const needsOwn = scenarios.some(s => s === 'kafka' || s === 'postgres')
 const stack = await servicesFor(needsOwn, say)
 let failed = false
 try {
@@ -35,6 +36,25 @@ try {
         const r = await killRun(fx, w, { kills: Number(args.kills), maxLifeMs: Number(args['max-life-ms']), log: say })
         report = { kills: r.kills, rowsAtKill: r.rowsAtKill, cleanExit: r.cleanExit, sinks: r.sinks }
         failed ||= r.kills !== Number(args.kills) || !r.cleanExit || !sinksExact(r.sinks)
+      } else if (s === 'feedback') {
+        // Feedback for every pair: ~2.5 events per push, plus retries and bad records.
+        const opts = {
+          kills: Number(args.kills),
+          maxLifeMs: Number(args['max-life-ms']),
+          nowSeconds: Math.floor(Date.now() / 1000),
+          log: say,
+        }
+        const r = await feedbackKillRun(fx, w, opts)
+        report = {
+          kills: r.kills,
+          rowsAtKill: r.rowsAtKill,
+          cleanExit: r.cleanExit,
+          events: r.events,
+          dlq: r.dlq,
+          wrongStages: r.wrongStages,
+        }
+        const exact = (t: typeof r.events) => t.missing + t.duplicated + t.unexpected === 0 && t.total === t.expected
+        failed ||= r.kills !== Number(args.kills) || !r.cleanExit || !exact(r.events) || !exact(r.dlq) || r.wrongStages > 0
       } else {
         const r = await restartRun(stack!, fx, w, {
           outage: s as Outage,

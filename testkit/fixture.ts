@@ -14,7 +14,7 @@ import { createPool } from '../src/pg/pool.ts'
 export interface Fixture {
   config: Config
   pool: pg.Pool
-  produce(values: Array<string | Buffer | null>, key?: string): Promise<void>
+  produce(values: Array<string | Buffer | null>, key?: string, topic?: string): Promise<void>
   readTopic(topic: string, opts: { atLeast: number; timeoutMs?: number; settleMs?: number }): Promise<ReadRecord[]>
   addSubscribers(rows: Array<[clientId: string, restaurantId: string]>): Promise<void>
   cleanup(): Promise<void>
@@ -57,6 +57,8 @@ export async function createFixture(overrides: Record<string, string> = {}): Pro
       OFFERSTREAM_OUTPUT_TOPIC: `out_${id}`,
       OFFERSTREAM_DLQ_TOPIC: `dlq_${id}`,
       OFFERSTREAM_STATE_TOPIC: `state_${id}`,
+      OFFERSTREAM_FEEDBACK_TOPIC: `fb_${id}`,
+      OFFERSTREAM_FEEDBACK_DLQ_TOPIC: `fbdlq_${id}`,
       OFFERSTREAM_GROUP_ID: `g_${id}`,
       OFFERSTREAM_TRANSACTIONAL_ID: `tx_${id}`,
       OFFERSTREAM_HTTP_ENABLED: 'false',
@@ -73,9 +75,9 @@ export async function createFixture(overrides: Record<string, string> = {}): Pro
   return {
     config,
     pool,
-    async produce(values, key = 'first_message') {
+    async produce(values, key = 'first_message', topic = config.inputTopic) {
       await producer.send({
-        messages: values.map(v => ({ topic: config.inputTopic, key: Buffer.from(key), value: v === null ? undefined : Buffer.from(v) })),
+        messages: values.map(v => ({ topic, key: Buffer.from(key), value: v === null ? undefined : Buffer.from(v) })),
       })
     },
     async readTopic(topic, { atLeast, timeoutMs = 20000, settleMs = 500 }) {
@@ -125,7 +127,18 @@ export async function createFixture(overrides: Record<string, string> = {}): Pro
       for (const c of consumers) await c.close(true).catch(() => {})
       await pool.end().catch(() => {})
       const a = new Admin({ clientId: `cleanup-${id}`, bootstrapBrokers: config.kafkaBrokers })
-      await a.deleteTopics({ topics: [config.inputTopic, config.outputTopic, config.dlqTopic, config.stateTopic] }).catch(() => {})
+      await a
+        .deleteTopics({
+          topics: [
+            config.inputTopic,
+            config.outputTopic,
+            config.dlqTopic,
+            config.stateTopic,
+            config.feedbackTopic,
+            config.feedbackDlqTopic,
+          ],
+        })
+        .catch(() => {})
       await a.close().catch(() => {})
       const c = new pg.Client({ connectionString: databaseUrl })
       await c.connect()

@@ -2,6 +2,7 @@ import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import { runDemo } from './demo.ts'
 import { runMigrate } from './migrate.ts'
 import { runPrune } from './prune.ts'
+import { runReport } from './report.ts'
 import { runRun } from './run.ts'
 import { runStack } from './stack.ts'
 import { usage } from './usage.ts'
@@ -23,6 +24,8 @@ try {
     await runMigrate(rest)
   } else if (command === 'prune') {
     await runPrune(rest)
+  } else if (command === 'report') {
+    await runReport(rest)
   } else if (command === 'demo') {
     await runDemo(rest)
   } else if (command === 'bench') {

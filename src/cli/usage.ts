@@ -17,6 +17,10 @@ const COMMANDS: Record<string, string> = {
   demo: `offerstream demo [flags]
   Seeds the sample subscribers, publishes sample campaigns (active, early, expired, malformed), runs the
   service and prints the push messages, feedback rows and DLQ records that result.`,
+  report: `offerstream report [--restaurant ID] [--since 7d] [--json] [flags]
+  Per-campaign pushes and feedback (distinct users per kind, response rate, time to first feedback) of
+  the campaigns running since the given time (90m, 12h, 7d, 2w), of one restaurant or all; --json for
+  machine-readable output. Reads DATABASE_URL only.`,
 }
 
 export function usage(command?: string): string {

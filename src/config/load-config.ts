@@ -122,6 +122,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (new Set([c.inputTopic, c.outputTopic, c.dlqTopic, c.stateTopic]).size !== 4) {
     throw invalid('outputTopic', 'input, output, DLQ and state topics must all differ')
   }
+  // The relay picks a reject's dead-letter topic by its source topic.
+  if (new Set([c.inputTopic, c.outputTopic, c.dlqTopic, c.stateTopic, c.feedbackTopic, c.feedbackDlqTopic]).size !== 6) {
+    throw invalid('feedbackTopic', 'the feedback and feedback DLQ topics must differ from each other and from the other topics')
+  }
   if (c.databaseUrl && !/^postgres(ql)?:\/\//.test(c.databaseUrl))
     throw invalid('databaseUrl', 'must start with postgres:// or postgresql://')
   // Caught here, these used to surface later as driver errors (exit 1, setting not named).

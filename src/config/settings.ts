@@ -177,6 +177,19 @@ export const SETTINGS = {
     default: '.offerstream/stack',
     help: 'Where the embedded Kafka and PostgreSQL keep their data.',
   },
+  // Feedback intake (issue 10): what users did with their pushes.
+  feedbackTopic: {
+    env: 'OFFERSTREAM_FEEDBACK_TOPIC',
+    kind: 'string',
+    default: 'push_feedback',
+    help: 'Topic the app reports push feedback on (delivered, opened, clicked, redeemed, dismissed).',
+  },
+  feedbackDlqTopic: {
+    env: 'OFFERSTREAM_FEEDBACK_DLQ_TOPIC',
+    kind: 'string',
+    default: 'push_feedback_dlq',
+    help: 'Dead-letter topic for malformed feedback and feedback for pushes never sent.',
+  },
 } as const satisfies Record<string, Spec>
 
 export type SettingName = keyof typeof SETTINGS

@@ -1,8 +1,8 @@
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }
 
-/** '30d', '12h', '90m', '45s', '2w' (or plain seconds) -> seconds; null when it is none of those. */
+/** "90s", "15m", "12h", "7d", "2w" to seconds; null when it is not one of those. */
 export function parseDuration(text: string): number | null {
-  const m = /^(\d{1,9})([smhdw]?)$/.exec(text.trim())
-  if (!m) return null
-  return Number(m[1]) * UNIT_SECONDS[m[2] || 's']!
+  const m = /^(\d{1,9})([smhdw])$/.exec(text.trim())
+  const unit = m?.[2] ? UNIT_SECONDS[m[2]] : undefined
+  return m && unit ? Number(m[1]) * unit : null
 }

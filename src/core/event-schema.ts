@@ -4,7 +4,7 @@ import { Compile } from 'typebox/compile'
 // What a restaurant_actions value must look like. Required: the two ids, the content and the active
 // window; optional: owner, owner contact (null when absent) and datetime_created (falls back to the
 // Kafka record timestamp). Unknown extra fields are ignored so producers can add fields first.
-const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' })
+export const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' })
 const UnixSeconds = Type.Integer({ minimum: 0 })
 const OptionalText = (maxLength: number) => Type.Optional(Type.Union([Type.String({ maxLength }), Type.Null()]))
 

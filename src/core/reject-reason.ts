@@ -9,6 +9,8 @@ export const RejectCodes = {
   SCHEMA: 'schema',
   TIMESTAMP_RANGE: 'timestamp_range',
   END_BEFORE_START: 'end_before_start',
+  // Feedback (push_feedback) for a (campaign, client) that was never pushed.
+  UNKNOWN_PUSH: 'unknown_push',
 } as const
 
 export type RejectCode = (typeof RejectCodes)[keyof typeof RejectCodes]

@@ -18,6 +18,8 @@ export async function ensureTopics(config: Config): Promise<string[]> {
       // A DLQ record is an input record plus reason headers: with the input topic's 1 MB limit, the
       // largest accepted input value was refused on the DLQ (MESSAGE_TOO_LARGE) and wedged the relay.
       { name: config.dlqTopic, partitions: config.topicPartitions, compact: false, maxBytes: DLQ_MAX_MESSAGE_BYTES },
+      { name: config.feedbackTopic, partitions: config.topicPartitions, compact: false },
+      { name: config.feedbackDlqTopic, partitions: config.topicPartitions, compact: false, maxBytes: DLQ_MAX_MESSAGE_BYTES },
       // One partition: the relay cursor is a single, totally ordered record stream.
       { name: config.stateTopic, partitions: 1, compact: true },
     ]

@@ -8,6 +8,7 @@ import { migrate } from '../pg/migrate.ts'
 import { createPool } from '../pg/pool.ts'
 import { backoffDelay, pause } from './backoff.ts'
 import type { Logger } from './logger.ts'
+import { startFeedbackIntake } from './feedback-intake.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { Relay } from './relay.ts'
 import { Writer } from './writer.ts'
@@ -79,12 +80,14 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const r = relay
   const writerDone = w.run()
   const relayDone = r.run()
+  const feedback = startFeedbackIntake({ pool, config, log, metrics, onRejected: () => r.wake() })
   let stopping: Promise<void> | undefined
   const stop = () => {
     stopping ??= (async () => {
       startup.abort()
       w.stop()
       await writerDone.catch(() => {})
+      await feedback.stop()
       // Everything the writer committed is published before exit, within the shutdown budget.
       const timeout = new Promise<'timeout'>(resolve => setTimeout(resolve, config.shutdownTimeoutMs, 'timeout').unref())
       const drained = await Promise.race([r.drain().then(() => 'drained' as const), timeout]).catch(error => {
@@ -100,7 +103,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
     })()
     return stopping
   }
-  const done = Promise.all([writerDone, relayDone]).then(
+  const done = Promise.all([writerDone, relayDone, feedback.done]).then(
     () => undefined,
     async error => {
       log.error({ err: (error as Error).message, code: (error as OfferstreamError).code }, 'service failed')

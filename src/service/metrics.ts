@@ -59,6 +59,12 @@ export function createMetrics() {
       help: 'Campaigns stored before their start',
       registers: [registry],
     }),
+    feedback: new Counter({
+      name: 'offerstream_feedback_total',
+      help: 'Feedback received, by door (kafka, http) and outcome (recorded, duplicate, unknown_push, outside_window, invalid)',
+      labelNames: ['source', 'outcome'],
+      registers: [registry],
+    }),
   }
   return m
 }

@@ -41,7 +41,9 @@ export async function readRelayBatch(pool: pg.Pool, config: Config, from: RelayC
   if (messages.length < config.relayBatch) {
     const rejects = await relayRejects(pool, dlq, config.relayBatch - messages.length)
     for (const r of rejects) {
-      messages.push({ topic: config.dlqTopic, key: r.key, value: r.value, headers: dlqHeaders({ code: r.code, reason: r.reason }, r) })
+      // Each input has its own dead-letter topic.
+      const topic = r.topic === config.feedbackTopic ? config.feedbackDlqTopic : config.dlqTopic
+      messages.push({ topic, key: r.key, value: r.value, headers: dlqHeaders({ code: r.code, reason: r.reason }, r) })
       dlq = r.id
     }
   }

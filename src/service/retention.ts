@@ -12,7 +12,7 @@ export interface PruneOptions {
   published: RelayCursor | null
   /** Rows per transaction. */
   batch: number
-  /** Also delete the subscribers_feedback rows of pruned campaigns (ends their dedup). */
+  /** Also delete the subscribers_feedback and offerstream_feedback rows of pruned campaigns (ends their dedup). */
   feedbackToo: boolean
 }
 
@@ -24,6 +24,8 @@ export interface PruneReport {
   rejects: number
   feedbackRows: number
   feedbackRanges: number
+  /** offerstream_feedback rows (users' answers) of campaigns whose pushes were all deleted. */
+  answers: number
   transactions: number
   seconds: number
 }
@@ -45,6 +47,7 @@ export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<
     rejects: 0,
     feedbackRows: 0,
     feedbackRanges: 0,
+    answers: 0,
     transactions: 0,
     seconds: 0,
   }
@@ -70,6 +73,7 @@ export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<
       r.transactions++
       r.feedbackRows += b.rows
       r.feedbackRanges += b.ranges
+      r.answers += b.answers
       if (b.ranges === 0) break
     }
   } catch (error) {

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { after, before, test } from 'node:test'
 import { publishedCursor } from '../../src/kafka/published-cursor.ts'
+import { recordFeedback } from '../../src/pg/sql/record-feedback.ts'
 import type { Service } from '../../src/service/app.ts'
 import { pruneBookkeeping } from '../../src/service/retention.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
@@ -99,6 +100,17 @@ test('--feedback-too deletes the pruned campaigns feedback rows, nobody else', a
   const t = now()
   await fx.produce([campaignJson(restaurant, old, t - 60, t + 650), campaignJson(restaurant, live, t - 60, t + 7200)])
   assert.ok(await eventually(async () => (await clientsOf(old)).length === 4 && (await clientsOf(live)).length === 4))
+  const answer = (campaign: string, client: string) => ({
+    adv_campaign_id: campaign,
+    client_id: client,
+    feedback: 'opened' as const,
+    datetime_created: t,
+  })
+  const recorded = await recordFeedback(fx.pool, [answer(old, clients[0]!), answer(old, clients[1]!), answer(live, clients[0]!)], 'http')
+  assert.deepEqual(
+    recorded.map(r => r.outcome),
+    ['recorded', 'recorded', 'recorded'],
+  )
   const published = await allPublished()
   const before = await count(fx, 'select count(*)::int as n from subscribers_feedback')
   const report = await pruneBookkeeping(fx.pool, { cutoff: t + 651, published, batch: 3, feedbackToo: true })
@@ -107,6 +119,13 @@ test('--feedback-too deletes the pruned campaigns feedback rows, nobody else', a
   assert.equal((await clientsOf(live)).length, 4)
   assert.equal(await count(fx, 'select count(*)::int as n from subscribers_feedback'), before - report.feedbackRows)
   assert.equal(await count(fx, 'select count(*)::int as n from offerstream_pruned_fanouts where campaign_end < $1', [t + 651]), 0)
+  assert.equal(report.answers, 2)
+  const answers = await fx.pool.query('select adv_campaign_id from offerstream_feedback')
+  assert.deepEqual(
+    answers.rows.map(r => r.adv_campaign_id),
+    [live],
+    "the live campaign's answers stay",
+  )
 })
 
 test('pending, fanning, unpublished and recent bookkeeping is never pruned', async () => {

@@ -1,0 +1,66 @@
+import { type CampaignStats, campaignStats as withRates } from '../../core/campaign-stats.ts'
+import { FEEDBACK_KINDS, type FeedbackKind } from '../../core/feedback.ts'
+import type { Db } from '../db.ts'
+
+/**
+ * Statistics of the campaigns an offerstream_events filter selects (the latest event of each
+ * campaign gives its window and status). Feedback is read through its unique index in (campaign,
+ * client) order with the in-window flag and push time in the index, so a campaign costs a scan of
+ * its own feedback only; the per-client step collapses each client's events to the kinds it
+ * reported and its first reaction time.
+ */
+export function statsSql(eventFilter: string): string {
+  // Each client's kinds as bits (kind i = bit i), cheaper to fold and test than an array of them.
+  const bit = (k: string) => 1 << FEEDBACK_KINDS.indexOf(k as FeedbackKind)
+  const kindBits = `case fb.feedback ${FEEDBACK_KINDS.map(k => `when '${k}' then ${bit(k)}`).join(' ')} else 0 end`
+  const perKind = FEEDBACK_KINDS.map(k => `count(*) filter (where kinds & ${bit(k)} <> 0)::int as "${k}"`).join(',\n    ')
+  return `
+with campaigns as (
+  select distinct on (adv_campaign_id) adv_campaign_id, restaurant_id, adv_campaign_content, adv_campaign_datetime_start,
+    adv_campaign_datetime_end, status
+  from offerstream_events where ${eventFilter} order by adv_campaign_id, id desc
+), pushed as (
+  select f.adv_campaign_id, sum(f.row_count)::bigint as n
+  from offerstream_fanouts f join campaigns c using (adv_campaign_id) group by 1
+), per_client as (
+  select fb.adv_campaign_id, bit_or(${kindBits}) as kinds,
+    greatest(0, min(fb.datetime_created) - min(fb.pushed_at)) as first_s
+  from offerstream_feedback fb join campaigns c using (adv_campaign_id)
+  where fb.in_window group by fb.adv_campaign_id, fb.client_id
+), per_campaign as (
+  select adv_campaign_id,
+    ${perKind},
+    count(*) filter (where kinds & ~${bit('delivered')} <> 0)::int as responded,
+    percentile_cont(0.5) within group (order by first_s) as p50,
+    avg(first_s)::float8 as avg
+  from per_client group by 1
+)
+select c.adv_campaign_id, c.restaurant_id, c.adv_campaign_content, c.adv_campaign_datetime_start, c.adv_campaign_datetime_end,
+  c.status, coalesce(p.n, 0) as pushed, ${FEEDBACK_KINDS.map(k => `pc."${k}"`).join(', ')}, pc.responded, pc.p50, pc.avg
+from campaigns c left join pushed p using (adv_campaign_id) left join per_campaign pc using (adv_campaign_id)
+order by c.adv_campaign_datetime_start desc, c.adv_campaign_id`
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a row of the query above
+export function toStats(r: any): CampaignStats {
+  return withRates({
+    campaignId: r.adv_campaign_id,
+    restaurantId: r.restaurant_id,
+    content: r.adv_campaign_content,
+    start: r.adv_campaign_datetime_start,
+    end: r.adv_campaign_datetime_end,
+    status: r.status,
+    pushed: r.pushed,
+    feedback: Object.fromEntries(FEEDBACK_KINDS.map(k => [k, r[k] ?? 0])),
+    responded: r.responded ?? 0,
+    firstFeedbackSeconds: { p50: r.p50, avg: r.avg },
+  })
+}
+
+const SQL = statsSql('adv_campaign_id = $1')
+
+/** One campaign's statistics, or null when no such campaign was ever received. */
+export async function campaignStats(db: Db, campaignId: string): Promise<CampaignStats | null> {
+  const { rows } = await db.query({ name: 'offerstream_campaign_stats', text: SQL, values: [campaignId] })
+  return rows[0] ? toStats(rows[0]) : null
+}
