@@ -21,7 +21,7 @@ export interface SoakOptions {
   log?: (m: string) => void
 }
 
-export interface TableCounts {
+interface TableCounts {
   events: number
   fanouts: number
   rejects: number

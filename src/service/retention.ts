@@ -5,7 +5,7 @@ import { pruneEvents } from '../pg/sql/prune-events.ts'
 import { pruneFeedbackRows } from '../pg/sql/prune-feedback-rows.ts'
 import { pruneRejects } from '../pg/sql/prune-rejects.ts'
 
-export interface PruneOptions {
+interface PruneOptions {
   /** Campaigns that ended, and rejects received, before this (unix seconds) are pruned. */
   cutoff: number
   /** What the relay has certainly published (null: nothing yet); nothing past it is touched. */
@@ -16,7 +16,7 @@ export interface PruneOptions {
   feedbackToo: boolean
 }
 
-export interface PruneReport {
+interface PruneReport {
   cutoff: number
   published: RelayCursor | null
   events: number

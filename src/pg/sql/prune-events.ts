@@ -1,6 +1,6 @@
 import type { Db } from '../db.ts'
 
-export interface PruneEventsResult {
+interface PruneEventsResult {
   events: number
   fanouts: number
   /** Highest event id examined: the next batch starts after it. Null when nothing was left. */

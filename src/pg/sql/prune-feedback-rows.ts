@@ -33,7 +33,7 @@ with first as (
 select (select count(*) from gone)::int as rows, (select count(*) from ranges)::int as ranges,
        (select count(*) from answers)::int as answers`
 
-export interface PruneFeedbackResult {
+interface PruneFeedbackResult {
   /** subscribers_feedback rows deleted. */
   rows: number
   ranges: number
