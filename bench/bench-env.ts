@@ -54,6 +54,8 @@ export async function createBenchEnv(services: Services, name: string, overrides
       OFFERSTREAM_OUTPUT_TOPIC: `bench_out_${id}`,
       OFFERSTREAM_DLQ_TOPIC: `bench_dlq_${id}`,
       OFFERSTREAM_STATE_TOPIC: `bench_state_${id}`,
+      OFFERSTREAM_FEEDBACK_TOPIC: `bench_fb_${id}`,
+      OFFERSTREAM_FEEDBACK_DLQ_TOPIC: `bench_fbdlq_${id}`,
       OFFERSTREAM_GROUP_ID: `bench_g_${id}`,
       OFFERSTREAM_TRANSACTIONAL_ID: `bench_tx_${id}`,
       OFFERSTREAM_HTTP_ENABLED: 'false',

@@ -35,7 +35,7 @@ try {
     { nowSeconds: now, repeat: Number.MAX_SAFE_INTEGER, badEvery: Number.MAX_SAFE_INTEGER },
   )
   const values = w.values.filter(v => !w.bad.has(v))
-  for (let i = 0; i < values.length; i += 5000) await fx.produce(values.slice(i, i + 5000), 'app', fx.config.feedbackTopic)
+  for (let i = 0; i < values.length; i += 2000) await fx.produce(values.slice(i, i + 2000), 'app', fx.config.feedbackTopic)
   say(`${values.length} feedback records queued (${w.events.size} distinct events); starting the service`)
 
   const t0 = Date.now()

@@ -4,7 +4,7 @@ import { buildFeedbackWorkload, type FeedbackWorkload } from './feedback-workloa
 import { waitForFeedback } from './sinks.ts'
 import type { Workload } from './workload.ts'
 
-export interface FeedbackKillOptions {
+interface FeedbackKillOptions {
   kills: number
   maxLifeMs?: number
   timeoutMs?: number
@@ -19,7 +19,7 @@ interface Tally {
   total: number
 }
 
-export interface FeedbackKillReport {
+interface FeedbackKillReport {
   kills: number
   /** offerstream_feedback rows at each kill: shows the kills landed mid-intake. */
   rowsAtKill: number[]
@@ -70,23 +70,37 @@ export async function feedbackKillRun(
   log(`campaigns fanned out: ${pushed}/${w.expected.size} pushes`)
 
   const f = buildFeedbackWorkload(w.expected, { nowSeconds: o.nowSeconds })
+  // In sends of 1,000: one produce request must stay under the broker's 1 MB message limit.
+  const send = async (values: string[]) => {
+    for (let i = 0; i < values.length; i += 1000) await fx.produce(values.slice(i, i + 1000), 'app', fx.config.feedbackTopic)
+  }
   const per = Math.ceil(f.values.length / Math.max(1, o.kills))
   const rowsAtKill: number[] = []
   let kills = 0
   for (let k = 0; k < o.kills; k++) {
     const slice = f.values.slice(k * per, (k + 1) * per)
-    if (slice.length) await fx.produce(slice, 'app', fx.config.feedbackTopic)
+    await send(slice)
     svc.start()
-    const life = Math.random() < 0.25 ? 100 + Math.random() * 900 : 1000 + Math.random() * (maxLife - 1000)
+    // A quarter of the kills land in startup and group join. The rest wait until this incarnation
+    // stores feedback (joining the group can take a dead member's session timeout), then a random
+    // while, so they land in the intake's transactions and offset commits.
+    const early = Math.random() < 0.25
+    if (!early) {
+      const before = await feedbackRows(fx)
+      const until = Date.now() + 30000
+      while (Date.now() < until && (await feedbackRows(fx)) <= before) await new Promise(r => setTimeout(r, 50))
+    }
+    const life = early ? 100 + Math.random() * 900 : Math.random() * maxLife
     await new Promise(r => setTimeout(r, life))
     const result = await svc.kill('SIGKILL')
     if (result.signal === 'SIGKILL') kills++
     else log(`incarnation ${k} had already exited: ${JSON.stringify(result)}\n${svc.output.slice(-3000)}`)
     rowsAtKill.push(await feedbackRows(fx))
-    log(`kill ${k + 1}/${o.kills} after ${Math.round(life)} ms: ${rowsAtKill.at(-1)}/${f.events.size} feedback events`)
+    log(
+      `kill ${k + 1}/${o.kills} ${early ? `${Math.round(life)} ms after start` : `${Math.round(life)} ms into intake`}: ${rowsAtKill.at(-1)}/${f.events.size} feedback events`,
+    )
   }
-  const rest = f.values.slice(o.kills * per)
-  if (rest.length) await fx.produce(rest, 'app', fx.config.feedbackTopic)
+  await send(f.values.slice(o.kills * per))
   svc.start()
 
   const deadline = Date.now() + timeoutMs

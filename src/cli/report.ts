@@ -57,7 +57,7 @@ const secs = (x: number | null) => (x === null ? '-' : x < 100 ? `${x.toFixed(1)
 const day = (s: number) => new Date(s * 1000).toISOString().slice(0, 16).replace('T', ' ')
 
 /** A plain-text table, one campaign a row, and a total over them. */
-export function reportTable(stats: CampaignStats[], o: { restaurant?: string; sinceSeconds: number }): string {
+function reportTable(stats: CampaignStats[], o: { restaurant?: string; sinceSeconds: number }): string {
   const title = `campaigns ${o.restaurant ? `of restaurant ${o.restaurant} ` : ''}running since ${day(o.sinceSeconds)} UTC: ${stats.length}`
   if (stats.length === 0) return `${title}\n`
   const head = [

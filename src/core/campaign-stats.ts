@@ -23,7 +23,7 @@ export interface CampaignStats {
 }
 
 /** What the statistics queries return per campaign, before the derived fields. */
-export type CampaignCounts = Omit<CampaignStats, 'responseRate' | 'feedback'> & { feedback: Partial<Record<FeedbackKind, number>> }
+type CampaignCounts = Omit<CampaignStats, 'responseRate' | 'feedback'> & { feedback: Partial<Record<FeedbackKind, number>> }
 
 export function campaignStats(c: CampaignCounts): CampaignStats {
   const feedback = Object.fromEntries(FEEDBACK_KINDS.map(k => [k, c.feedback[k] ?? 0])) as Record<FeedbackKind, number>

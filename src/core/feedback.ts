@@ -42,7 +42,7 @@ export type Feedback = Type.Static<typeof FeedbackSchema>
 
 const FeedbackValidator = Compile(FeedbackSchema)
 
-export type FeedbackDecodeResult = { ok: true; feedback: Feedback } | { ok: false; rejection: Rejection }
+type FeedbackDecodeResult = { ok: true; feedback: Feedback } | { ok: false; rejection: Rejection }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 

@@ -13,7 +13,7 @@ import { backoffDelay, pause } from './backoff.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics.ts'
 
-export interface FeedbackIntakeDeps {
+interface FeedbackIntakeDeps {
   pool: pg.Pool
   config: Config
   log: Logger
@@ -22,7 +22,7 @@ export interface FeedbackIntakeDeps {
   onRejected: () => void
 }
 
-export interface FeedbackIntake {
+interface FeedbackIntake {
   /** Resolves when stopped; rejects on a non-retryable failure. */
   done: Promise<void>
   /** Message of the last failed step, cleared by the next successful one. */
@@ -32,7 +32,7 @@ export interface FeedbackIntake {
 }
 
 /** The input consumer's settings, pointed at the feedback topic with a group of its own. */
-export function feedbackSourceConfig(config: Config): Config {
+function feedbackSourceConfig(config: Config): Config {
   return { ...config, inputTopic: config.feedbackTopic, groupId: `${config.groupId}-feedback` }
 }
 
@@ -41,9 +41,12 @@ export function feedbackSourceConfig(config: Config): Config {
  * recordFeedback (a redelivered event is a no-op by its key), malformed records and feedback for a
  * push that was never sent as rejects (a redelivered record is a no-op by its position). The writer
  * lock is taken only when there are rejects: their ids must become visible in id order for the
- * relay's cursor, and feedback rows alone never hold up the fan-out.
+ * relay's cursor, and feedback rows alone never hold up the fan-out. It is taken after the stage
+ * updates' row locks; that cannot deadlock as long as no holder of the writer lock updates or
+ * deletes existing pushes (the fan-out only inserts). If one ever does, PostgreSQL breaks the
+ * cycle with a retryable error and the batch is redelivered.
  */
-export async function storeFeedbackBatch(pool: pg.Pool, batch: InputRecord[]) {
+async function storeFeedbackBatch(pool: pg.Pool, batch: InputRecord[]) {
   const good: Array<{ record: InputRecord; feedback: Feedback }> = []
   const rejects: RejectRow[] = []
   const reject = (r: InputRecord, code: RejectRow['rejection']['code'], reason: string) =>

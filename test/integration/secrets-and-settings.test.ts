@@ -20,6 +20,8 @@ function topics(): Record<string, string> {
     OFFERSTREAM_OUTPUT_TOPIC: `sout_${id}`,
     OFFERSTREAM_DLQ_TOPIC: `sdlq_${id}`,
     OFFERSTREAM_STATE_TOPIC: `sst_${id}`,
+    OFFERSTREAM_FEEDBACK_TOPIC: `sfb_${id}`,
+    OFFERSTREAM_FEEDBACK_DLQ_TOPIC: `sfbdlq_${id}`,
     OFFERSTREAM_GROUP_ID: `sg_${id}`,
     OFFERSTREAM_TRANSACTIONAL_ID: `stx_${id}`,
   }

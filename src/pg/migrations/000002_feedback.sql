@@ -27,6 +27,9 @@ create table offerstream_feedback (
 -- unique (dedup stays with the fan-out); measured in README "Feedback" against the fan-out rate.
 create index if not exists subscribers_feedback_campaign_client on subscribers_feedback (adv_campaign_id, client_id);
 
--- A restaurant's campaigns for the report and the dashboard.
+-- The statistics select campaigns by id, by restaurant and by recency. offerstream_events grows by
+-- one row per campaign received, so these cost the writer next to nothing.
+create index offerstream_events_campaign on offerstream_events (adv_campaign_id);
 create index offerstream_events_restaurant on offerstream_events (restaurant_id, adv_campaign_datetime_end);
+create index offerstream_events_end on offerstream_events (adv_campaign_datetime_end);
 
