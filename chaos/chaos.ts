@@ -26,7 +26,8 @@ try {
     const fx = await createFixture({
       OFFERSTREAM_FANOUT_CHUNK: '2000',
       OFFERSTREAM_RELAY_BATCH: '3000',
-      OFFERSTREAM_INGEST_BATCH: '5',
+      // Feedback batches of 5 would make the intake of ~2.5 events per push crawl; 100 still gives hundreds of transactions per kill.
+      OFFERSTREAM_INGEST_BATCH: s === 'feedback' ? '100' : '5',
       OFFERSTREAM_LOG_LEVEL: 'warn',
     })
     try {

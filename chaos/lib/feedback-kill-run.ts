@@ -81,13 +81,24 @@ export async function feedbackKillRun(
     const slice = f.values.slice(k * per, (k + 1) * per)
     await send(slice)
     svc.start()
-    const life = Math.random() < 0.25 ? 100 + Math.random() * 900 : 1000 + Math.random() * (maxLife - 1000)
+    // A quarter of the kills land in startup and group join. The rest wait until this incarnation
+    // stores feedback (joining the group can take a dead member's session timeout), then a random
+    // while, so they land in the intake's transactions and offset commits.
+    const early = Math.random() < 0.25
+    if (!early) {
+      const before = await feedbackRows(fx)
+      const until = Date.now() + 30000
+      while (Date.now() < until && (await feedbackRows(fx)) <= before) await new Promise(r => setTimeout(r, 50))
+    }
+    const life = early ? 100 + Math.random() * 900 : Math.random() * maxLife
     await new Promise(r => setTimeout(r, life))
     const result = await svc.kill('SIGKILL')
     if (result.signal === 'SIGKILL') kills++
     else log(`incarnation ${k} had already exited: ${JSON.stringify(result)}\n${svc.output.slice(-3000)}`)
     rowsAtKill.push(await feedbackRows(fx))
-    log(`kill ${k + 1}/${o.kills} after ${Math.round(life)} ms: ${rowsAtKill.at(-1)}/${f.events.size} feedback events`)
+    log(
+      `kill ${k + 1}/${o.kills} ${early ? `${Math.round(life)} ms after start` : `${Math.round(life)} ms into intake`}: ${rowsAtKill.at(-1)}/${f.events.size} feedback events`,
+    )
   }
   await send(f.values.slice(o.kills * per))
   svc.start()

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { publishedCursor } from '../../src/kafka/published-cursor.ts'
+import { pruneBookkeeping } from '../../src/service/retention.ts'
 import type { Fixture } from '../../testkit/fixture.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
 import { PushTally } from './push-tally.ts'
@@ -12,7 +14,19 @@ export interface SoakOptions {
   sampleMs?: number
   subscribersPerRestaurant?: number
   restaurants?: number
+  /** Each campaign's window from its produce time (default 2 h); under `prune`, set the margin below it. */
+  campaignSeconds?: number
+  /** Runs `prune` in-process every `everyMs` with a short --older-than, and samples the table sizes. */
+  prune?: { everyMs: number; olderThanSeconds: number; feedbackToo?: boolean }
   log?: (m: string) => void
+}
+
+interface TableCounts {
+  events: number
+  fanouts: number
+  rejects: number
+  prunedRanges: number
+  feedback: number
 }
 
 export interface SoakSample {
@@ -21,6 +35,7 @@ export interface SoakSample {
   expected: number
   received: number
   lag: number
+  tables?: TableCounts
 }
 
 export interface SoakReport {
@@ -31,6 +46,8 @@ export interface SoakReport {
   /** RSS after the first quarter of the run: spread around its mean, percent. */
   rss: { minMb: number; maxMb: number; meanMb: number; spreadPct: number }
   maxLag: number
+  /** With `prune`: rows it deleted, and the tables once every campaign had ended and been pruned. */
+  pruned?: { runs: number; events: number; fanouts: number; feedbackRows: number; seconds: number; final: TableCounts }
   serviceAlive: boolean
   cleanExit: boolean
   output: string
@@ -65,16 +82,35 @@ export async function soakRun(fx: Fixture, o: SoakOptions): Promise<SoakReport> 
   const samples: SoakSample[] = []
   let campaigns = 0
   let nextSample = t0 + (o.sampleMs ?? 60000)
-  const sample = () => {
-    const s = {
+  let nextPrune = t0 + (o.prune?.everyMs ?? 0)
+  let lastEnd = 0
+  const pruned = { runs: 0, events: 0, fanouts: 0, feedbackRows: 0, seconds: 0 }
+  const prune = async () => {
+    if (!o.prune) return
+    const r = await pruneBookkeeping(fx.pool, {
+      cutoff: Math.floor(Date.now() / 1000) - o.prune.olderThanSeconds,
+      published: await publishedCursor(fx.config),
+      batch: 10000,
+      feedbackToo: o.prune.feedbackToo ?? false,
+    })
+    pruned.runs++
+    pruned.events += r.events
+    pruned.fanouts += r.fanouts
+    pruned.feedbackRows += r.feedbackRows
+    pruned.seconds += r.seconds
+  }
+  const sample = async () => {
+    const s: SoakSample = {
       atS: Math.round((Date.now() - t0) / 1000),
       rssMb: rssMb(svc.pid),
       expected: campaigns * per,
       received: tally.received,
       lag: campaigns * per - tally.received,
+      ...(o.prune ? { tables: await tableCounts(fx) } : {}),
     }
     samples.push(s)
-    o.log?.(`t=${s.atS}s rss=${s.rssMb} MB expected=${s.expected} received=${s.received} lag=${s.lag} dup=${tally.duplicates}`)
+    const tables = s.tables ? ` tables=${JSON.stringify(s.tables)}` : ''
+    o.log?.(`t=${s.atS}s rss=${s.rssMb} MB expected=${s.expected} received=${s.received} lag=${s.lag} dup=${tally.duplicates}${tables}`)
   }
   while (Date.now() - t0 < o.durationMs && svc.running) {
     const now = Math.floor(Date.now() / 1000)
@@ -84,11 +120,16 @@ export async function soakRun(fx: Fixture, o: SoakOptions): Promise<SoakReport> 
       const id = randomUUID()
       const r = restaurants[campaigns % restaurants.length]!
       tally.expect(id, r, per)
-      values.push(campaignJson(r, id, `soak ${campaigns}`, now - 60, now + 7200, now))
+      lastEnd = now + (o.campaignSeconds ?? 7200)
+      values.push(campaignJson(r, id, `soak ${campaigns}`, now - 60, lastEnd, now))
     }
     if (values.length) await fx.produce(values)
+    if (o.prune && Date.now() >= nextPrune) {
+      await prune()
+      nextPrune += o.prune.everyMs
+    }
     if (Date.now() >= nextSample) {
-      sample()
+      await sample()
       nextSample += o.sampleMs ?? 60000
     }
     await new Promise(r => setTimeout(r, 200))
@@ -96,8 +137,19 @@ export async function soakRun(fx: Fixture, o: SoakOptions): Promise<SoakReport> 
   const expected = campaigns * per
   const drainBy = Date.now() + 180000
   while (tally.received < expected && Date.now() < drainBy && svc.running) await new Promise(r => setTimeout(r, 500))
-  sample()
+  await sample()
   await new Promise(r => setTimeout(r, 3000)) // a quiet period to catch duplicates
+  let final: TableCounts | undefined
+  if (o.prune) {
+    // Until the last campaign has ended past the cut-off and its bookkeeping is gone.
+    const by = Date.now() + ((o.campaignSeconds ?? 7200) + o.prune.olderThanSeconds) * 1000 + 60000
+    for (;;) {
+      await prune()
+      final = await tableCounts(fx)
+      if ((final.events === 0 && Math.floor(Date.now() / 1000) > lastEnd + o.prune.olderThanSeconds) || Date.now() > by) break
+      await new Promise(r => setTimeout(r, 1000))
+    }
+  }
   const serviceAlive = svc.running
   const stopped = serviceAlive ? await svc.kill('SIGTERM') : { code: -1 }
   await tally.close()
@@ -113,10 +165,18 @@ export async function soakRun(fx: Fixture, o: SoakOptions): Promise<SoakReport> 
     pg,
     rss: { minMb, maxMb, meanMb: Math.round(meanMb * 10) / 10, spreadPct },
     maxLag: Math.max(...samples.slice(0, -1).map(s => s.lag), 0),
+    ...(final ? { pruned: { ...pruned, seconds: Math.round(pruned.seconds * 1000) / 1000, final } } : {}),
     serviceAlive,
     cleanExit: stopped.code === 0,
     output: svc.output,
   }
+}
+
+async function tableCounts(fx: Fixture): Promise<TableCounts> {
+  const { rows } = await fx.pool.query(`select (select count(*) from offerstream_events)::int as events,
+    (select count(*) from offerstream_fanouts)::int as fanouts, (select count(*) from offerstream_rejects)::int as rejects,
+    (select count(*) from offerstream_pruned_fanouts)::int as "prunedRanges", (select count(*) from subscribers_feedback)::int as feedback`)
+  return rows[0]
 }
 
 async function checkFeedback(fx: Fixture, per: number) {

@@ -1,6 +1,7 @@
 import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import { runDemo } from './demo.ts'
 import { runMigrate } from './migrate.ts'
+import { runPrune } from './prune.ts'
 import { runReport } from './report.ts'
 import { runRun } from './run.ts'
 import { runStack } from './stack.ts'
@@ -21,6 +22,8 @@ try {
     await runStack(rest)
   } else if (command === 'migrate') {
     await runMigrate(rest)
+  } else if (command === 'prune') {
+    await runPrune(rest)
   } else if (command === 'report') {
     await runReport(rest)
   } else if (command === 'demo') {

@@ -10,6 +10,11 @@ const COMMANDS: Record<string, string> = {
   everything; data stays in the stack dir.`,
   migrate: `offerstream migrate [flags]
   Creates or upgrades the schema in DATABASE_URL (idempotent).`,
+  prune: `offerstream prune --older-than 30d [--feedback-too] [--batch 10000] [--dry-run] [--json] [flags]
+  Deletes the bookkeeping of campaigns that ended before the cut-off (events, fan-out ranges, rejects
+  already in the DLQ), one batch per transaction, keeping re-sends exact; --feedback-too also deletes
+  their subscribers_feedback rows (a re-send then reaches those clients again). Reads the relay's
+  cursor from Kafka: nothing unpublished is touched. Safe while the service runs.`,
   demo: `offerstream demo [flags]
   Seeds the sample subscribers, publishes sample campaigns (active, early, expired, malformed), runs the
   service and prints the push messages, feedback rows and DLQ records that result.`,

@@ -15,8 +15,12 @@ after(async () => fx?.cleanup())
 
 test('SIGKILL during feedback intake: each event stored once, each bad record in the DLQ once, stages exact', async () => {
   const w = buildWorkload({ pushes: 1500, subscribersPerRestaurant: 500, inactive: 0, resends: 0 })
-  const r = await feedbackKillRun(fx, w, { kills: 4, maxLifeMs: 5000, timeoutMs: 120000, nowSeconds: Math.floor(Date.now() / 1000) })
+  const r = await feedbackKillRun(fx, w, { kills: 4, maxLifeMs: 800, timeoutMs: 120000, nowSeconds: Math.floor(Date.now() / 1000) })
   assert.equal(r.kills, 4)
+  assert.ok(
+    r.rowsAtKill.some(n => n > 0 && n < r.events.expected),
+    `no kill landed mid-intake: ${r.rowsAtKill.join(', ')}`,
+  )
   assert.ok(r.cleanExit, r.output.slice(-2000))
   const exact = (expected: number) => ({ expected, missing: 0, duplicated: 0, unexpected: 0, total: expected })
   assert.deepEqual(

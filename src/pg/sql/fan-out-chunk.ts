@@ -32,6 +32,11 @@ with cand as (
     select r.client_id from subscribers_feedback r
     where r.id between x.first_id and x.last_id and r.adv_campaign_id = x.adv_campaign_id offset 0) f
   where x.adv_campaign_id = (select adv_campaign_id from offerstream_events where id = $1) and x.event_id <> $1
+  union all -- and the fan-outs \`offerstream prune\` moved out (src/pg/migrations/000003_retention.sql)
+  select f.client_id from offerstream_pruned_fanouts x cross join lateral (
+    select r.client_id from subscribers_feedback r
+    where r.id between x.first_id and x.last_id and r.adv_campaign_id = x.adv_campaign_id offset 0) f
+  where x.adv_campaign_id = (select adv_campaign_id from offerstream_events where id = $1)
 )`
       : ''
   }, ins as (
@@ -66,7 +71,8 @@ for (const resume of [false, true]) for (const resent of [false, true]) SQL.set(
 export async function fanOutChunk(client: Db, event: FanningEvent, chunkSize: number): Promise<ChunkResult> {
   const prior = await client.query<{ n: number }>({
     name: 'offerstream_prior_fanouts',
-    text: 'select count(*)::int as n from offerstream_fanouts where adv_campaign_id = $1 and event_id <> $2',
+    text: `select (select count(*) from offerstream_fanouts where adv_campaign_id = $1 and event_id <> $2)::int
+             + (select count(*) from offerstream_pruned_fanouts where adv_campaign_id = $1)::int as n`,
     values: [event.campaignId, event.id],
   })
   const resume = event.fanoutAfter !== null

@@ -1,0 +1,84 @@
+import type pg from 'pg'
+import type { RelayCursor } from '../kafka/relay-cursor.ts'
+import { translatePgError } from '../pg/pg-errors.ts'
+import { pruneEvents } from '../pg/sql/prune-events.ts'
+import { pruneFeedbackRows } from '../pg/sql/prune-feedback-rows.ts'
+import { pruneRejects } from '../pg/sql/prune-rejects.ts'
+
+interface PruneOptions {
+  /** Campaigns that ended, and rejects received, before this (unix seconds) are pruned. */
+  cutoff: number
+  /** What the relay has certainly published (null: nothing yet); nothing past it is touched. */
+  published: RelayCursor | null
+  /** Rows per transaction. */
+  batch: number
+  /** Also delete the subscribers_feedback and offerstream_feedback rows of pruned campaigns (ends their dedup). */
+  feedbackToo: boolean
+}
+
+interface PruneReport {
+  cutoff: number
+  published: RelayCursor | null
+  events: number
+  fanouts: number
+  rejects: number
+  feedbackRows: number
+  feedbackRanges: number
+  /** offerstream_feedback rows (users' answers) of campaigns whose pushes were all deleted. */
+  answers: number
+  transactions: number
+  seconds: number
+}
+
+/**
+ * Deletes the bookkeeping of campaigns that ended before the cut-off, in batches that are each one
+ * single-statement transaction: the writer only ever waits for a batch, never for the whole run.
+ * Finished events first (their fan-out ranges move to offerstream_pruned_fanouts, which keeps
+ * re-sends exact), then published rejects, then with feedbackToo the old feedback rows. The cut-off
+ * and the cursor are fixed for the run, so rerunning after a crash redoes exactly what was left.
+ */
+export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<PruneReport> {
+  const t0 = performance.now()
+  const r: PruneReport = {
+    cutoff: o.cutoff,
+    published: o.published,
+    events: 0,
+    fanouts: 0,
+    rejects: 0,
+    feedbackRows: 0,
+    feedbackRanges: 0,
+    answers: 0,
+    transactions: 0,
+    seconds: 0,
+  }
+  const push = o.published?.push ?? 0
+  const dlq = o.published?.dlq ?? 0
+  try {
+    for (let after = 0; ; ) {
+      const b = await pruneEvents(pool, { after, cutoff: o.cutoff, pushCursor: push, limit: o.batch })
+      r.transactions++
+      r.events += b.events
+      r.fanouts += b.fanouts
+      if (b.lastId === null || b.events < o.batch) break
+      after = b.lastId
+    }
+    for (;;) {
+      const n = await pruneRejects(pool, { dlqCursor: dlq, cutoff: o.cutoff, limit: o.batch })
+      r.transactions++
+      r.rejects += n
+      if (n < o.batch) break
+    }
+    while (o.feedbackToo) {
+      const b = await pruneFeedbackRows(pool, { cutoff: o.cutoff, limit: o.batch })
+      r.transactions++
+      r.feedbackRows += b.rows
+      r.feedbackRanges += b.ranges
+      r.answers += b.answers
+      if (b.ranges === 0) break
+    }
+  } catch (error) {
+    throw translatePgError(error)
+  }
+  r.seconds = Math.round(performance.now() - t0) / 1000
+  return r
+}
