@@ -1,7 +1,8 @@
 // node bench/feedback-stats.ts [--rows 10000000] [--campaigns 10000] [--restaurants 500] [--seed 42]
 // Loads offerstream_feedback with synthetic feedback by COPY into a fresh database (DATABASE_URL's
 // server, or a throwaway local stack), then times the statistics queries the report, the HTTP API
-// and the dashboard run: one campaign, one restaurant's last 7 days, every campaign of the last day.
+// and the dashboard run: one campaign, one restaurant's last 7 days, every campaign of the last day
+// and of all 30 days. KEEP_DB=1 keeps the database for EXPLAIN afterwards.
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
@@ -26,10 +27,11 @@ const rows = Number(a.rows)
 const campaignCount = Number(a.campaigns)
 const restaurantCount = Number(a.restaurants)
 const rng = createRng(Number(a.seed))
+const pick = <T>(xs: T[], i: number): T => xs[i % xs.length] as T
 const say = (m: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`)
 
 const stack = process.env.DATABASE_URL ? undefined : await startStack({ log: m => say(`[stack] ${m}`) })
-const serverUrl = process.env.DATABASE_URL ?? stack!.databaseUrl
+const serverUrl = process.env.DATABASE_URL ?? stack?.databaseUrl ?? ''
 const db = `fbstats_${Date.now().toString(36)}`
 const admin = new pg.Client({ connectionString: serverUrl })
 await admin.connect()
@@ -44,7 +46,7 @@ try {
   const restaurants = Array.from({ length: restaurantCount }, () => rng.uuid())
   const campaigns = Array.from({ length: campaignCount }, (_, c) => {
     const start = now - Math.floor((30 * 86400 * (campaignCount - c)) / campaignCount)
-    return { id: rng.uuid(), restaurant: restaurants[c % restaurantCount]!, start, end: start + 3600 }
+    return { id: rng.uuid(), restaurant: pick(restaurants, c), start, end: start + 3600 }
   })
   // ~2.5 events per client who answers, so pushes ≈ rows / 2.5 / response share.
   const eventsPerCampaign = Math.ceil(rows / campaignCount)
@@ -84,9 +86,9 @@ try {
     for (const c of campaigns) {
       let s = ''
       let n = 0
-      for (let client = 0; n < eventsPerCampaign && loaded + n < rows; client++) {
+      while (n < eventsPerCampaign && loaded + n < rows) {
         const id = rng.uuid()
-        const path = PATHS[rng.int(PATHS.length)]!
+        const path = pick(PATHS, rng.int(PATHS.length))
         let at = c.start + rng.int(600)
         for (const kind of path) {
           if (n >= eventsPerCampaign) break
@@ -139,16 +141,15 @@ try {
       ms.push(performance.now() - t)
     }
     ms.sort((x, y) => x - y)
-    say(`${what}: p50 ${ms[Math.floor(runs / 2)]!.toFixed(1)} ms, max ${ms.at(-1)!.toFixed(1)} ms over ${runs} runs (${n} campaigns each)`)
+    say(
+      `${what}: p50 ${(ms[Math.floor(runs / 2)] ?? 0).toFixed(1)} ms, max ${(ms.at(-1) ?? 0).toFixed(1)} ms over ${runs} runs (${n} campaigns each)`,
+    )
   }
-  await time('campaignStats (one campaign)', 50, async i =>
-    (await campaignStats(pool, campaigns[(i * 7919) % campaignCount]!.id)) ? 1 : 0,
-  )
+  await time('campaignStats (one campaign)', 50, async i => ((await campaignStats(pool, pick(campaigns, i * 7919).id)) ? 1 : 0))
   await time(
     'restaurantCampaigns (one restaurant, since 7d)',
     20,
-    async i =>
-      (await restaurantCampaigns(pool, { restaurantId: restaurants[(i * 131) % restaurantCount]!, sinceSeconds: now - 7 * 86400 })).length,
+    async i => (await restaurantCampaigns(pool, { restaurantId: pick(restaurants, i * 131), sinceSeconds: now - 7 * 86400 })).length,
   )
   await time(
     'restaurantCampaigns (all restaurants, since 1d)',
@@ -160,7 +161,7 @@ try {
     3,
     async () => (await restaurantCampaigns(pool, { sinceSeconds: now - 31 * 86400 })).length,
   )
-  const check = await campaignStats(pool, campaigns[0]!.id)
+  const check = await campaignStats(pool, pick(campaigns, 0).id)
   say(`sample: ${JSON.stringify(check)}`)
 } finally {
   await pool.end()
