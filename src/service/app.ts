@@ -10,7 +10,7 @@ import { PgRelayStore } from '../pg/relay-store.ts'
 import { PgWriterStore } from '../pg/writer-store.ts'
 import { systemClock } from './clock.ts'
 import type { Logger } from './logger.ts'
-import { startFeedbackIntake } from './feedback-intake.ts'
+import { type FeedbackIntake, startFeedbackIntake } from './feedback-intake.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { Relay } from './relay.ts'
 import { retry } from './retry.ts'
@@ -41,6 +41,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
   let writer: Writer | undefined
   let relay: Relay | undefined
   let http: { port: number; close: () => Promise<void> } | undefined
+  let feedback: FeedbackIntake | undefined
   try {
     const applied = await withRetry('migration', () => migrate(pool))
     if (applied.length) log.info({ applied }, 'migrations applied')
@@ -71,7 +72,10 @@ export async function startService(config: Config, log: Logger): Promise<Service
         metrics,
         apiToken: config.apiToken,
         // Unhealthy while a dependency is failing; the loops keep retrying, so it recovers by itself.
-        health: () => ({ ok: !wr.lastError && !r.lastError, detail: { writer: wr.lastError ?? 'ok', relay: r.lastError ?? 'ok' } }),
+        health: () => ({
+          ok: !wr.lastError && !r.lastError && !feedback?.lastError,
+          detail: { writer: wr.lastError ?? 'ok', relay: r.lastError ?? 'ok', feedback: feedback?.lastError ?? 'ok' },
+        }),
       })
     }
   } catch (error) {
@@ -82,14 +86,15 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const r = relay
   const writerDone = w.run()
   const relayDone = r.run()
-  const feedback = startFeedbackIntake({ pool, config, log, metrics, onRejected: () => r.wake() })
+  feedback = startFeedbackIntake({ pool, config, log, metrics, onRejected: () => r.wake() })
+  const fb = feedback
   let stopping: Promise<void> | undefined
   const stop = () => {
     stopping ??= (async () => {
       startup.abort()
       w.stop()
       await writerDone.catch(() => {})
-      await feedback.stop()
+      await fb.stop()
       // Everything the writer committed is published before exit, within the shutdown budget.
       const timeout = new Promise<'timeout'>(resolve => setTimeout(resolve, config.shutdownTimeoutMs, 'timeout').unref())
       const drained = await Promise.race([r.drain().then(() => 'drained' as const), timeout]).catch(error => {
@@ -105,7 +110,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
     })()
     return stopping
   }
-  const done = Promise.all([writerDone, relayDone, feedback.done]).then(
+  const done = Promise.all([writerDone, relayDone, fb.done]).then(
     () => undefined,
     async error => {
       log.error({ err: (error as Error).message, code: (error as OfferstreamError).code }, 'service failed')

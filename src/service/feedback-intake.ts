@@ -2,15 +2,14 @@ import type pg from 'pg'
 import type { Config } from '../config/settings.ts'
 import { decodeFeedback, type Feedback } from '../core/feedback.ts'
 import { RejectCodes } from '../core/reject-reason.ts'
-import { isRetryable, type OfferstreamError } from '../errors.ts'
 import { type InputRecord, InputSource } from '../kafka/input-source.ts'
 import type { RejectRow } from '../pg/sql/insert-rejects.ts'
 import { insertRejects } from '../pg/sql/insert-rejects.ts'
 import { recordFeedback } from '../pg/sql/record-feedback.ts'
 import { withTransaction } from '../pg/transaction.ts'
 import { takeWriterLock } from '../pg/writer-lock.ts'
-import { backoffDelay } from './backoff.ts'
 import { systemClock } from './clock.ts'
+import { retry } from './retry.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics.ts'
 
@@ -23,7 +22,7 @@ interface FeedbackIntakeDeps {
   onRejected: () => void
 }
 
-interface FeedbackIntake {
+export interface FeedbackIntake {
   /** Resolves when stopped; rejects on a non-retryable failure. */
   done: Promise<void>
   /** Message of the last failed step, cleared by the next successful one. */
@@ -110,34 +109,41 @@ export function startFeedbackIntake(d: FeedbackIntakeDeps): FeedbackIntake {
       .catch(error => d.log.warn({ err: (error as Error).message }, 'feedback offset commit failed; records may be redelivered'))
   }
   const run = async () => {
-    let attempt = 0
-    while (!stopping) {
-      try {
-        if (!source) {
-          const s = new InputSource(feedbackSourceConfig(d.config))
-          await s.start().catch(async error => {
-            await s.close()
-            throw error
-          })
-          source = s
-        }
-        await step(source)
-        attempt = 0
+    try {
+      while (!stopping) {
+        await retry(
+          async () => {
+            if (!source) {
+              const s = new InputSource(feedbackSourceConfig(d.config))
+              await s.start().catch(async error => {
+                await s.close()
+                throw error
+              })
+              source = s
+            }
+            await step(source)
+          },
+          {
+            clock: systemClock,
+            maxDelayMs: d.config.retryMaxDelayMs,
+            signal: abort.signal,
+            onRetry: async (e, attempt, delay) => {
+              lastError = `${e.code}: ${e.message}`
+              d.metrics.retries.inc({ component: 'feedback', code: e.code })
+              d.log.warn({ code: e.code, err: e.message, retryInMs: delay, attempt }, 'feedback intake failed; retrying')
+              // Records taken but not stored come again from the committed offsets.
+              await drop()
+            },
+          },
+        )
         lastError = undefined
-      } catch (error) {
-        if (stopping) break
-        if (!isRetryable(error)) throw error
-        const e = error as OfferstreamError
-        lastError = `${e.code}: ${e.message}`
-        d.metrics.retries.inc({ component: 'feedback', code: e.code })
-        const delay = backoffDelay(attempt++, d.config.retryMaxDelayMs)
-        d.log.warn({ code: e.code, err: e.message, retryInMs: delay, attempt }, 'feedback intake failed; retrying')
-        // Records taken but not stored come again from the committed offsets.
-        await drop()
-        await systemClock.sleep(delay, abort.signal)
       }
+    } catch (error) {
+      // Stopping cuts a retry short; the failed batch is redelivered later.
+      if (!stopping) throw error
+    } finally {
+      await drop()
     }
-    await drop()
   }
   const done = run()
   return {

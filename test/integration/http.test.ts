@@ -19,10 +19,10 @@ after(async () => {
   await fx?.cleanup()
 })
 
-test('/healthz is 200 while both loops are healthy', async () => {
+test('/healthz is 200 while the writer, relay and feedback loops are healthy', async () => {
   const res = await fetch(`${base}/healthz`)
   assert.equal(res.status, 200)
-  assert.deepEqual(await res.json(), { ok: true, detail: { writer: 'ok', relay: 'ok' } })
+  assert.deepEqual(await res.json(), { ok: true, detail: { writer: 'ok', relay: 'ok', feedback: 'ok' } })
 })
 
 test('/metrics counts accepted and rejected input', async () => {
