@@ -1,27 +1,24 @@
 import { settingsHelp } from '../config/load-config.ts'
+import type { DevCommand } from './dev-tools.ts'
 
-const COMMANDS: Record<string, string> = {
+const PRODUCT: Record<string, string> = {
   run: `offerstream run [flags]
   Runs the service. Uses KAFKA_BROKERS and DATABASE_URL when set; when neither is set it starts (or
   reuses) the embedded local stack, which keeps running after the service stops.`,
-  stack: `offerstream stack up|down|status [--stack-dir DIR]
-  Local single-node Kafka (KRaft) and PostgreSQL in the background. 'up' prints the KAFKA_BROKERS and
-  DATABASE_URL to export; 'down' stops both; data stays in the stack dir.`,
   migrate: `offerstream migrate [flags]
   Creates or upgrades the schema in DATABASE_URL (idempotent).`,
-  demo: `offerstream demo [flags]
-  Seeds the sample subscribers, publishes sample campaigns (active, early, expired, malformed), runs the
-  service and prints the push messages, feedback rows and DLQ records that result.`,
 }
 
-export function usage(command?: string): string {
+/** All commands (or one, if known), then every setting. */
+export function usage(dev: Record<string, DevCommand>, command?: string): string {
+  const all: Record<string, string> = { ...PRODUCT, ...Object.fromEntries(Object.entries(dev).map(([name, c]) => [name, c.usage])) }
   const head =
-    command && COMMANDS[command]
-      ? COMMANDS[command]
+    command && Object.hasOwn(all, command)
+      ? all[command]
       : `offerstream — real-time promo fan-out from Kafka to push messages and feedback rows
 
 Commands:
-${Object.values(COMMANDS)
+${Object.values(all)
   .map(c => '  ' + c.split('\n')[0])
   .join('\n')}
 

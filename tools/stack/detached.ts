@@ -40,7 +40,7 @@ export interface StackUpResult {
   kafkaBrokers: string
   databaseUrl: string
   alreadyRunning: boolean
-  /** `KAFKA_BROKERS=...` and `DATABASE_URL=...`, ready to `export`. */
+  /** `export KAFKA_BROKERS=...` and `export DATABASE_URL=...`, for `eval` (child processes such as `npm test` must see them). */
   env: string
 }
 
@@ -68,7 +68,7 @@ function specs(dir: string, state: State): { kafka: KafkaSpec; postgres: PgSpec 
 }
 
 function envLines(state: State): string {
-  return `KAFKA_BROKERS=${HOST}:${state.kafka.port}\nDATABASE_URL=${databaseUrl(state.postgres.port)}\n`
+  return `export KAFKA_BROKERS=${HOST}:${state.kafka.port}\nexport DATABASE_URL=${databaseUrl(state.postgres.port)}\n`
 }
 
 /**

@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto'
 import { Consumer, FetchIsolationLevels, Producer } from '@platformatic/kafka'
-import { kafkaBaseOptions } from '../kafka/client-options.ts'
-import { migrate } from '../pg/migrate.ts'
-import { createPool } from '../pg/pool.ts'
-import { startService } from '../service/app.ts'
-import { createLogger } from '../service/logger.ts'
-import { configWithServices } from './services.ts'
+import { kafkaBaseOptions } from '../../src/kafka/client-options.ts'
+import { migrate } from '../../src/pg/migrate.ts'
+import { createPool } from '../../src/pg/pool.ts'
+import { startService } from '../../src/service/app.ts'
+import { createLogger } from '../../src/service/logger.ts'
+import type { EmbeddedServices } from '../../src/cli/dev-tools.ts'
+import { configWithServices } from '../../src/cli/services.ts'
 import { SAMPLE_RESTAURANT, SAMPLE_SUBSCRIBERS, sampleCampaign } from './sample-data.ts'
 
 const say = (m: string) => process.stdout.write(m + '\n')
 
 /** `offerstream demo`: sample subscribers and campaigns through the real service, results printed. */
-export async function runDemo(argv: string[]): Promise<void> {
-  const config = await configWithServices(argv, m => process.stderr.write(m + '\n'))
+export async function runDemo(argv: string[], embedded: EmbeddedServices): Promise<void> {
+  const config = await configWithServices(argv, m => process.stderr.write(m + '\n'), embedded)
   const pool = createPool(config.databaseUrl, 2)
   await migrate(pool)
   await pool.query(

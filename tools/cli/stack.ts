@@ -1,6 +1,6 @@
-import { loadConfig } from '../config/load-config.ts'
-import { ErrorCodes, OfferstreamError } from '../errors.ts'
-import { stackDown, stackStatus, stackUp } from '../../tools/stack/index.ts'
+import { loadConfig } from '../../src/config/load-config.ts'
+import { ErrorCodes, OfferstreamError } from '../../src/errors.ts'
+import { stackDown, stackStatus, stackUp } from '../stack/index.ts'
 
 export async function runStack(argv: string[]): Promise<void> {
   const [action, ...flags] = argv
