@@ -30,7 +30,7 @@ try {
       const w = buildWorkload({ pushes })
       say(`${s}: ${w.values.length} input values, ${w.expected.size} expected pairs`)
       const t0 = Date.now()
-      let report
+      let report: Record<string, unknown>
       if (s === 'kill') {
         const r = await killRun(fx, w, { kills: Number(args.kills), maxLifeMs: Number(args['max-life-ms']), log: say })
         report = { kills: r.kills, rowsAtKill: r.rowsAtKill, cleanExit: r.cleanExit, sinks: r.sinks }

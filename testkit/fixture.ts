@@ -37,7 +37,7 @@ export function requireServices(): { brokers: string; databaseUrl: string } {
 
 function withDatabase(url: string, db: string): string {
   const u = new URL(url)
-  u.pathname = '/' + db
+  u.pathname = `/${db}`
   return u.toString()
 }
 

@@ -1,5 +1,5 @@
 import type { Config } from '../src/config/settings.ts'
-import { startService, type Service } from '../src/service/app.ts'
+import { type Service, startService } from '../src/service/app.ts'
 import { createLogger } from '../src/service/logger.ts'
 
 export async function runService(config: Config): Promise<Service> {

@@ -15,7 +15,7 @@ export interface SoakOptions {
   log?: (m: string) => void
 }
 
-export interface SoakSample {
+interface SoakSample {
   atS: number
   rssMb: number
   expected: number

@@ -45,7 +45,7 @@ export function campaignJson(
 }
 
 /** The activity rule restated for the oracle: start <= now <= end - margin. */
-export function mustPush(start: number, end: number, now: number, margin: number): boolean {
+function mustPush(start: number, end: number, now: number, margin: number): boolean {
   return start <= now && now <= end - margin && start <= end - margin
 }
 
@@ -86,7 +86,7 @@ export function buildWorkload(o: WorkloadOptions): Workload {
   return { subscribers, values, expected }
 }
 
-export function shuffle<T>(a: T[]): T[] {
+function shuffle<T>(a: T[]): T[] {
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1))
     ;[a[i], a[j]] = [a[j]!, a[i]!]

@@ -8,7 +8,7 @@ export interface DevCommand {
   run(argv: string[]): Promise<void>
 }
 
-export interface Services {
+interface Services {
   kafkaBrokers: string
   databaseUrl: string
 }
@@ -16,6 +16,7 @@ export interface Services {
 /** Starts or reuses the local Kafka + PostgreSQL kept in stackDir. */
 export type EmbeddedServices = (stackDir: string, log: (m: string) => void) => Promise<Services>
 
+/** @internal implemented by tools/cli, which `knip --production` does not analyse */
 export interface DevTools {
   commands: Record<string, DevCommand>
   embeddedServices: EmbeddedServices

@@ -5,7 +5,7 @@ import { configWithServices } from './services.ts'
 
 /** `offerstream migrate`: creates or upgrades the schema. */
 export async function runMigrate(argv: string[], embedded: EmbeddedServices): Promise<void> {
-  const config = await configWithServices(argv, m => process.stderr.write(m + '\n'), embedded)
+  const config = await configWithServices(argv, m => process.stderr.write(`${m}\n`), embedded)
   const pool = createPool(config.databaseUrl, 1)
   try {
     const applied = await migrate(pool)

@@ -19,7 +19,7 @@ export function usage(dev: Record<string, DevCommand>, command?: string): string
 
 Commands:
 ${Object.values(all)
-  .map(c => '  ' + c.split('\n')[0])
+  .map(c => `  ${c.split('\n')[0]}`)
   .join('\n')}
 
 Run 'offerstream <command> --help' for one command.`

@@ -1,4 +1,4 @@
-import { type Campaign } from './campaign.ts'
+import type { Campaign } from './campaign.ts'
 import { EventValidator } from './event-schema.ts'
 import { RejectCodes, type Rejection } from './reject-reason.ts'
 
@@ -11,7 +11,7 @@ export interface DecodeOptions {
 }
 
 // Above this a "unix seconds" value is almost surely milliseconds (it would be past the year 5000).
-export const MAX_UNIX_SECONDS = 100_000_000_000
+const MAX_UNIX_SECONDS = 100_000_000_000
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 

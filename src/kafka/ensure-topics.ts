@@ -4,7 +4,7 @@ import { kafkaBaseOptions } from './client-options.ts'
 import { translateKafkaError } from './kafka-errors.ts'
 
 /** Room for any input record the broker accepts (up to 16 MB) plus the reason headers. */
-export const DLQ_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 65536
+const DLQ_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 65536
 
 /** Creates the service's topics when missing; existing topics are left as they are. */
 export async function ensureTopics(config: Config): Promise<string[]> {

@@ -19,12 +19,13 @@ const toBuffer = (v?: Bytes) => (v === undefined ? undefined : typeof v === 'str
 // over message.max.bytes (1 MB by default) with MESSAGE_TOO_LARGE, which no retry cures: a full
 // relay transaction (20,000 pushes, or a few large DLQ values) wedged the relay. So a transaction
 // is sent in slices of at most this many bytes; the commit still makes them visible atomically.
+/** @internal exported for its unit test */
 export const SEND_BYTES = 512 * 1024
 
 type Sized = { key?: Bytes; value?: Bytes; headers?: Map<Bytes, Bytes> }
 const len = (v?: Bytes) => (v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length)
 
-/** Splits messages into consecutive slices of at most `limit` bytes (a bigger message goes alone). */
+/** Splits messages into consecutive slices of at most `limit` bytes (a bigger message goes alone). @internal exported for its unit test */
 export function slicesOfBytes<T extends Sized>(messages: T[], limit: number): T[][] {
   const out: T[][] = []
   let slice: T[] = []

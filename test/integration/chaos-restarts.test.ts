@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { restartRun } from '../../chaos/lib/restart-run.ts'
 import { buildWorkload } from '../../chaos/lib/workload.ts'
-import { startStack, type Stack } from '../../tools/stack/index.ts'
 import { createFixture } from '../../testkit/fixture.ts'
+import { type Stack, startStack } from '../../tools/stack/index.ts'
 
 // Short version of `npm run chaos -- --scenario kafka|postgres`: the broker, then the database, is
 // stopped for a few seconds mid-run on a stack of this suite's own (never the shared one). The

@@ -71,7 +71,7 @@ test('no secret in the output of a healthy run at trace level, nor when a databa
     assert.match(healthy.out, /offerstream running/)
     assert.equal(healthy.code, 0, healthy.out.slice(-2000))
     assert.deepEqual(leaks(healthy.out), [])
-    const wrong = await run({ KAFKA_BROKERS: brokers, DATABASE_URL: withPassword(databaseUrl, role, PG_SECRET + 'x'), ...topics() }, 6000)
+    const wrong = await run({ KAFKA_BROKERS: brokers, DATABASE_URL: withPassword(databaseUrl, role, `${PG_SECRET}x`), ...topics() }, 6000)
     assert.match(wrong.out, /password authentication failed/)
     assert.deepEqual(leaks(wrong.out), [])
   } finally {

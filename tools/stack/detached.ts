@@ -3,7 +3,7 @@ import path from 'node:path'
 import { KAFKA_MARKER, type KafkaSpec } from './kafka.ts'
 import { HOST, pickPort, portAnswers, waitUntil } from './net.ts'
 import { DEFAULT_STACK_DIR } from './paths.ts'
-import { PG_MARKER, type PgSpec, databaseUrl } from './postgres.ts'
+import { databaseUrl, PG_MARKER, type PgSpec } from './postgres.ts'
 import { runs, stopPid } from './process.ts'
 import { awaitReady, type ServiceDef } from './service.ts'
 import { kafkaDef, postgresDef } from './stack.ts'
@@ -18,7 +18,7 @@ interface State {
   postgres: { pid?: number; port: number }
 }
 
-export interface ServiceStatus {
+interface ServiceStatus {
   pid?: number
   port: number
   alive: boolean
