@@ -37,7 +37,7 @@ for (const [outage, hard] of [
     })
     try {
       const w = buildWorkload({ pushes: 16000, subscribersPerRestaurant: 1000 })
-      const r = await restartRun(stack, fx, w, { outage, hard, downMs: 6000, timeoutMs: 120000 })
+      const r = await restartRun(stack, fx, w, { outage, hard, downMs: 6000, timeoutMs: 300000 })
       assert.ok(r.survived, `service exited during the ${outage} outage:\n${r.output.slice(-4000)}`)
       assert.ok(r.rowsAtStop < w.expected.size, 'the outage came mid-run')
       assert.ok(r.retryWarnings > 0 && r.retryWarnings < 200, `bounded, logged retries: ${r.retryWarnings}`)
