@@ -23,7 +23,7 @@ export interface Services {
 
 function withDatabase(url: string, db: string): string {
   const u = new URL(url)
-  u.pathname = '/' + db
+  u.pathname = `/${db}`
   return u.toString()
 }
 

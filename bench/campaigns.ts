@@ -1,7 +1,7 @@
 import type { Rng } from './rng.ts'
 import type { Subscribers } from './workload.ts'
 
-export type EventKind = 'valid' | 'duplicate' | 'expired' | 'malformed'
+type EventKind = 'valid' | 'duplicate' | 'expired' | 'malformed'
 
 export interface BenchEvent {
   kind: EventKind

@@ -1,5 +1,5 @@
 import type { BenchEnv } from './bench-env.ts'
-import { type Seen, watchKafka, type watchCursor } from './observe.ts'
+import { type Seen, type watchCursor, watchKafka } from './observe.ts'
 
 /**
  * When everything landed: PostgreSQL when the last expected row's chunk committed (NOTIFY), Kafka

@@ -3,7 +3,7 @@
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
-import { KAFKA_VERSION, startStack, type Stack } from '../tools/stack/index.ts'
+import { KAFKA_VERSION, type Stack, startStack } from '../tools/stack/index.ts'
 import type { Services } from './bench-env.ts'
 import { printTable, writeResult } from './report.ts'
 import { createRng } from './rng.ts'
@@ -11,7 +11,7 @@ import { runBigFanout } from './scenario-big-fanout.ts'
 import { runBound } from './scenario-bound.ts'
 import { runLatency } from './scenario-latency.ts'
 import { runThroughput } from './scenario-throughput.ts'
-import { cpuRows, latencyRows, summaryRows } from './tables.ts'
+import { type BenchResults, cpuRows, latencyRows, summaryRows } from './tables.ts'
 
 const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout] [--seed N]
   [--rate 100] [--seconds 60] [--pushes 1000000] [--big 1000000] [--set OFFERSTREAM_X=v ...] [--cpu-prof] [--node-arg=--flag ...]
@@ -36,7 +36,7 @@ export async function runBench(argv: string[]): Promise<void> {
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
-  if (a.help) return void process.stdout.write(HELP + '\n')
+  if (a.help) return void process.stdout.write(`${HELP}\n`)
   const q = a.quick
   const only = new Set(a.only.split(','))
   const serviceEnv = Object.fromEntries(a.set.map(kv => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
@@ -60,7 +60,7 @@ export async function runBench(argv: string[]): Promise<void> {
   try {
     const machine = await describeMachine(services)
     process.stdout.write(`\n## offerstream bench ${q ? '(--quick) ' : ''}${new Date().toISOString()}\n${machine.text}\n`)
-    const results: Record<string, unknown> = { machine, seed, quick: q, serviceEnv }
+    const results: BenchResults & Record<string, unknown> = { machine, seed, quick: q, serviceEnv }
     if (only.has('latency')) {
       const r = await runLatency(services, createRng(seed), {
         perSecond: Number(a.rate),

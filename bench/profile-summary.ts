@@ -13,7 +13,7 @@ if (!file) throw new Error('usage: node bench/profile-summary.ts <file.cpuprofil
 const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] }
 const byId = new Map(prof.nodes.map(n => [n.id, n]))
 const self = new Map<number, number>()
-prof.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)))
+for (const [i, id] of prof.samples.entries()) self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0))
 const total = [...self.values()].reduce((a, b) => a + b, 0)
 const fn = new Map<string, number>()
 const where = new Map<string, number>()

@@ -33,10 +33,10 @@ export function printTable(title: string, rows: Row[]): void {
     `|${width.map(w => '-'.repeat(w + 2)).join('|')}|`,
     ...rows.map(r => line(cols.map(c => String(cell(r[c]))))),
   ]
-  process.stdout.write(out.join('\n') + '\n')
+  process.stdout.write(`${out.join('\n')}\n`)
 }
 
-export function fmt(n: number): string {
+function fmt(n: number): string {
   if (!Number.isFinite(n)) return String(n)
   if (Number.isInteger(n)) return n.toLocaleString('en-US')
   return Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2)
@@ -46,6 +46,6 @@ export function fmt(n: number): string {
 export function writeResult(name: string, stamp: string, data: unknown): string {
   mkdirSync(RESULTS, { recursive: true })
   const path = `${RESULTS}${stamp}-${name}.json`
-  writeFileSync(path, JSON.stringify(data, null, 2) + '\n')
+  writeFileSync(path, `${JSON.stringify(data, null, 2)}\n`)
   return path
 }

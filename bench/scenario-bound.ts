@@ -47,13 +47,17 @@ export async function runBound(services: Services, run: ThroughputRun, serviceEn
         for (const c of j.clients) {
           batch.push({ topic: env.config.outputTopic, key: c, value: pushMessage(prefix, c, suffix) })
           if (batch.length >= env.config.relayBatch) {
-            await producer.publish(batch, { push: (kafkaDone += batch.length), dlq: 0 })
+            kafkaDone += batch.length
+            await producer.publish(batch, { push: kafkaDone, dlq: 0 })
             batch = []
             tick()
           }
         }
       }
-      if (batch.length) await producer.publish(batch, { push: (kafkaDone += batch.length), dlq: 0 })
+      if (batch.length) {
+        kafkaDone += batch.length
+        await producer.publish(batch, { push: kafkaDone, dlq: 0 })
+      }
       return (Date.now() - t0) / 1000
     }
     const pgSide = async () => {
@@ -90,8 +94,7 @@ export async function runBound(services: Services, run: ThroughputRun, serviceEn
       return async function* () {
         for (const { j, from, to } of segments) {
           const c = j.campaign
-          const head =
-            [c.restaurantId, c.campaignId, esc(c.content), esc(c.owner), esc(c.ownerContact), c.start, c.end, c.created].join('\t') + '\t'
+          const head = `${[c.restaurantId, c.campaignId, esc(c.content), esc(c.owner), esc(c.ownerContact), c.start, c.end, c.created].join('\t')}\t`
           const tail = `\t${trig}\t\\N\n`
           for (let k = from; k < to; k += 2000) {
             let s = ''

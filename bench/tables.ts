@@ -1,4 +1,8 @@
 import type { Percentiles, Row } from './report.ts'
+import type { runBigFanout } from './scenario-big-fanout.ts'
+import type { runBound } from './scenario-bound.ts'
+import type { runLatency } from './scenario-latency.ts'
+import type { runThroughput } from './scenario-throughput.ts'
 
 // The printed tables: per-scenario detail and one summary with the targets of issue 3.
 
@@ -24,13 +28,19 @@ export function latencyRows(r: {
   ]
 }
 
-type Any = Record<string, any>
+/** What main.ts collected: one entry per scenario that ran. */
+export interface BenchResults {
+  latency?: Awaited<ReturnType<typeof runLatency>>
+  throughput?: Awaited<ReturnType<typeof runThroughput>>['result']
+  bound?: Awaited<ReturnType<typeof runBound>>
+  bigFanout?: Awaited<ReturnType<typeof runBigFanout>>
+}
 
-export function summaryRows(all: Any): Row[] {
+export function summaryRows(all: BenchResults): Row[] {
   const rows: Row[] = []
   const add = (scenario: string, metric: string, value: number | string, target = '', ratio = '') =>
     rows.push({ scenario, metric, value, target, 'value/target': ratio })
-  const exact = (r: Any, expected: number) =>
+  const exact = (r: { kafkaPushes: number; pgPushes: number }, expected: number) =>
     r.kafkaPushes === expected && r.pgPushes === expected ? 'yes' : `NO (kafka ${r.kafkaPushes}, pg ${r.pgPushes}, expected ${expected})`
   const l = all.latency
   if (l) {
@@ -85,7 +95,7 @@ export function summaryRows(all: Any): Row[] {
 }
 
 /** CPU seconds per component during each measured window (capacity = wall time × cores). */
-export function cpuRows(all: Any): Row[] {
+export function cpuRows(all: BenchResults): Row[] {
   const rows: Row[] = []
   for (const [name, r] of [
     ['2 throughput', all.throughput],

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
-import { type Progress } from './progress.ts'
+import type { Progress } from './progress.ts'
 import { type Rng, zipfSampler } from './rng.ts'
 
 export interface SubscriberSpec {

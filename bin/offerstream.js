@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url'
 
 const major = Number(process.versions.node.split('.')[0])
 if (major >= 24) {
-  await import('../src/cli/main.ts')
+  const { main } = await import('../src/cli/main.ts')
+  // Product commands live in src/, dev commands (stack, demo, bench) and the embedded-stack fallback
+  // of run/migrate in tools/cli: loaded only when a command needs them, so src/ never imports tools/.
+  await main(process.argv.slice(2), async () => (await import('../tools/cli/index.ts')).devTools)
 } else {
   const pinned = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url))
   if (!existsSync(pinned)) {

@@ -34,7 +34,7 @@ try {
       const w = buildWorkload({ pushes })
       say(`${s}: ${w.values.length} input values, ${w.expected.size} expected pairs`)
       const t0 = Date.now()
-      let report
+      let report: Record<string, unknown>
       if (s === 'broker' && stack) {
         const r = await brokerRun(stack, fx, w, { log: say })
         report = {

@@ -13,8 +13,7 @@
 // order as batches reach them, an abort marker ends its producer's aborted run, and aborted batches
 // stay in place with no records, so offset tracking still moves past them.
 // test/integration/read-committed.test.ts fails without this patch.
-import { readFileSync, writeFileSync } from 'node:fs'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 

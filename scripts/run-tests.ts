@@ -1,7 +1,7 @@
 // `npm test`: runs every test against a real Kafka and PostgreSQL. Uses KAFKA_BROKERS/DATABASE_URL
 // when both are set; otherwise starts a throwaway local stack for the run and stops it afterwards.
 import { spawn } from 'node:child_process'
-import { startStack, type Stack } from '../tools/stack/index.ts'
+import { type Stack, startStack } from '../tools/stack/index.ts'
 
 const patterns = process.argv.slice(2)
 const files = patterns.length ? patterns : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts']

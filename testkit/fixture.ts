@@ -15,6 +15,11 @@ export interface Fixture {
   config: Config
   pool: pg.Pool
   produce(values: Array<string | Buffer | null>, key?: string, topic?: string): Promise<void>
+  /**
+   * Reads the topic (read_committed) until `atLeast` records arrived, then for as long as more keep
+   * coming, until `settleMs` pass without one. The quiet period is only there to catch duplicates:
+   * callers assert on the records, never on how long this took. `timeoutMs` bounds a failing read.
+   */
   readTopic(topic: string, opts: { atLeast: number; timeoutMs?: number; settleMs?: number }): Promise<ReadRecord[]>
   addSubscribers(rows: Array<[clientId: string, restaurantId: string]>): Promise<void>
   cleanup(): Promise<void>
@@ -37,7 +42,7 @@ export function requireServices(): { brokers: string; databaseUrl: string } {
 
 function withDatabase(url: string, db: string): string {
   const u = new URL(url)
-  u.pathname = '/' + db
+  u.pathname = `/${db}`
   return u.toString()
 }
 
@@ -89,7 +94,7 @@ export async function createFixture(overrides: Record<string, string> = {}, opts
         messages: values.map(v => ({ topic, key: Buffer.from(key), value: v === null ? undefined : Buffer.from(v) })),
       })
     },
-    async readTopic(topic, { atLeast, timeoutMs = 20000, settleMs = 500 }) {
+    async readTopic(topic, { atLeast, timeoutMs = 60000, settleMs = 500 }) {
       const consumer = new Consumer({
         clientId: `reader-${id}`,
         groupId: `reader_${id}_${randomBytes(3).toString('hex')}`,

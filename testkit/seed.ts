@@ -3,8 +3,6 @@
 export const SEED_EVENT_VALUE =
   '{"restaurant_id": "123e4567-e89b-12d3-a456-426614174000","adv_campaign_id": "123e4567-e89b-12d3-a456-426614174003","adv_campaign_content": "first campaign","adv_campaign_owner": "Ivanov Ivan Ivanovich","adv_campaign_owner_contact": "iiivanov@restaurant.ru","adv_campaign_datetime_start": 1659203516,"adv_campaign_datetime_end": 2659207116,"datetime_created": 1659131516}'
 
-export const SEED_EVENT_KEY = 'first_message'
-
 export const SEED_RESTAURANT = '123e4567-e89b-12d3-a456-426614174000'
 
 export const SEED_SUBSCRIBERS: Array<[id: number, clientId: string, restaurantId: string]> = [

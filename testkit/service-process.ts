@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { Config } from '../src/config/settings.ts'
-import { flagOf, SETTINGS, type SettingName } from '../src/config/settings.ts'
+import { SETTINGS, type SettingName } from '../src/config/settings.ts'
 
 const BIN = fileURLToPath(new URL('../bin/offerstream.js', import.meta.url))
 
@@ -14,8 +14,6 @@ export function envFor(config: Config): NodeJS.ProcessEnv {
   }
   return env
 }
-
-export { flagOf }
 
 /** `offerstream run` as a real child process, so tests can SIGKILL it like an OOM killer would. */
 export class ServiceProcess {

@@ -1,4 +1,4 @@
-import { startStack, type Stack } from '../../tools/stack/index.ts'
+import { type Stack, startStack } from '../../tools/stack/index.ts'
 
 /** `--name value` / `--name=value` flags of the chaos scripts, with defaults and a usage line. */
 export function parseArgs<T extends Record<string, string>>(argv: string[], defaults: T, usage: string): T {
@@ -6,7 +6,7 @@ export function parseArgs<T extends Record<string, string>>(argv: string[], defa
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     if (a === '--help' || a === '-h') {
-      process.stdout.write(usage + '\n')
+      process.stdout.write(`${usage}\n`)
       process.exit(0)
     }
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a)

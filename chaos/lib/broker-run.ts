@@ -5,7 +5,7 @@ import { type ClusterHealth, clusterHealth, leaderOf } from './cluster-health.ts
 import { checkSinks, type SinkReport, waitForFeedback } from './sinks.ts'
 import type { Workload } from './workload.ts'
 
-export interface BrokerRunReport {
+interface BrokerRunReport {
   /** Node SIGKILLed: the leader of the relay's state topic, which every output transaction writes. */
   killedNode: number
   rowsAtKill: number
@@ -26,7 +26,12 @@ export interface BrokerRunReport {
  * and both sinks must come out exact on the two survivors. Then the broker is restarted and the
  * cluster must heal by itself (all brokers registered, no under-replicated partition).
  */
-export async function brokerRun(stack: Stack, fx: Fixture, w: Workload, o: { timeoutMs?: number; log?: (m: string) => void } = {}) {
+export async function brokerRun(
+  stack: Stack,
+  fx: Fixture,
+  w: Workload,
+  o: { timeoutMs?: number; log?: (m: string) => void } = {},
+): Promise<BrokerRunReport> {
   const log = o.log ?? (() => {})
   const bootstrap = stack.kafkaBrokers.split(',')
   const topics = [fx.config.inputTopic, fx.config.outputTopic, fx.config.dlqTopic, fx.config.stateTopic]

@@ -18,7 +18,7 @@ export function rng(seed: number): Rng {
   }
 }
 
-export const SQL_TEXTS = [
+const SQL_TEXTS = [
   "'); DROP TABLE subscribers_feedback; --",
   "1' OR '1'='1",
   "Robert'); delete from offerstream_events where ('1'='1",

@@ -24,7 +24,7 @@ export interface KillRunReport {
  * SIGKILLs `offerstream run` at random moments while the input is still arriving, restarts it each
  * time, then lets a last incarnation finish and checks both sinks against the workload's pairs.
  * A quarter of the kills come within the first second (startup, group join, rebalance); the rest
- * land in ingest, PostgreSQL fan-out (COPY) or the relay's Kafka transaction.
+ * land in ingest, the PostgreSQL fan-out (INSERT … SELECT) or the relay's Kafka transaction.
  */
 export async function killRun(fx: Fixture, w: Workload, o: KillRunOptions): Promise<KillRunReport> {
   const log = o.log ?? (() => {})

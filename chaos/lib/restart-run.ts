@@ -1,6 +1,6 @@
-import type { Stack } from '../../tools/stack/index.ts'
 import type { Fixture } from '../../testkit/fixture.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
+import type { Stack } from '../../tools/stack/index.ts'
 import { checkSinks, type SinkReport, waitForFeedback } from './sinks.ts'
 import type { Workload } from './workload.ts'
 

@@ -29,7 +29,7 @@ interface TableCounts {
   feedback: number
 }
 
-export interface SoakSample {
+interface SoakSample {
   atS: number
   rssMb: number
   expected: number

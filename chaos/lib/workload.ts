@@ -45,7 +45,7 @@ export function campaignJson(
 }
 
 /** The activity rule restated for the oracle: start <= now <= end - margin. */
-export function mustPush(start: number, end: number, now: number, margin: number): boolean {
+function mustPush(start: number, end: number, now: number, margin: number): boolean {
   return start <= now && now <= end - margin && start <= end - margin
 }
 

@@ -1,9 +1,11 @@
 import { migrate } from '../pg/migrate.ts'
 import { createPool } from '../pg/pool.ts'
+import type { EmbeddedServices } from './dev-tools.ts'
 import { configWithServices } from './services.ts'
 
-export async function runMigrate(argv: string[]): Promise<void> {
-  const config = await configWithServices(argv, m => process.stderr.write(m + '\n'))
+/** `offerstream migrate`: creates or upgrades the schema. */
+export async function runMigrate(argv: string[], embedded: EmbeddedServices): Promise<void> {
+  const config = await configWithServices(argv, m => process.stderr.write(`${m}\n`), embedded)
   const pool = createPool(config.databaseUrl, 1)
   try {
     const applied = await migrate(pool)

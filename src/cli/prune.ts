@@ -4,6 +4,7 @@ import { publishedCursor } from '../kafka/published-cursor.ts'
 import { createPool } from '../pg/pool.ts'
 import { prunePreview } from '../pg/sql/prune-preview.ts'
 import { pruneBookkeeping } from '../service/retention.ts'
+import type { EmbeddedServices } from './dev-tools.ts'
 import { configWithServices } from './services.ts'
 
 interface PruneArgs {
@@ -45,9 +46,9 @@ function parsePruneArgs(argv: string[]): PruneArgs {
  * campaigns that ended longer ago than --older-than; with --feedback-too also their
  * subscribers_feedback rows. Safe while the service runs; see README "Retention".
  */
-export async function runPrune(argv: string[]): Promise<void> {
+export async function runPrune(argv: string[], embedded: EmbeddedServices): Promise<void> {
   const a = parsePruneArgs(argv)
-  const config = await configWithServices(a.rest, m => process.stderr.write(`${m}\n`))
+  const config = await configWithServices(a.rest, m => process.stderr.write(`${m}\n`), embedded)
   const pool = createPool(config.databaseUrl, 1)
   try {
     const published = await publishedCursor(config)

@@ -7,6 +7,7 @@ import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import { translatePgError } from '../pg/pg-errors.ts'
 import { createPool } from '../pg/pool.ts'
 import { restaurantCampaigns } from '../pg/sql/restaurant-campaigns.ts'
+import type { EmbeddedServices } from './dev-tools.ts'
 import { configWithServices } from './services.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -14,7 +15,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const bad = (detail: string) => new OfferstreamError(ErrorCodes.CONFIG_INVALID, detail)
 
 /** `offerstream report [--restaurant ID] [--since 7d] [--json] [settings]`: campaign statistics from PostgreSQL. */
-export async function runReport(argv: string[], nowSeconds = Math.floor(Date.now() / 1000)): Promise<void> {
+export async function runReport(argv: string[], embedded: EmbeddedServices, nowSeconds = Math.floor(Date.now() / 1000)): Promise<void> {
   const { values: o, tokens } = parseArgs({
     args: argv,
     options: { restaurant: { type: 'string' }, since: { type: 'string', default: '7d' }, json: { type: 'boolean', default: false } },
@@ -36,7 +37,7 @@ export async function runReport(argv: string[], nowSeconds = Math.floor(Date.now
   const since = parseDuration(String(o.since))
   if (since === null) throw bad(`invalid --since: expected a duration like 90m, 12h, 7d or 2w, got ${JSON.stringify(o.since)}`)
   const env = loadConfig({ argv: rest })
-  const config = env.databaseUrl ? env : await configWithServices(rest, m => process.stderr.write(`${m}\n`))
+  const config = env.databaseUrl ? env : await configWithServices(rest, m => process.stderr.write(`${m}\n`), embedded)
   const pool = createPool(config.databaseUrl, 1)
   try {
     const stats = await restaurantCampaigns(pool, { restaurantId: restaurant?.toLowerCase(), sinceSeconds: nowSeconds - since }).catch(

@@ -1,11 +1,12 @@
 import { startService } from '../service/app.ts'
 import { createLogger } from '../service/logger.ts'
+import type { EmbeddedServices } from './dev-tools.ts'
 import { configWithServices } from './services.ts'
 
 /** `offerstream run`: the long-running service; SIGTERM/SIGINT drain, commit and exit 0. */
-export async function runRun(argv: string[]): Promise<void> {
+export async function runRun(argv: string[], embedded: EmbeddedServices): Promise<void> {
   const bootLog = createLogger('info')
-  const config = await configWithServices(argv, m => bootLog.info(m))
+  const config = await configWithServices(argv, m => bootLog.info(m), embedded)
   const log = createLogger(config.logLevel)
   const service = await startService(config, log)
   let signals = 0

@@ -222,7 +222,7 @@ type ValueOf<K extends Kind> = K extends 'int' ? number : K extends 'bool' ? boo
 export type Config = { -readonly [K in SettingName]: ValueOf<(typeof SETTINGS)[K]['kind']> }
 
 export function flagOf(name: SettingName): string {
-  return '--' + name.replace(/[A-Z]/g, c => '-' + c.toLowerCase())
+  return `--${name.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)}`
 }
 
 export function specOf(name: SettingName): Spec {

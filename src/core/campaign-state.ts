@@ -1,5 +1,6 @@
 // The one vocabulary for where a stored campaign stands. These strings are also the values of
 // offerstream_events.status (its CHECK constraint lists exactly these), so renaming one needs a migration.
+/** @internal also used by tests */
 export const CAMPAIGN_STATES = ['pending', 'fanning', 'done', 'expired'] as const
 
 export type CampaignState = (typeof CAMPAIGN_STATES)[number]

@@ -1,4 +1,4 @@
-import { type Campaign } from './campaign.ts'
+import type { Campaign } from './campaign.ts'
 import { EventValidator } from './event-schema.ts'
 import { RejectCodes, type Rejection } from './reject-reason.ts'
 

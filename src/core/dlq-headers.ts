@@ -1,4 +1,4 @@
-import { type Rejection } from './reject-reason.ts'
+import type { Rejection } from './reject-reason.ts'
 
 export interface SourcePosition {
   topic: string

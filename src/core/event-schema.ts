@@ -8,7 +8,7 @@ export const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a
 const UnixSeconds = Type.Integer({ minimum: 0 })
 const OptionalText = (maxLength: number) => Type.Optional(Type.Union([Type.String({ maxLength }), Type.Null()]))
 
-export const EventSchema = Type.Object({
+const EventSchema = Type.Object({
   restaurant_id: Uuid,
   adv_campaign_id: Uuid,
   adv_campaign_content: Type.String({ minLength: 1, maxLength: 4096 }),
@@ -18,7 +18,5 @@ export const EventSchema = Type.Object({
   adv_campaign_datetime_end: UnixSeconds,
   datetime_created: Type.Optional(Type.Union([UnixSeconds, Type.Null()])),
 })
-
-export type EventJson = Type.Static<typeof EventSchema>
 
 export const EventValidator = Compile(EventSchema)

@@ -18,6 +18,7 @@ export const FEEDBACK_STAGES: readonly FeedbackKind[] = ['delivered', 'dismissed
 
 // Far above a real feedback (a comment of 1000 characters is at most 4000 bytes), far below what
 // would hurt: larger values are rejected before parsing.
+/** @internal also used by tests */
 export const MAX_FEEDBACK_BYTES = 16384
 
 /** One feedback event, as the app sends it through Kafka (push_feedback) or HTTP. */

@@ -1,4 +1,4 @@
-import { type Campaign } from './campaign.ts'
+import type { Campaign } from './campaign.ts'
 
 // The push_message value, byte for byte the seed's format and field order. Every message of one
 // fan-out shares everything up to client_id, so that part is serialised once per campaign and each
@@ -23,8 +23,4 @@ export function pushMessageSuffix(c: Campaign, triggerSeconds: number): string {
 /** clientId must be a canonical UUID string (it is written unescaped). */
 export function pushMessage(prefix: string, clientId: string, suffix: string): string {
   return `${prefix}"${clientId}"${suffix}`
-}
-
-export function buildPushMessage(c: Campaign, clientId: string, triggerSeconds: number): string {
-  return pushMessage(pushMessagePrefix(c), clientId, pushMessageSuffix(c, triggerSeconds))
 }

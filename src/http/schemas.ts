@@ -1,6 +1,6 @@
 import Type from 'typebox'
-import { FEEDBACK_KINDS, FeedbackSchema } from '../core/feedback.ts'
 import { Uuid } from '../core/event-schema.ts'
+import { FEEDBACK_KINDS, FeedbackSchema } from '../core/feedback.ts'
 
 // Request schemas are what fastify validates with (src/http/validate.ts); response schemas document
 // what the handlers return, and the integration tests check real responses against them.

@@ -1,10 +1,10 @@
 import { STATUS_CODES } from 'node:http'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type pg from 'pg'
+import type { Metrics } from '../metrics/metrics.ts'
+import { startThroughputSampler, type ThroughputSampler } from '../metrics/throughput-sampler.ts'
 import { translatePgError } from '../pg/pg-errors.ts'
 import { createPool } from '../pg/pool.ts'
-import type { Metrics } from '../service/metrics.ts'
-import { startThroughputSampler, type ThroughputSampler } from '../service/throughput-sampler.ts'
 import { registerAuth } from './auth.ts'
 import { loginPage, registerDashboardRoutes } from './dashboard-routes.ts'
 import { registerFeedbackRoutes } from './feedback-routes.ts'
@@ -26,7 +26,10 @@ export interface HttpDeps {
 
 const VERSION = '0.1.0'
 
-/** The HTTP app, not listening yet (tests inject into it). */
+/**
+ * The HTTP app, not listening yet (tests inject into it).
+ * @internal also used by tests
+ */
 export function buildHttp(deps: HttpDeps): FastifyInstance {
   const app = Fastify({ logger: false })
   app.setValidatorCompiler(typeboxValidatorCompiler)

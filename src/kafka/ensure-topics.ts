@@ -4,12 +4,13 @@ import { kafkaBaseOptions } from './client-options.ts'
 import { translateKafkaError } from './kafka-errors.ts'
 
 /** Room for any input record the broker accepts (up to 16 MB) plus the reason headers. */
-export const DLQ_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 65536
+const DLQ_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 65536
 
 /**
  * Replication of the topics we create: `auto` is one replica per broker up to 3. With 3 replicas a
  * write (acks=all) needs 2 in sync, so one broker may die without losing an acknowledged record or
  * stopping writes; with fewer there is no spare replica to require.
+ * @internal also used by tests
  */
 export function replication(setting: string, brokers: number): { replicas: number; minInsync?: number } {
   const replicas = setting === 'auto' ? Math.max(1, Math.min(3, brokers)) : Number(setting)

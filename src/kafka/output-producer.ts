@@ -20,12 +20,13 @@ const toBuffer = (v?: Bytes) => (v === undefined ? undefined : typeof v === 'str
 // relay transaction (OFFERSTREAM_RELAY_BATCH pushes, 5,000 by default, or a few large DLQ values)
 // can exceed it. So a transaction is sent in slices of at most this many bytes; the commit still
 // makes them visible atomically.
+/** @internal exported for its unit test */
 export const SEND_BYTES = 512 * 1024
 
 type Sized = { key?: Bytes; value?: Bytes; headers?: Map<Bytes, Bytes> }
 const len = (v?: Bytes) => (v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length)
 
-/** Splits messages into consecutive slices of at most `limit` bytes (a bigger message goes alone). */
+/** Splits messages into consecutive slices of at most `limit` bytes (a bigger message goes alone). @internal exported for its unit test */
 export function slicesOfBytes<T extends Sized>(messages: T[], limit: number): T[][] {
   const out: T[][] = []
   let slice: T[] = []

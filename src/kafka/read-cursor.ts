@@ -1,4 +1,4 @@
-import { Consumer, FetchIsolationLevels } from '@platformatic/kafka'
+import { type Consumer, FetchIsolationLevels } from '@platformatic/kafka'
 import { decodeCursor, type RelayCursor } from './relay-cursor.ts'
 
 // Record batch attribute bits (Kafka protocol): transactional and control batches.

@@ -59,7 +59,10 @@ function describe(want: Want, name: string, c: TableColumn | undefined): string 
   return `${name} is ${c.type}${want === 'serial id' && !numbered(c) ? ' without a sequence' : ''} (want ${wanted})`
 }
 
-/** Pure: what is wrong with one table and the statement that fixes it; undefined when it fits. */
+/**
+ * Pure: what is wrong with one table and the statement that fixes it; undefined when it fits.
+ * @internal also used by tests
+ */
 export function diffTable(table: string, columns: TableColumn[]): { problems: string[]; statement: string } | undefined {
   const wanted = WANTED[table]
   if (!wanted) return undefined

@@ -8,13 +8,13 @@ const DIR = fileURLToPath(new URL('./migrations/', import.meta.url))
 // Any constant works; it only has to be the same for every instance so two starting at once queue.
 const MIGRATION_LOCK = 7_304_001
 
-export interface Migration {
+interface Migration {
   version: number
   name: string
   sql: string
 }
 
-export function listMigrations(): Migration[] {
+function listMigrations(): Migration[] {
   return readdirSync(DIR)
     .filter(f => /^\d{6}_.+\.sql$/.test(f))
     .sort()

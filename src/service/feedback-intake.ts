@@ -3,15 +3,15 @@ import type { Config } from '../config/settings.ts'
 import { decodeFeedback, type Feedback } from '../core/feedback.ts'
 import { RejectCodes } from '../core/reject-reason.ts'
 import { type InputRecord, InputSource } from '../kafka/input-source.ts'
+import type { Metrics } from '../metrics/metrics.ts'
 import type { RejectRow } from '../pg/sql/insert-rejects.ts'
 import { insertRejects } from '../pg/sql/insert-rejects.ts'
 import { recordFeedback } from '../pg/sql/record-feedback.ts'
 import { withTransaction } from '../pg/transaction.ts'
 import { takeWriterLock } from '../pg/writer-lock.ts'
 import { systemClock } from './clock.ts'
-import { retry } from './retry.ts'
 import type { Logger } from './logger.ts'
-import type { Metrics } from './metrics.ts'
+import { retry } from './retry.ts'
 
 interface FeedbackIntakeDeps {
   pool: pg.Pool

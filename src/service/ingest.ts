@@ -1,6 +1,6 @@
+import type { Config } from '../config/settings.ts'
 import { stateAt } from '../core/activity.ts'
 import { decodeEvent } from '../core/decode-event.ts'
-import type { Config } from '../config/settings.ts'
 import type { InputRecord } from '../kafka/input-source.ts'
 import type { EventRow } from '../pg/sql/insert-events.ts'
 import type { RejectRow } from '../pg/sql/insert-rejects.ts'

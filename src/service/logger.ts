@@ -19,8 +19,3 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 }
 
 export type Logger = pino.Logger
-
-/** Removes credentials from a postgres:// URL so it can be shown. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:<redacted>@').replace(/(password=)[^&]*/gi, '$1<redacted>')
-}

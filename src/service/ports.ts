@@ -19,13 +19,17 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>
 }
 
+/** @internal also used by tests */
 export interface DueCampaign {
   id: number
   start: number
   end: number
 }
 
-/** One writer transaction: it holds the writer lock from its first statement until commit. */
+/**
+ * One writer transaction: it holds the writer lock from its first statement until commit.
+ * @internal also used by tests
+ */
 export interface WriterTx {
   insertEvents(rows: EventRow[]): Promise<Array<{ id: number; status: string }>>
   insertRejects(rows: RejectRow[]): Promise<number>

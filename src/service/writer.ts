@@ -1,10 +1,10 @@
+import type { Config } from '../config/settings.ts'
 import { stateAt } from '../core/activity.ts'
 import type { RuledState } from '../core/campaign-state.ts'
-import type { Config } from '../config/settings.ts'
 import type { InputRecord } from '../kafka/input-source.ts'
+import type { Metrics } from '../metrics/metrics.ts'
 import { classifyBatch } from './ingest.ts'
 import type { Logger } from './logger.ts'
-import type { Metrics } from './metrics.ts'
 import type { Clock, Input, WriterStore } from './ports.ts'
 import { retry } from './retry.ts'
 

@@ -4,7 +4,7 @@ import { Admin, ConfigResourceTypes } from '@platformatic/kafka'
 import { brokerRun } from '../../chaos/lib/broker-run.ts'
 import { buildWorkload } from '../../chaos/lib/workload.ts'
 import { createFixture } from '../../testkit/fixture.ts'
-import { startStack, type Stack } from '../../tools/stack/index.ts'
+import { type Stack, startStack } from '../../tools/stack/index.ts'
 
 // Short version of `npm run chaos -- --scenario broker`, on a 3-node cluster of this suite's own.
 let stack: Stack

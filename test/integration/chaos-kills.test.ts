@@ -15,7 +15,7 @@ after(async () => fx?.cleanup())
 
 test('SIGKILL at random moments while input keeps arriving: both sinks exact', async () => {
   const w = buildWorkload({ pushes: 12000, subscribersPerRestaurant: 1000, inactive: 3, resends: 2 })
-  const r = await killRun(fx, w, { kills: 4, maxLifeMs: 6000, timeoutMs: 120000 })
+  const r = await killRun(fx, w, { kills: 4, maxLifeMs: 6000, timeoutMs: 300000 })
   assert.equal(r.kills, 4)
   assert.ok(r.cleanExit, r.output.slice(-2000))
   const exact = { missing: 0, duplicated: 0, unexpected: 0, total: w.expected.size }

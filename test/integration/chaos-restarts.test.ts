@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { restartRun } from '../../chaos/lib/restart-run.ts'
 import { buildWorkload } from '../../chaos/lib/workload.ts'
-import { startStack, type Stack } from '../../tools/stack/index.ts'
 import { createFixture } from '../../testkit/fixture.ts'
+import { type Stack, startStack } from '../../tools/stack/index.ts'
 
 // Short version of `npm run chaos -- --scenario kafka|postgres`: the broker, then the database, is
 // stopped for a few seconds mid-run on a stack of this suite's own (never the shared one). The
@@ -37,7 +37,7 @@ for (const [outage, hard] of [
     })
     try {
       const w = buildWorkload({ pushes: 16000, subscribersPerRestaurant: 1000 })
-      const r = await restartRun(stack, fx, w, { outage, hard, downMs: 6000, timeoutMs: 120000 })
+      const r = await restartRun(stack, fx, w, { outage, hard, downMs: 6000, timeoutMs: 300000 })
       assert.ok(r.survived, `service exited during the ${outage} outage:\n${r.output.slice(-4000)}`)
       assert.ok(r.rowsAtStop < w.expected.size, 'the outage came mid-run')
       assert.ok(r.retryWarnings > 0 && r.retryWarnings < 200, `bounded, logged retries: ${r.retryWarnings}`)

@@ -8,7 +8,7 @@ import pg from 'pg'
 import { loadConfig } from '../../src/config/load-config.ts'
 import { migrate } from '../../src/pg/migrate.ts'
 import { createPool } from '../../src/pg/pool.ts'
-import { startStack, type Stack } from '../../tools/stack/index.ts'
+import { type Stack, startStack } from '../../tools/stack/index.ts'
 
 // PostgreSQL TLS is configured through DATABASE_URL, as the pg driver reads it. This suite turns
 // TLS on in a PostgreSQL of its own (self-signed certificate for 127.0.0.1) and checks the

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
+import type { Service } from '../../src/service/app.ts'
 import { verifySinks } from '../../testkit/expected.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
-import type { Service } from '../../src/service/app.ts'
 import { runService } from '../../testkit/service.ts'
 
 // Regression (found by the hostile-input fuzz): with the default relay batch, a transaction of

@@ -12,6 +12,8 @@ import { requireServices } from '../../testkit/fixture.ts'
 const BIN = fileURLToPath(new URL('../../bin/offerstream.js', import.meta.url))
 const PG_SECRET = `PgS3cret${randomBytes(4).toString('hex')}`
 const SASL_SECRET = `SaslS3cret${randomBytes(4).toString('hex')}`
+// Only ever reached when something hangs: every run below waits for output or for its exit.
+const DEADLINE_MS = 120_000
 
 function topics(): Record<string, string> {
   const id = randomBytes(4).toString('hex')
@@ -27,17 +29,39 @@ function topics(): Record<string, string> {
   }
 }
 
-/** Runs `offerstream run`, SIGTERMs it after `ms` unless it exits first; returns exit code and all output. */
-function run(env: Record<string, string>, ms: number, args: string[] = []): Promise<{ code: number | null; out: string }> {
+/**
+ * Runs `offerstream run` until its output matches `until`, then SIGTERMs it (without `until`: until
+ * it exits by itself). Gives up after a generous deadline (SIGKILL) so a hang fails the assertions
+ * below with the output, instead of the whole suite timing out.
+ */
+async function run(env: Record<string, string>, until?: RegExp, args: string[] = []): Promise<{ code: number | null; out: string }> {
   const child = spawn(process.execPath, [BIN, 'run', ...args], {
     env: { PATH: process.env.PATH, OFFERSTREAM_HTTP_ENABLED: 'false', OFFERSTREAM_LOG_LEVEL: 'trace', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
-  child.stdout.on('data', d => (out += d))
-  child.stderr.on('data', d => (out += d))
-  const timer = setTimeout(() => child.kill('SIGTERM'), ms)
-  return new Promise(resolve => child.on('exit', code => (clearTimeout(timer), resolve({ code, out }))))
+  const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
+  const seen = new Promise<void>(resolve => {
+    const collect = (d: Buffer) => {
+      out += d
+      if (until?.test(out)) resolve()
+    }
+    child.stdout.on('data', collect)
+    child.stderr.on('data', collect)
+  })
+  const deadline = AbortSignal.timeout(DEADLINE_MS)
+  const gaveUp = new Promise<void>(resolve => deadline.addEventListener('abort', () => resolve()))
+  if (until) {
+    await Promise.race([seen, exited, gaveUp])
+    child.kill('SIGTERM')
+  }
+  const code = await Promise.race([exited, gaveUp.then(() => null)])
+  if (code === null && child.exitCode === null) {
+    child.kill('SIGKILL')
+    await exited
+    out += `\n[test: no ${until ? 'match and exit' : 'exit'} within ${DEADLINE_MS} ms]`
+  }
+  return { code, out }
 }
 
 function withPassword(url: string, user: string, password: string): string {
@@ -60,7 +84,7 @@ test('no secret in the output of a healthy run at trace level, nor when a databa
   try {
     const good = withPassword(databaseUrl, role, PG_SECRET).replace(/\/[^/?]*(\?|$)/, `/${db}$1`)
     const names = topics()
-    const healthy = await run({ KAFKA_BROKERS: brokers, DATABASE_URL: good, ...names }, 6000)
+    const healthy = await run({ KAFKA_BROKERS: brokers, DATABASE_URL: good, ...names }, /offerstream running/)
     const kafka = new Admin({ clientId: 'secrets-cleanup', bootstrapBrokers: [brokers] })
     await kafka
       .deleteTopics({
@@ -73,7 +97,10 @@ test('no secret in the output of a healthy run at trace level, nor when a databa
     assert.match(healthy.out, /offerstream running/)
     assert.equal(healthy.code, 0, healthy.out.slice(-2000))
     assert.deepEqual(leaks(healthy.out), [])
-    const wrong = await run({ KAFKA_BROKERS: brokers, DATABASE_URL: withPassword(databaseUrl, role, PG_SECRET + 'x'), ...topics() }, 6000)
+    const wrong = await run(
+      { KAFKA_BROKERS: brokers, DATABASE_URL: withPassword(databaseUrl, role, `${PG_SECRET}x`), ...topics() },
+      /password authentication failed/,
+    )
     assert.match(wrong.out, /password authentication failed/)
     assert.deepEqual(leaks(wrong.out), [])
   } finally {
@@ -87,7 +114,7 @@ test('no secret in the output while PostgreSQL is unreachable or Kafka refuses S
   const { brokers, databaseUrl } = requireServices()
   const unreachable = await run(
     { KAFKA_BROKERS: brokers, DATABASE_URL: `postgres://app:${PG_SECRET}@127.0.0.1:1/x?password=${PG_SECRET}` },
-    3000,
+    /PG_UNAVAILABLE.*retrying/,
   )
   assert.match(unreachable.out, /PG_UNAVAILABLE.*retrying/)
   assert.deepEqual(leaks(unreachable.out), [])
@@ -100,7 +127,7 @@ test('no secret in the output while PostgreSQL is unreachable or Kafka refuses S
       KAFKA_SASL_PASSWORD: SASL_SECRET,
       ...topics(),
     },
-    20000,
+    /SASL/,
   )
   assert.match(sasl.out, /SASL/)
   assert.deepEqual(leaks(sasl.out), [])
@@ -123,7 +150,7 @@ test('bad settings: exit code 2 and a message naming the setting, secrets not ec
     [{}, /--no-such-flag/, ['--no-such-flag', '1']],
   ]
   for (const [env, names, args] of cases) {
-    const r = await run({ ...base, ...env }, 10000, args)
+    const r = await run({ ...base, ...env }, undefined, args)
     assert.equal(r.code, 2, `${JSON.stringify(env)}: ${r.out}`)
     assert.match(r.out, names)
     assert.deepEqual(leaks(r.out), [])

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
+import type { Service } from '../../src/service/app.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import { SEED_EVENT_VALUE, SEED_RESTAURANT, SEED_SUBSCRIBERS } from '../../testkit/seed.ts'
 import { eventually, runService } from '../../testkit/service.ts'
-import type { Service } from '../../src/service/app.ts'
 
 let fx: Fixture
 let service: Service

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { spawn } from 'node:child_process'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { Producer, stringSerializers } from '@platformatic/kafka'
 import { campaignJson } from '../../chaos/lib/workload.ts'
-import { buildPushMessage } from '../../src/core/push-message.ts'
+import { pushMessage, pushMessagePrefix, pushMessageSuffix } from '../../src/core/push-message.ts'
 import { verifySinks } from '../../testkit/expected.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import { eventually } from '../../testkit/service.ts'
@@ -113,9 +113,11 @@ test('upgrade in place from release 1 stopped mid-fan-out: nothing lost or repea
     })
     try {
       const tx = await relay.beginTransaction()
-      const pushes = bigClients
-        .slice(0, 600)
-        .map(c => ({ topic: fx.config.outputTopic, key: c, value: buildPushMessage(campaign, c, trigger) }))
+      const pushes = bigClients.slice(0, 600).map(c => ({
+        topic: fx.config.outputTopic,
+        key: c,
+        value: pushMessage(pushMessagePrefix(campaign), c, pushMessageSuffix(campaign, trigger)),
+      }))
       for (let i = 0; i < pushes.length; i += 200) await tx.send({ messages: pushes.slice(i, i + 200) })
       await tx.send({ messages: [{ topic: fx.config.stateTopic, key: fx.config.transactionalId, value: '{"push":600,"dlq":0}' }] })
       await tx.commit()

@@ -80,5 +80,5 @@ test('schema rejections name the offending field', () => {
 test('deep nesting is rejected, not a crash', () => {
   const deep = '['.repeat(2000) + ']'.repeat(2000)
   assert.equal(codeOf(bytes(deep)), 'not_object')
-  assert.equal(codeOf(bytes('{"a":' + deep + '}')), 'schema')
+  assert.equal(codeOf(bytes(`{"a":${deep}}`)), 'schema')
 })

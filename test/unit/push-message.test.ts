@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import type { Campaign } from '../../src/core/campaign.ts'
 import { decodeEvent } from '../../src/core/decode-event.ts'
-import { buildPushMessage } from '../../src/core/push-message.ts'
+import { pushMessage, pushMessagePrefix, pushMessageSuffix } from '../../src/core/push-message.ts'
 import { SEED_EVENT_VALUE } from '../../testkit/seed.ts'
+
+// As the relay builds it: the per-campaign prefix and suffix around each client id.
+const buildPushMessage = (c: Campaign, clientId: string, trigger: number) =>
+  pushMessage(pushMessagePrefix(c), clientId, pushMessageSuffix(c, trigger))
 
 // Seed 000's push_message example, verbatim.
 const SEED_PUSH =

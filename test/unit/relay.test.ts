@@ -1,12 +1,19 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ErrorCodes, OfferstreamError } from '../../src/errors.ts'
+import { createMetrics } from '../../src/metrics/metrics.ts'
 import { createLogger } from '../../src/service/logger.ts'
-import { createMetrics } from '../../src/service/metrics.ts'
 import { Relay } from '../../src/service/relay.ts'
 import { FakeBroker, FakeClock, MemRelayStore, until } from './support/fakes.ts'
 
-const config = { relayBatch: 10, outputTopic: 'push', dlqTopic: 'dlq', feedbackTopic: 'fb', feedbackDlqTopic: 'fb-dlq', retryMaxDelayMs: 5000 }
+const config = {
+  relayBatch: 10,
+  outputTopic: 'push',
+  dlqTopic: 'dlq',
+  feedbackTopic: 'fb',
+  feedbackDlqTopic: 'fb-dlq',
+  retryMaxDelayMs: 5000,
+}
 
 function setup() {
   const clock = new FakeClock()

@@ -3,7 +3,7 @@ import path from 'node:path'
 import { clusterSpecs, KAFKA_MARKER, type KafkaSpec } from './kafka.ts'
 import { HOST, pickPort, portAnswers, waitUntil } from './net.ts'
 import { DEFAULT_STACK_DIR, kafkaNodeDir } from './paths.ts'
-import { PG_MARKER, type PgSpec, databaseUrl } from './postgres.ts'
+import { databaseUrl, PG_MARKER, type PgSpec } from './postgres.ts'
 import { runs, stopPid } from './process.ts'
 import { awaitReady, type ServiceDef } from './service.ts'
 import { kafkaDef, postgresDef } from './stack.ts'
@@ -26,7 +26,7 @@ interface State {
   postgres: { pid?: number; port: number }
 }
 
-export interface ServiceStatus {
+interface ServiceStatus {
   pid?: number
   port: number
   alive: boolean
@@ -49,7 +49,7 @@ export interface StackUpResult {
   kafkaBrokers: string
   databaseUrl: string
   alreadyRunning: boolean
-  /** `KAFKA_BROKERS=...` and `DATABASE_URL=...`, ready to `export`. */
+  /** `export KAFKA_BROKERS=...` and `export DATABASE_URL=...`, for `eval` (child processes such as `npm test` must see them). */
   env: string
 }
 
@@ -84,7 +84,7 @@ function specs(dir: string, state: State): { kafka: KafkaSpec[]; postgres: PgSpe
 const brokerList = (state: State) => state.kafka.map(n => `${HOST}:${n.port}`).join(',')
 
 function envLines(state: State): string {
-  return `KAFKA_BROKERS=${brokerList(state)}\nDATABASE_URL=${databaseUrl(state.postgres.port)}\n`
+  return `export KAFKA_BROKERS=${brokerList(state)}\nexport DATABASE_URL=${databaseUrl(state.postgres.port)}\n`
 }
 
 /**

@@ -1,5 +1,4 @@
 // Public surface of the local real-services stack (Kafka KRaft + PostgreSQL, no docker).
-export { startStack, type Stack, type StackOptions } from './stack.ts'
-export { stackUp, stackDown, stackStatus, type StackStatus, type StackUpResult, type ServiceStatus } from './detached.ts'
-export { ensureKafkaJars } from './kafka-jars.ts'
-export { KAFKA_VERSION, DEFAULT_STACK_DIR } from './paths.ts'
+export { stackDown, stackStatus, stackUp } from './detached.ts'
+export { KAFKA_VERSION } from './paths.ts'
+export { type Stack, startStack } from './stack.ts'

@@ -3,7 +3,7 @@ import crypto from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { type KafkaSpec, java, jvmArgs, log4j2Properties, serverProperties } from './kafka-config.ts'
+import { java, jvmArgs, type KafkaSpec, log4j2Properties, serverProperties } from './kafka-config.ts'
 import { KAFKA_VERSION, kafkaStorageTemplateDir } from './paths.ts'
 
 const exists = (file: string) =>

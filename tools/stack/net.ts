@@ -31,7 +31,7 @@ export function portAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
 }
 
 /** Free for us to bind: used to keep a preferred port or fall back to a random one. */
-export function portIsFree(port: number): Promise<boolean> {
+function portIsFree(port: number): Promise<boolean> {
   return new Promise(resolve => {
     const server = net.createServer()
     server.unref()

@@ -4,10 +4,10 @@ import path from 'node:path'
 export const KAFKA_VERSION = process.env.OFFERSTREAM_KAFKA_VERSION ?? '4.1.1'
 
 /** Repository root, derived from this file so it works from any cwd. */
-export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..')
+const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..')
 
 /** Gitignored, project-local home for downloads and the `stack up` state. */
-export const LOCAL_DIR = path.join(PROJECT_ROOT, '.offerstream')
+const LOCAL_DIR = path.join(PROJECT_ROOT, '.offerstream')
 
 export const KAFKA_POM = path.join(PROJECT_ROOT, 'tools', 'stack', 'kafka', 'pom.xml')
 

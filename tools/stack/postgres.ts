@@ -6,11 +6,11 @@ import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { HOST } from './net.ts'
-import { type RunAs, canAccess, chownTo, pgBinaries, postgresRunAs } from './postgres-user.ts'
+import { canAccess, chownTo, pgBinaries, postgresRunAs, type RunAs } from './postgres-user.ts'
 import type { StopPolicy } from './process.ts'
 
-export const PG_USER = 'postgres'
-export const PG_PASSWORD = 'postgres'
+const PG_USER = 'postgres'
+const PG_PASSWORD = 'postgres'
 /** Matched against /proc/<pid>/cmdline to recognise our postmaster after a pid reuse. */
 export const PG_MARKER = 'listen_addresses=127.0.0.1'
 /** SIGTERM would be "smart" shutdown, waiting for pooled clients forever; SIGINT is "fast". */

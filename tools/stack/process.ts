@@ -31,7 +31,7 @@ export function runs(pid: number | undefined, marker: string): boolean {
   }
 }
 
-export async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   while (isAlive(pid)) {
     if (Date.now() > deadline) return false

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { waitUntil } from './net.ts'
-import { isAlive, stopPid, type StopPolicy } from './process.ts'
+import { isAlive, type StopPolicy, stopPid } from './process.ts'
 import type { Watchdog } from './watchdog.ts'
 
 export interface ServiceDef {
@@ -15,7 +15,7 @@ export interface ServiceDef {
 }
 
 /** Last bytes of a log, so a failed start explains itself without a trip to the file. */
-export function logTail(file: string, bytes = 4000): string {
+function logTail(file: string, bytes = 4000): string {
   try {
     const size = statSync(file).size
     const fd = openSync(file, 'r')

@@ -6,11 +6,11 @@
  * process outlives the owner: it learns the pids over its stdin pipe and, when
  * the pipe closes (the owner exited, or stopped cleanly), stops whatever is left.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import type { Socket } from 'node:net'
 import readline from 'node:readline'
-import { stopPid, type StopPolicy } from './process.ts'
+import { type StopPolicy, stopPid } from './process.ts'
 
 type Command = { op: 'watch'; pid: number; policy: StopPolicy } | { op: 'forget'; pid: number } | { op: 'remove'; path: string }
 

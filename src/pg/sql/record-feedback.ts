@@ -9,7 +9,7 @@ export type FeedbackSource = 'kafka' | 'http'
  * nothing stored. outside_window: stored (the user did it) but dated after the campaign's end, so
  * neither the statistics nor subscribers_feedback.feedback count it.
  */
-export type FeedbackOutcome = 'recorded' | 'duplicate' | 'unknown_push' | 'outside_window'
+type FeedbackOutcome = 'recorded' | 'duplicate' | 'unknown_push' | 'outside_window'
 
 export interface FeedbackResult {
   outcome: FeedbackOutcome

@@ -1,5 +1,5 @@
-import type { Db } from '../db.ts'
 import type { Campaign } from '../../core/campaign.ts'
+import type { Db } from '../db.ts'
 
 export interface RelayFanout {
   firstId: number

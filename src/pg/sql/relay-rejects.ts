@@ -1,5 +1,5 @@
-import type { Db } from '../db.ts'
 import type { RejectCode } from '../../core/reject-reason.ts'
+import type { Db } from '../db.ts'
 
 export interface StoredReject {
   id: number

@@ -1,6 +1,6 @@
-import { loadConfig } from '../config/load-config.ts'
-import { ErrorCodes, OfferstreamError } from '../errors.ts'
-import { stackDown, stackStatus, stackUp } from '../../tools/stack/index.ts'
+import { loadConfig } from '../../src/config/load-config.ts'
+import { ErrorCodes, OfferstreamError } from '../../src/errors.ts'
+import { stackDown, stackStatus, stackUp } from '../stack/index.ts'
 
 /** `--brokers N` belongs to the dev stack, not to the service's settings, so it is taken out here. */
 function takeBrokers(flags: string[]): { brokers?: number; rest: string[] } {
@@ -19,16 +19,16 @@ export async function runStack(argv: string[]): Promise<void> {
   const [action, ...all] = argv
   const { brokers, rest: flags } = takeBrokers(all)
   const config = loadConfig({ argv: flags })
-  const log = (m: string) => process.stderr.write(m + '\n')
+  const log = (m: string) => process.stderr.write(`${m}\n`)
   if (action === 'up') {
     const up = await stackUp(config.stackDir, log, { brokers })
     // stdout holds only the exports, so `eval "$(offerstream stack up)"` works.
-    process.stdout.write(up.env.endsWith('\n') ? up.env : up.env + '\n')
+    process.stdout.write(up.env.endsWith('\n') ? up.env : `${up.env}\n`)
   } else if (action === 'down') {
     await stackDown(config.stackDir, log)
   } else if (action === 'status') {
     const status = await stackStatus(config.stackDir)
-    process.stdout.write(status.text.endsWith('\n') ? status.text : status.text + '\n')
+    process.stdout.write(status.text.endsWith('\n') ? status.text : `${status.text}\n`)
     process.exitCode = status.running ? 0 : 3
   } else {
     throw new OfferstreamError(ErrorCodes.CONFIG_INVALID, `stack needs up, down or status, got ${JSON.stringify(action ?? '')}`)

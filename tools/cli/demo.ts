@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto'
 import { Consumer, FetchIsolationLevels, ProduceAcks, Producer } from '@platformatic/kafka'
-import { kafkaBaseOptions } from '../kafka/client-options.ts'
-import { migrate } from '../pg/migrate.ts'
-import { createPool } from '../pg/pool.ts'
-import { startService } from '../service/app.ts'
-import { createLogger } from '../service/logger.ts'
-import { configWithServices } from './services.ts'
+import type { EmbeddedServices } from '../../src/cli/dev-tools.ts'
+import { configWithServices } from '../../src/cli/services.ts'
+import { kafkaBaseOptions } from '../../src/kafka/client-options.ts'
+import { migrate } from '../../src/pg/migrate.ts'
+import { createPool } from '../../src/pg/pool.ts'
+import { startService } from '../../src/service/app.ts'
+import { createLogger } from '../../src/service/logger.ts'
 import { SAMPLE_RESTAURANT, SAMPLE_SUBSCRIBERS, sampleCampaign } from './sample-data.ts'
 
-const say = (m: string) => process.stdout.write(m + '\n')
+const say = (m: string) => process.stdout.write(`${m}\n`)
 
 /** `offerstream demo`: sample subscribers and campaigns through the real service, results printed. */
-export async function runDemo(argv: string[]): Promise<void> {
-  const config = await configWithServices(argv, m => process.stderr.write(m + '\n'))
+export async function runDemo(argv: string[], embedded: EmbeddedServices): Promise<void> {
+  const config = await configWithServices(argv, m => process.stderr.write(`${m}\n`), embedded)
   const pool = createPool(config.databaseUrl, 2)
   await migrate(pool)
   await pool.query(
@@ -43,10 +44,10 @@ export async function runDemo(argv: string[]): Promise<void> {
   const wanted = new Set([JSON.parse(active).adv_campaign_id, JSON.parse(early).adv_campaign_id])
   const pushes = await readNew(config, config.outputTopic, 18, 20000, v => wanted.has(JSON.parse(v).adv_campaign_id))
   say(`\npush_message (${pushes.length}, read_committed):`)
-  for (const p of pushes) say('  ' + p)
+  for (const p of pushes) say(`  ${p}`)
   const dlq = await readNew(config, config.dlqTopic, 1, 5000, v => v.includes('not-a-uuid'))
   say(`\nrestaurant_actions_dlq (${dlq.length}):`)
-  for (const d of dlq) say('  ' + d)
+  for (const d of dlq) say(`  ${d}`)
   const { rows } = await pool.query(
     `select adv_campaign_content, count(*)::int as rows, count(feedback)::int as with_feedback from subscribers_feedback
      where adv_campaign_id = any($1::uuid[]) group by 1 order by 1`,
