@@ -55,12 +55,11 @@ export function summaryRows(all: Any): Row[] {
   }
   const b = all.bound
   if (b) {
-    add('3 sink bound', 'raw pushes/s, both sinks concurrently', b.boundPerSecond)
-    add(
-      '3 sink bound',
-      'raw pushes/s, Kafka / PG (while concurrent)',
-      `${Math.round(b.kafkaPerSecond).toLocaleString('en-US')} / ${Math.round(b.pgPerSecond).toLocaleString('en-US')}`,
-    )
+    const pair = (k: number, p: number) => `${Math.round(k).toLocaleString('en-US')} / ${Math.round(p).toLocaleString('en-US')}`
+    add('3 sink bound', 'raw pushes/s, both sinks concurrently (Java producer ‖ COPY)', b.boundPerSecond)
+    add('3 sink bound', 'raw pushes/s, Kafka / PG (while concurrent)', pair(b.kafkaPerSecond, b.pgPerSecond))
+    add('3 sink bound', 'raw pushes/s, both sinks, with our OutputProducer ‖ COPY', b.ownClient.boundPerSecond)
+    add('3 sink bound', 'OutputProducer / Java producer, pushes/s', b.ownClient.kafkaPerSecond / b.kafkaPerSecond)
     if (t)
       add(
         '3 sink bound',
@@ -69,6 +68,7 @@ export function summaryRows(all: Any): Row[] {
         '≥ 0.7',
         (t.bothPerSecond / b.boundPerSecond / 0.7).toFixed(2),
       )
+    if (t) add('3 sink bound', 'throughput ÷ bound with our OutputProducer (the old bound)', t.bothPerSecond / b.ownClient.boundPerSecond)
   }
   const g = all.bigFanout
   if (g) {
@@ -89,7 +89,8 @@ export function cpuRows(all: Any): Row[] {
   const rows: Row[] = []
   for (const [name, r] of [
     ['2 throughput', all.throughput],
-    ['3 sink bound', all.bound],
+    ['3 sink bound (Java producer)', all.bound],
+    ['3 sink bound (OutputProducer)', all.bound?.ownClient],
     ['4 big fan-out', all.bigFanout],
   ] as const) {
     if (r?.cpuSeconds) rows.push({ scenario: name, ...r.cpuSeconds })
