@@ -9,12 +9,13 @@ import { printTable, writeResult } from './report.ts'
 import { createRng } from './rng.ts'
 import { runBigFanout } from './scenario-big-fanout.ts'
 import { runBound } from './scenario-bound.ts'
+import { runColdStart } from './scenario-cold-start.ts'
 import { runLatency } from './scenario-latency.ts'
 import { runThroughput } from './scenario-throughput.ts'
 import { runTxFloor, txFloorRows } from './scenario-tx-floor.ts'
 import { cpuRows, latencyRows, summaryRows } from './tables.ts'
 
-const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout,txfloor] [--seed N]
+const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout,txfloor,coldstart] [--seed N]
   [--rates 1,10,100,300] [--seconds 60] [--pushes 1000000] [--big 1000000] [--set OFFERSTREAM_X=v ...] [--cpu-prof] [--node-arg=--flag ...]
 Uses KAFKA_BROKERS and DATABASE_URL when both are set, else starts a throwaway local stack.
 --set and --node-arg configure the service process (e.g. --set OFFERSTREAM_RELAY_BATCH=5000).
@@ -109,6 +110,15 @@ export async function runBench(argv: string[]): Promise<void> {
       results.txFloor = r
       printTable('5. Kafka transaction floor at 1 transaction/s (ms)', txFloorRows(r))
       writeResult('txfloor', stamp, { machine, seed, ...r })
+    }
+    if (only.has('coldstart')) {
+      const r = await runColdStart(services, createRng(seed + 3), q ? 3 : 5)
+      results.coldStart = r
+      printTable('6. cold start: `offerstream run` → (ms)', [
+        { to: "'offerstream running' logged", ...r.toRunningMs },
+        { to: 'first push of a waiting campaign visible in Kafka', ...r.toFirstPushMs },
+      ])
+      writeResult('coldstart', stamp, { machine, seed, ...r })
     }
     if (only.has('bigfanout')) {
       const r = await runBigFanout(services, createRng(seed + 2), Number(a.big ?? (q ? 100000 : 1000000)), serviceEnv, nodeArgs)
