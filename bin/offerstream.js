@@ -3,22 +3,30 @@
 // older node (the machine's own), re-run the same command under the Node 24 that npm installed.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { enableCompileCache } from 'node:module'
+import module from 'node:module'
 import { fileURLToPath } from 'node:url'
 
 // V8 sizes its heap for the machine (GBs) and collects lazily: a 1M-subscriber fan-out peaked at
-// 394 MB RSS, mostly garbage. With these it peaked at 189 MB, no slower (README, big fan-out). A flag
-// the caller already gave (same name, any value) wins.
-const NODE_FLAGS = ['--max-semi-space-size=4', '--max-old-space-size=128']
+// 394 MB RSS, mostly garbage; with these 177-189 MB (semi-space alone: 274 MB), speed within the
+// noise of that run (README, Benchmarks). A flag
+// the caller already gave (same name, any value) wins. Only for the service: `bench` and `demo`
+// hold whole workloads in memory.
+const NODE_FLAGS = process.argv[2] === 'run' ? ['--max-semi-space-size=4', '--max-old-space-size=128'] : []
 const missing = NODE_FLAGS.filter(f => !process.execArgv.some(a => a.startsWith(f.slice(0, f.indexOf('=') + 1))))
 
 const major = Number(process.versions.node.split('.')[0])
 if (major >= 24 && missing.length > 0) {
   // Same process (same pid, so signals and SIGKILL tests reach the service itself), new V8 heap.
-  process.execve(process.execPath, [process.execPath, ...missing, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)])
+  process.execve(process.execPath, [
+    process.execPath,
+    ...missing,
+    ...process.execArgv,
+    fileURLToPath(import.meta.url),
+    ...process.argv.slice(2),
+  ])
 } else if (major >= 24) {
   // Compiled code of our modules and the libraries cached on disk: start-up ~2 s -> ~1.3 s (README).
-  enableCompileCache()
+  module.enableCompileCache()
   await import('../src/cli/main.ts')
 } else {
   const pinned = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url))
