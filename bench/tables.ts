@@ -81,6 +81,17 @@ export function summaryRows(all: Any): Row[] {
     add('4 big fan-out', 'service peak RSS (VmHWM), MB', g.peakRssMb, '≤ 256', (g.peakRssMb / 256).toFixed(2))
     add('4 big fan-out', 'every push exactly once in both sinks', exact(g, g.subscribers))
   }
+  const f = all.txFloor
+  if (f) add('5 tx floor', 'p50 ms of a 100-record transaction at 1/s, Java producer / ours', `${f.javaTotalMs.p50} / ${f.oursTotalMs.p50}`)
+  const c = all.coldStart
+  if (c)
+    add(
+      '6 cold start',
+      'p50 ms, offerstream run → first push of a waiting campaign',
+      c.toFirstPushMs.p50,
+      '≤ 2000',
+      (c.toFirstPushMs.p50 / 2000).toFixed(2),
+    )
   return rows
 }
 
