@@ -15,8 +15,7 @@ export interface InputRecord {
 
 // Above this many buffered records, or bytes of keys and values, the stream is paused, which bounds
 // memory when PostgreSQL is slower than the input. The byte limit matters for big events: 5,000 of
-// the largest accepted (OFFERSTREAM_MAX_EVENT_BYTES, 64 KB) would be 320 MB, over the heap that
-// bin/offerstream.js gives the service.
+// the largest accepted (OFFERSTREAM_MAX_EVENT_BYTES, 64 KB) would be 320 MB.
 const HIGH_WATER = 5000
 const HIGH_WATER_BYTES = 16 * 1024 * 1024
 
