@@ -9,12 +9,14 @@ import { printTable, writeResult } from './report.ts'
 import { createRng } from './rng.ts'
 import { runBigFanout } from './scenario-big-fanout.ts'
 import { runBound } from './scenario-bound.ts'
+import { runColdStart } from './scenario-cold-start.ts'
 import { runLatency } from './scenario-latency.ts'
 import { runThroughput } from './scenario-throughput.ts'
+import { runTxFloor, txFloorRows } from './scenario-tx-floor.ts'
 import { type BenchResults, cpuRows, latencyRows, summaryRows } from './tables.ts'
 
-const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout] [--seed N]
-  [--rate 100] [--seconds 60] [--pushes 1000000] [--big 1000000] [--set OFFERSTREAM_X=v ...] [--cpu-prof] [--node-arg=--flag ...]
+const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout,txfloor,coldstart] [--seed N]
+  [--rates 1,10,100,300] [--seconds 60] [--pushes 1000000] [--big 1000000] [--set OFFERSTREAM_X=v ...] [--cpu-prof] [--node-arg=--flag ...]
 Uses KAFKA_BROKERS and DATABASE_URL when both are set, else starts a throwaway local stack.
 --set and --node-arg configure the service process (e.g. --set OFFERSTREAM_RELAY_BATCH=5000).
 Results: tables on stdout, JSON in bench/results/. --cpu-prof writes the service's profiles there too.`
@@ -26,7 +28,7 @@ export async function runBench(argv: string[]): Promise<void> {
       quick: { type: 'boolean', default: false },
       only: { type: 'string', default: 'latency,throughput,bound,bigfanout' },
       seed: { type: 'string', default: '42' },
-      rate: { type: 'string', default: '100' },
+      rates: { type: 'string', default: '1,10,100,300' },
       seconds: { type: 'string' },
       pushes: { type: 'string' },
       big: { type: 'string' },
@@ -62,23 +64,28 @@ export async function runBench(argv: string[]): Promise<void> {
     process.stdout.write(`\n## offerstream bench ${q ? '(--quick) ' : ''}${new Date().toISOString()}\n${machine.text}\n`)
     const results: BenchResults & Record<string, unknown> = { machine, seed, quick: q, serviceEnv }
     if (only.has('latency')) {
-      const r = await runLatency(services, createRng(seed), {
-        perSecond: Number(a.rate),
-        seconds: Number(a.seconds ?? (q ? 10 : 60)),
-        warmSeconds: q ? 3 : 15,
-        restaurants: q ? 300 : 1000,
-        rows: q ? 30000 : 100000,
-        skew: 0.6,
-        mix,
-        serviceEnv,
-        nodeArgs,
-      })
-      results.latency = r
-      printTable(
-        `1. latency: ${r.options.perSecond} campaigns/s for ${r.options.seconds} s, ${r.expectedPushes.toLocaleString('en-US')} pushes (ms from campaign produced)`,
-        latencyRows(r),
-      )
-      writeResult('latency', stamp, { machine, seed, ...r })
+      // Each rate in its own environment: a quiet rate shows the fixed waits, a busy one the queueing.
+      const runs = []
+      for (const perSecond of a.rates.split(',').map(Number)) {
+        const r = await runLatency(services, createRng(seed), {
+          perSecond,
+          seconds: Number(a.seconds ?? (q ? 10 : 60)),
+          warmSeconds: q ? 3 : 15,
+          restaurants: q ? 300 : 1000,
+          rows: q ? 30000 : 100000,
+          skew: 0.6,
+          mix,
+          serviceEnv,
+          nodeArgs,
+        })
+        runs.push(r)
+        printTable(
+          `1. latency: ${r.options.perSecond} campaigns/s for ${r.options.seconds} s, ${r.expectedPushes.toLocaleString('en-US')} pushes (ms from campaign produced)`,
+          latencyRows(r),
+        )
+        writeResult(`latency-${perSecond}`, stamp, { machine, seed, ...r })
+      }
+      results.latency = runs
     }
     if (only.has('throughput') || only.has('bound')) {
       const t = await runThroughput(services, createRng(seed + 1), {
@@ -97,6 +104,21 @@ export async function runBench(argv: string[]): Promise<void> {
         results.bound = b
         writeResult('bound', stamp, { machine, seed, ...b })
       }
+    }
+    if (only.has('txfloor')) {
+      const r = await runTxFloor(services, q ? 10 : 30)
+      results.txFloor = r
+      printTable('5. Kafka transaction floor at 1 transaction/s (ms)', txFloorRows(r))
+      writeResult('txfloor', stamp, { machine, seed, ...r })
+    }
+    if (only.has('coldstart')) {
+      const r = await runColdStart(services, createRng(seed + 3), q ? 3 : 5)
+      results.coldStart = r
+      printTable('6. cold start: `offerstream run` → (ms)', [
+        { to: "'offerstream running' logged", ...r.toRunningMs },
+        { to: 'first push of a waiting campaign visible in Kafka', ...r.toFirstPushMs },
+      ])
+      writeResult('coldstart', stamp, { machine, seed, ...r })
     }
     if (only.has('bigfanout')) {
       const r = await runBigFanout(services, createRng(seed + 2), Number(a.big ?? (q ? 100000 : 1000000)), serviceEnv, nodeArgs)

@@ -1,4 +1,7 @@
+import { createWriteStream } from 'node:fs'
+import fs from 'node:fs/promises'
 import os from 'node:os'
+import path from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { from as copyFrom } from 'pg-copy-streams'
@@ -8,6 +11,7 @@ import { type OutMessage, OutputProducer } from '../src/kafka/output-producer.ts
 import { createBenchEnv, type Services } from './bench-env.ts'
 import type { CampaignFields } from './campaigns.ts'
 import { cpuSeconds, cpuSnapshot } from './cpu-usage.ts'
+import { javaProducer } from './java-producer.ts'
 import { createProgress } from './progress.ts'
 import type { ThroughputRun } from './scenario-throughput.ts'
 
@@ -18,10 +22,11 @@ interface Job {
 
 /**
  * The sink bound: the throughput scenario's pushes written straight to both sinks, concurrently, with
- * no service in between. Kafka: the service's own OutputProducer (same transactional settings, one
- * transaction per OFFERSTREAM_RELAY_BATCH messages plus the cursor record, sequential like the relay).
- * PostgreSQL: COPY FROM STDIN of the same rows into subscribers_feedback, one COPY (= one transaction)
- * per OFFERSTREAM_FANOUT_CHUNK rows, like the fan-out's chunks. Bound = pushes / slower side's time.
+ * no service in between, twice. The bound proper uses Kafka's own Java producer (the machine's limit,
+ * our client's cost excluded); the second pass uses the service's OutputProducer, so the gap between
+ * the two is our Kafka client's share. PostgreSQL: COPY FROM STDIN of the same rows into
+ * subscribers_feedback, one COPY (= one transaction) per OFFERSTREAM_FANOUT_CHUNK rows, like the
+ * fan-out's chunks. Bound = pushes / slower side's time.
  */
 export async function runBound(services: Services, run: ThroughputRun, serviceEnv: Record<string, string>) {
   const p = createProgress('sink bound')
@@ -33,13 +38,31 @@ export async function runBound(services: Services, run: ThroughputRun, serviceEn
   const total = jobs.reduce((s, j) => s + j.clients.length, 0)
   let kafkaDone = 0
   let pgDone = 0
-  const tick = () => p.set(`kafka ${kafkaDone}/${total}, postgres ${pgDone}/${total}`)
+  const tick = (what: string) => p.set(`${what}: kafka ${kafkaDone}/${total}, postgres ${pgDone}/${total}`)
+  const payload = path.join(os.tmpdir(), `offerstream-bound-${process.pid}.tsv`)
   const producer = new OutputProducer(env.config)
   try {
     await producer.open()
-    const cpu0 = cpuSnapshot()
-    const t0 = Date.now()
-    const kafkaSide = async () => {
+    // Pass 1, the machine's bound: Kafka's Java producer sends the same keys and values to the same
+    // partitions (both use murmur2 of the key), acks=all, one transaction per relayBatch records.
+    p.set("writing the Java producer's payload file (untimed)")
+    await writePayload(payload, jobs, trigger)
+    const java = await concurrently(async () => {
+      const r = await javaProducer<{ records: number; seconds: number }>([
+        'bound',
+        env.config.kafkaBrokers.join(','),
+        env.config.outputTopic,
+        `${env.config.transactionalId}-java`,
+        payload,
+        String(env.config.relayBatch),
+      ])
+      kafkaDone = r.records
+      return r.seconds
+    }, 'java producer ‖ COPY')
+    // Pass 2, our client's bound: the service's own OutputProducer (same transactional settings,
+    // one transaction per relayBatch messages plus the cursor record, sequential like the relay).
+    const ours = await concurrently(async () => {
+      const t0 = Date.now()
       let batch: OutMessage[] = []
       for (const j of jobs) {
         const prefix = pushMessagePrefix(j.campaign)
@@ -50,7 +73,7 @@ export async function runBound(services: Services, run: ThroughputRun, serviceEn
             kafkaDone += batch.length
             await producer.publish(batch, { push: kafkaDone, dlq: 0 })
             batch = []
-            tick()
+            tick('OutputProducer ‖ COPY')
           }
         }
       }
@@ -59,75 +82,120 @@ export async function runBound(services: Services, run: ThroughputRun, serviceEn
         await producer.publish(batch, { push: kafkaDone, dlq: 0 })
       }
       return (Date.now() - t0) / 1000
+    }, 'OutputProducer ‖ COPY')
+    p.done(
+      `done: ${total} pushes; java ${java.kafkaSeconds.toFixed(1)} s ‖ COPY ${java.pgSeconds.toFixed(1)} s; ` +
+        `OutputProducer ${ours.kafkaSeconds.toFixed(1)} s ‖ COPY ${ours.pgSeconds.toFixed(1)} s`,
+    )
+    return {
+      scenario: 'bound',
+      pushes: total,
+      relayBatch: env.config.relayBatch,
+      copyChunk: env.config.fanoutChunk,
+      kafkaSeconds: java.kafkaSeconds,
+      pgSeconds: java.pgSeconds,
+      kafkaPerSecond: total / java.kafkaSeconds,
+      pgPerSecond: total / java.pgSeconds,
+      boundPerSecond: total / Math.max(java.kafkaSeconds, java.pgSeconds),
+      cpuSeconds: java.cpu,
+      ownClient: {
+        kafkaSeconds: ours.kafkaSeconds,
+        pgSeconds: ours.pgSeconds,
+        kafkaPerSecond: total / ours.kafkaSeconds,
+        pgPerSecond: total / ours.pgSeconds,
+        boundPerSecond: total / Math.max(ours.kafkaSeconds, ours.pgSeconds),
+        cpuSeconds: ours.cpu,
+      },
     }
+  } finally {
+    p.done()
+    await fs.rm(payload, { force: true })
+    await producer.close()
+    await env.cleanup()
+  }
+
+  /** Runs a Kafka side next to COPY of the same rows into subscribers_feedback; seconds of each. */
+  async function concurrently(kafkaSide: () => Promise<number>, what: string) {
+    kafkaDone = 0
+    pgDone = 0
+    tick(what)
+    const cpu0 = cpuSnapshot()
+    const t0 = Date.now()
     const pgSide = async () => {
       const client = await env.pool.connect()
       try {
         for (const rows of chunkRows(jobs, env.config.fanoutChunk, trigger)) {
           await pipeline(Readable.from(rows()), client.query(copyFrom(COPY)))
+          tick(what)
         }
       } finally {
         client.release()
       }
       return (Date.now() - t0) / 1000
     }
-    // Chunks of `chunk` rows regardless of campaign boundaries: fewer, bigger transactions than the
-    // service can have for small campaigns, so this bound is an upper limit, not a like-for-like.
-    function* chunkRows(all: Job[], chunk: number, trig: number) {
-      const segments: Array<{ j: Job; from: number; to: number }> = []
-      let size = 0
-      for (const j of all) {
-        for (let i = 0; i < j.clients.length; ) {
-          const n = Math.min(j.clients.length - i, chunk - size)
-          segments.push({ j, from: i, to: i + n })
-          i += n
-          size += n
-          if (size === chunk) {
-            yield copyStream(segments.splice(0), trig)
-            size = 0
-          }
-        }
-      }
-      if (segments.length) yield copyStream(segments, trig)
-    }
-    function copyStream(segments: Array<{ j: Job; from: number; to: number }>, trig: number) {
-      return async function* () {
-        for (const { j, from, to } of segments) {
-          const c = j.campaign
-          const head = `${[c.restaurantId, c.campaignId, esc(c.content), esc(c.owner), esc(c.ownerContact), c.start, c.end, c.created].join('\t')}\t`
-          const tail = `\t${trig}\t\\N\n`
-          for (let k = from; k < to; k += 2000) {
-            let s = ''
-            const e = Math.min(to, k + 2000)
-            for (let m = k; m < e; m++) s += head + j.clients[m] + tail
-            pgDone += e - k
-            yield s
-          }
-        }
-        tick()
-      }
-    }
     const [kafkaSeconds, pgSeconds] = await Promise.all([kafkaSide(), pgSide()])
-    const bothSeconds = Math.max(kafkaSeconds, pgSeconds)
-    const cpu = cpuSeconds(cpu0, cpuSnapshot(), bothSeconds, os.cpus().length)
-    p.done(`done: ${total} pushes, kafka ${kafkaSeconds.toFixed(1)} s, postgres ${pgSeconds.toFixed(1)} s`)
-    return {
-      scenario: 'bound',
-      pushes: total,
-      relayBatch: env.config.relayBatch,
-      copyChunk: env.config.fanoutChunk,
-      kafkaSeconds,
-      pgSeconds,
-      kafkaPerSecond: total / kafkaSeconds,
-      pgPerSecond: total / pgSeconds,
-      boundPerSecond: total / bothSeconds,
-      cpuSeconds: cpu,
-    }
-  } finally {
-    p.done()
-    await producer.close()
-    await env.cleanup()
+    const cpu = cpuSeconds(cpu0, cpuSnapshot(), Math.max(kafkaSeconds, pgSeconds), os.cpus().length)
+    return { kafkaSeconds, pgSeconds, cpu }
   }
+
+  // Chunks of `chunk` rows regardless of campaign boundaries: fewer, bigger transactions than the
+  // service can have for small campaigns, so this bound is an upper limit, not a like-for-like.
+  function* chunkRows(all: Job[], chunk: number, trig: number) {
+    const segments: Segment[] = []
+    let size = 0
+    for (const j of all) {
+      for (let i = 0; i < j.clients.length; ) {
+        const n = Math.min(j.clients.length - i, chunk - size)
+        segments.push({ j, from: i, to: i + n })
+        i += n
+        size += n
+        if (size === chunk) {
+          yield copyStream(segments.splice(0), trig)
+          size = 0
+        }
+      }
+    }
+    if (segments.length) yield copyStream(segments, trig)
+  }
+
+  function copyStream(segments: Segment[], trig: number) {
+    return async function* () {
+      for (const { j, from, to } of segments) {
+        const c = j.campaign
+        const head = `${[c.restaurantId, c.campaignId, esc(c.content), esc(c.owner), esc(c.ownerContact), c.start, c.end, c.created].join('\t')}\t`
+        const tail = `\t${trig}\t\\N\n`
+        for (let k = from; k < to; k += 2000) {
+          let s = ''
+          const e = Math.min(to, k + 2000)
+          for (let m = k; m < e; m++) s += head + j.clients[m] + tail
+          pgDone += e - k
+          yield s
+        }
+      }
+    }
+  }
+}
+
+type Segment = { j: Job; from: number; to: number }
+
+/** One "client<TAB>push JSON" line per push, in the relay's order (JSON escapes tabs and newlines). */
+async function writePayload(file: string, jobs: Job[], trigger: number): Promise<void> {
+  async function* lines() {
+    for (const j of jobs) {
+      const prefix = pushMessagePrefix(j.campaign)
+      const suffix = pushMessageSuffix(j.campaign, trigger)
+      let s = ''
+      for (const c of j.clients) {
+        s += `${c}\t${pushMessage(prefix, c, suffix)}\n`
+        if (s.length > 1 << 20) {
+          yield s
+          s = ''
+        }
+      }
+      if (s) yield s
+    }
+  }
+  await pipeline(Readable.from(lines()), createWriteStream(file))
 }
 
 const COPY = `copy subscribers_feedback (restaurant_id, adv_campaign_id, adv_campaign_content, adv_campaign_owner,

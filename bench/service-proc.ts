@@ -16,6 +16,8 @@ export class BenchService {
   #rssTimer: NodeJS.Timeout | undefined
   output = ''
   peakRssKb = 0
+  /** When the service logged 'offerstream running' (cold-start scenario). */
+  runningAt: number | undefined
 
   config: Config
   nodeArgs: string[]
@@ -35,6 +37,7 @@ export class BenchService {
     child.on('exit', () => file.end())
     const keep = (chunk: Buffer) => {
       file.write(chunk)
+      if (this.runningAt === undefined && chunk.includes('offerstream running')) this.runningAt = Date.now()
       this.output = (this.output + chunk.toString()).slice(-50000)
     }
     child.stdout?.on('data', keep)

@@ -13,9 +13,11 @@ export interface InputRecord {
   value: Buffer | null
 }
 
-// Above this many buffered records the stream is paused, which bounds memory when PostgreSQL is
-// slower than the input.
+// Above this many buffered records, or bytes of keys and values, the stream is paused, which bounds
+// memory when PostgreSQL is slower than the input. The byte limit matters for big events: 5,000 of
+// the largest accepted (OFFERSTREAM_MAX_EVENT_BYTES, 64 KB) would be 320 MB.
 const HIGH_WATER = 5000
+const HIGH_WATER_BYTES = 16 * 1024 * 1024
 
 /**
  * The restaurant_actions consumer. Records are buffered and handed out in batches; offsets are
@@ -26,6 +28,7 @@ export class InputSource {
   #consumer: Consumer<Buffer, Buffer, Buffer, Buffer>
   #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined
   #buffer: InputRecord[] = []
+  #bufferedBytes = 0
   #wake: (() => void) | undefined
   #failure: Error | undefined
   #config: Config
@@ -64,6 +67,7 @@ export class InputSource {
       throw translateKafkaError(error)
     }
     this.#stream.on('data', (m: Message<Buffer, Buffer, Buffer, Buffer>) => {
+      this.#bufferedBytes += sizeOf(m.key) + sizeOf(m.value)
       this.#buffer.push({
         topic: m.topic,
         partition: m.partition,
@@ -73,7 +77,7 @@ export class InputSource {
         key: m.key ?? null,
         value: m.value ?? null,
       })
-      if (this.#buffer.length >= HIGH_WATER) this.#stream?.pause()
+      if (this.#buffer.length >= HIGH_WATER || this.#bufferedBytes >= HIGH_WATER_BYTES) this.#stream?.pause()
       this.#signal()
     })
     this.#stream.on('error', (error: Error) => {
@@ -105,7 +109,9 @@ export class InputSource {
       if (this.#failure) throw this.#failure
     }
     const batch = this.#buffer.splice(0, max)
-    if (this.#buffer.length < HIGH_WATER / 2 && this.#stream?.isPaused()) this.#stream.resume()
+    for (const r of batch) this.#bufferedBytes -= sizeOf(r.key) + sizeOf(r.value)
+    if (this.#buffer.length < HIGH_WATER / 2 && this.#bufferedBytes < HIGH_WATER_BYTES / 2 && this.#stream?.isPaused())
+      this.#stream.resume()
     return batch
   }
 
@@ -143,3 +149,5 @@ export class InputSource {
     await this.#consumer.close(true).catch(() => {})
   }
 }
+
+const sizeOf = (b: Buffer | null | undefined) => b?.length ?? 0

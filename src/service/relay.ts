@@ -37,6 +37,8 @@ export class Relay {
   #closed = new AbortController()
   #running: Promise<void> | undefined
   #prefetch: { from: RelayCursor; batch: Promise<RelayBatch> } | undefined
+  /** When the first wake since the last transaction arrived: the debug log's latency breakdown. */
+  #wokenAt: number | undefined
   /** Message of the last failure, cleared by the next successful pass; read by /healthz. */
   lastError: string | undefined
 
@@ -46,6 +48,7 @@ export class Relay {
 
   /** Tells the relay there are new committed rows. */
   wake(): void {
+    this.#wokenAt ??= this.#d.clock.now()
     this.#wakeRequested = true
     this.#idleWait?.abort()
     this.#idleWait = undefined
@@ -127,8 +130,13 @@ export class Relay {
       this.#cursor = await this.#output.open()
       this.#d.log.info({ cursor: this.#cursor }, 'relay resumed from committed cursor')
     }
+    const { clock, log } = this.#d
+    const wokenAt = this.#wokenAt
+    this.#wokenAt = undefined
+    const readAt = clock.now()
     const batch = await this.#takeBatch(this.#cursor)
     if (isEmpty(batch)) return false
+    const publishAt = clock.now()
     // Read the next batch while this one's transaction is in flight: a full transaction spends
     // ~5x longer in Kafka round trips than in reading PostgreSQL, and the two no longer add up.
     // Only the read overlaps; transactions stay strictly one after another, each with its cursor.
@@ -136,6 +144,16 @@ export class Relay {
     const endTimer = metrics.relayTxSeconds.startTimer()
     await this.#output.publish(batch.messages, batch.to)
     endTimer()
+    const doneAt = clock.now()
+    log.debug(
+      {
+        messages: batch.messages.length,
+        wakeToReadMs: wokenAt === undefined ? null : readAt - wokenAt,
+        readMs: publishAt - readAt,
+        txMs: doneAt - publishAt,
+      },
+      'relay transaction committed',
+    )
     this.#cursor = batch.to
     metrics.pushesPublished.inc(batch.pushed)
     metrics.dlqPublished.inc(batch.messages.length - batch.pushed)

@@ -1,0 +1,76 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type OutMessage, OutputProducer } from '../src/kafka/output-producer.ts'
+import { createBenchEnv, type Services } from './bench-env.ts'
+import { javaProducer } from './java-producer.ts'
+import { createProgress } from './progress.ts'
+import { type Percentiles, percentiles, type Row } from './report.ts'
+
+// Transactions before these are JIT and connection warm-up, not measured.
+const WARM = 5
+const PER_TX = 100
+
+/**
+ * The Kafka protocol's floor under a quiet rate's latency: one transaction of 100 ~400-byte records a
+ * second, begin → send → commit, with Kafka's own Java producer and then with our OutputProducer (plus
+ * its cursor record), one after the other on the same topic. What the Java client needs is the
+ * broker's share (AddPartitionsToTxn, Produce with acks=all, EndTxn); the rest of ours is the client's.
+ */
+export async function runTxFloor(services: Services, transactions: number) {
+  const p = createProgress('tx floor')
+  const env = await createBenchEnv(services, 'txfloor')
+  const producer = new OutputProducer(env.config)
+  try {
+    p.set(`Java producer: ${transactions} transactions at 1/s`)
+    const java = await javaProducer<{ sendMs: number[]; commitMs: number[]; totalMs: number[] }>([
+      'latency',
+      env.config.kafkaBrokers.join(','),
+      env.config.outputTopic,
+      `${env.config.transactionalId}-java`,
+      String(transactions + WARM),
+      String(PER_TX),
+      '1000',
+    ])
+    p.set(`OutputProducer: ${transactions} transactions at 1/s`)
+    await producer.open()
+    const value = 'x'.repeat(400)
+    const ours: number[] = []
+    for (let t = 0; t < transactions + WARM; t++) {
+      const next = Date.now() + 1000
+      const messages: OutMessage[] = Array.from({ length: PER_TX }, (_, i) => ({ topic: env.config.outputTopic, key: `k${i}`, value }))
+      const t0 = performance.now()
+      await producer.publish(messages, { push: t + 1, dlq: 0 })
+      if (t >= WARM) ours.push(performance.now() - t0)
+      await sleep(Math.max(0, next - Date.now()))
+    }
+    p.done(`done: ${transactions} transactions each`)
+    return {
+      scenario: 'txfloor',
+      transactions,
+      recordsPerTransaction: PER_TX,
+      javaSendMs: percentiles(java.sendMs.slice(WARM)),
+      javaCommitMs: percentiles(java.commitMs.slice(WARM)),
+      javaTotalMs: percentiles(java.totalMs.slice(WARM)),
+      oursTotalMs: percentiles(ours),
+    }
+  } finally {
+    p.done()
+    await producer.close()
+    await env.cleanup()
+  }
+}
+
+export function txFloorRows(r: Awaited<ReturnType<typeof runTxFloor>>): Row[] {
+  const row = (what: string, q: Percentiles): Row => ({
+    'one transaction of 100 records at 1/s': what,
+    n: q.n,
+    p50: q.p50,
+    p95: q.p95,
+    p99: q.p99,
+  })
+  return [
+    row('Java producer: begin → all sends acknowledged, ms', r.javaSendMs),
+    row('Java producer: commitTransaction (EndTxn), ms', r.javaCommitMs),
+    row('Java producer: begin → committed, ms', r.javaTotalMs),
+    row('our OutputProducer.publish: begin → committed, ms', r.oursTotalMs),
+  ]
+}
