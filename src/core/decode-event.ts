@@ -1,5 +1,6 @@
 import type { Campaign } from './campaign.ts'
 import { EventValidator } from './event-schema.ts'
+import { jsonObjectOf, MAX_UNIX_SECONDS, schemaReason } from './json-value.ts'
 import { RejectCodes, type Rejection } from './reject-reason.ts'
 
 export type DecodeResult = { ok: true; campaign: Campaign } | { ok: false; rejection: Rejection }
@@ -10,43 +11,17 @@ export interface DecodeOptions {
   recordTimestampMs: number
 }
 
-// Above this a "unix seconds" value is almost surely milliseconds (it would be past the year 5000).
-export const MAX_UNIX_SECONDS = 100_000_000_000
-
-const utf8 = new TextDecoder('utf-8', { fatal: true })
-
 function reject(code: Rejection['code'], reason: string): DecodeResult {
   return { ok: false, rejection: { code, reason } }
 }
 
 /** Bytes of one restaurant_actions value to a campaign, or the reason it cannot be one. Never throws. */
 export function decodeEvent(value: Uint8Array | null | undefined, opts: DecodeOptions): DecodeResult {
-  if (value === null || value === undefined || value.length === 0) {
-    return reject(RejectCodes.TOMBSTONE, 'value is null or empty')
-  }
-  if (value.length > opts.maxBytes) {
-    return reject(RejectCodes.TOO_LARGE, `value is ${value.length} bytes, limit is ${opts.maxBytes}`)
-  }
-  let text: string
-  try {
-    text = utf8.decode(value)
-  } catch {
-    return reject(RejectCodes.INVALID_UTF8, 'value is not valid UTF-8')
-  }
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch (error) {
-    return reject(RejectCodes.NOT_JSON, `value is not JSON: ${(error as Error).message.slice(0, 200)}`)
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return reject(RejectCodes.NOT_OBJECT, 'value is JSON but not an object')
-  }
+  const json = jsonObjectOf(value, opts.maxBytes)
+  if (!json.ok) return json
+  const parsed = json.value
   if (!EventValidator.Check(parsed)) {
-    const problems = EventValidator.Errors(parsed)
-      .slice(0, 3)
-      .map(e => `${e.instancePath || '/'} ${e.message}`)
-    return reject(RejectCodes.SCHEMA, problems.join('; '))
+    return reject(RejectCodes.SCHEMA, schemaReason(EventValidator.Errors(parsed)))
   }
   const e = parsed
   for (const [name, v] of [

@@ -1,7 +1,7 @@
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
-import { MAX_UNIX_SECONDS } from './decode-event.ts'
 import { Uuid } from './event-schema.ts'
+import { asObject, jsonObjectOf, MAX_UNIX_SECONDS, schemaReason } from './json-value.ts'
 import { RejectCodes, type Rejection } from './reject-reason.ts'
 
 /** What the app may report about a push. Stored as text; add, never rename. */
@@ -45,8 +45,6 @@ const FeedbackValidator = Compile(FeedbackSchema)
 
 type FeedbackDecodeResult = { ok: true; feedback: Feedback } | { ok: false; rejection: Rejection }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
-
 function reject(code: Rejection['code'], reason: string): FeedbackDecodeResult {
   return { ok: false, rejection: { code, reason } }
 }
@@ -56,36 +54,16 @@ function reject(code: Rejection['code'], reason: string): FeedbackDecodeResult {
  * cannot be one. Never throws. Ids come back lower-case; null rating/comment become absent.
  */
 export function decodeFeedback(input: unknown): FeedbackDecodeResult {
-  let parsed = input
-  if (input === null || input === undefined || input instanceof Uint8Array) {
-    if (!input || input.length === 0) return reject(RejectCodes.TOMBSTONE, 'value is null or empty')
-    if (input.length > MAX_FEEDBACK_BYTES) {
-      return reject(RejectCodes.TOO_LARGE, `value is ${input.length} bytes, limit is ${MAX_FEEDBACK_BYTES}`)
-    }
-    let text: string
-    try {
-      text = utf8.decode(input)
-    } catch {
-      return reject(RejectCodes.INVALID_UTF8, 'value is not valid UTF-8')
-    }
-    try {
-      parsed = JSON.parse(text)
-    } catch (error) {
-      return reject(RejectCodes.NOT_JSON, `value is not JSON: ${(error as Error).message.slice(0, 200)}`)
-    }
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return reject(RejectCodes.NOT_OBJECT, 'value is JSON but not an object')
-  }
+  const json =
+    input === null || input === undefined || input instanceof Uint8Array ? jsonObjectOf(input, MAX_FEEDBACK_BYTES) : asObject(input)
+  if (!json.ok) return json
+  const parsed = json.value
   const created = (parsed as { datetime_created?: unknown }).datetime_created
   if (typeof created === 'number' && created >= MAX_UNIX_SECONDS) {
     return reject(RejectCodes.TIMESTAMP_RANGE, `datetime_created ${created} is not unix seconds (milliseconds?)`)
   }
   if (!FeedbackValidator.Check(parsed)) {
-    const problems = FeedbackValidator.Errors(parsed)
-      .slice(0, 3)
-      .map(e => `${e.instancePath || '/'} ${e.message}`)
-    return reject(RejectCodes.SCHEMA, problems.join('; '))
+    return reject(RejectCodes.SCHEMA, schemaReason(FeedbackValidator.Errors(parsed)))
   }
   const f = parsed
   const feedback: Feedback = {
