@@ -2,6 +2,7 @@ import type { Fixture } from '../../testkit/fixture.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
 import type { Stack } from '../../tools/stack/index.ts'
 import { type ClusterHealth, clusterHealth, leaderOf } from './cluster-health.ts'
+import { produceRetrying } from './produce-retrying.ts'
 import { checkSinks, type SinkReport, waitForFeedback } from './sinks.ts'
 import type { Workload } from './workload.ts'
 
@@ -44,16 +45,7 @@ export async function brokerRun(
   const killedNode = await leaderOf(bootstrap, fx.config.stateTopic)
   log(`${rowsAtKill}/${w.expected.size} rows: SIGKILL of Kafka node ${killedNode}`)
   await stack.stopBroker(killedNode, { hard: true })
-  // The test's producer still has the dead leader in its metadata: retry until it refreshed.
-  for (let i = 0; ; i++) {
-    try {
-      await fx.produce(w.values.slice(half))
-      break
-    } catch (error) {
-      if (i > 20) throw error
-      await new Promise(r => setTimeout(r, 1000))
-    }
-  }
+  await produceRetrying(fx, w.values.slice(half))
   const sinks = await checkSinks(fx, w.expected, svc.running ? (o.timeoutMs ?? 300000) : 5000)
   const survived = svc.running
   log(`sinks checked with node ${killedNode} dead: ${JSON.stringify(sinks)}; restarting it`)

@@ -1,6 +1,7 @@
 import type { Fixture } from '../../testkit/fixture.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
 import type { Stack } from '../../tools/stack/index.ts'
+import { produceRetrying } from './produce-retrying.ts'
 import { checkSinks, type SinkReport, waitForFeedback } from './sinks.ts'
 import type { Workload } from './workload.ts'
 
@@ -52,16 +53,7 @@ export async function restartRun(stack: Stack, fx: Fixture, w: Workload, o: Rest
   else await stack.startPostgres()
   const down = Date.now() - t0
   log(`${o.outage} back after ${down} ms; service running: ${svc.running}`)
-  // The test's own producer may need the broker's metadata again: retry briefly.
-  for (let i = 0; ; i++) {
-    try {
-      await fx.produce(w.values.slice(half))
-      break
-    } catch (error) {
-      if (i > 20) throw error
-      await new Promise(r => setTimeout(r, 1000))
-    }
-  }
+  await produceRetrying(fx, w.values.slice(half))
   // A dead service will not finish: check quickly instead of waiting out the full timeout.
   const sinks = await checkSinks(fx, w.expected, svc.running ? (o.timeoutMs ?? 300000) : 5000)
   const survived = svc.running
