@@ -213,6 +213,21 @@ export const SETTINGS = {
     default: '',
     help: 'Static member id of this instance in the consumer group (unique per instance, stable across restarts): a restart within the session timeout takes its partitions back without a rebalance. Empty: dynamic membership.',
   },
+  // Scale-out (issue 8): campaigns are split into shards; each shard is owned by one instance at a time.
+  shards: {
+    env: 'OFFERSTREAM_SHARDS',
+    kind: 'int',
+    default: '12',
+    min: 1,
+    max: 256,
+    help: 'Number of shards the campaigns are split into (fixed once the database is set up): the most instances that can share the work.',
+  },
+  shardTopic: {
+    env: 'OFFERSTREAM_SHARD_TOPIC',
+    kind: 'string',
+    default: 'offerstream_shards',
+    help: 'Topic with one partition per shard: the consumer group hands out its partitions, and owning partition p is owning shard p.',
+  },
 } as const satisfies Record<string, Spec>
 
 export type SettingName = keyof typeof SETTINGS
