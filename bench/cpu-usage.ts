@@ -8,9 +8,9 @@ const TICK = 100 // USER_HZ on Linux
 
 type Snapshot = Map<number, { who: string; ticks: number }>
 
-function classify(pid: number, comm: string, servicePid: number | undefined): string {
+function classify(pid: number, comm: string, servicePids: Array<number | undefined>): string {
   if (pid === process.pid) return 'bench'
-  if (pid === servicePid) return 'service'
+  if (servicePids.includes(pid)) return 'service'
   if (comm === 'java') return 'kafka'
   if (comm === 'postgres') return 'postgres'
   return 'other'
@@ -27,7 +27,8 @@ function postgresRole(pid: number): string {
   }
 }
 
-export function cpuSnapshot(servicePid?: number): Snapshot {
+/** `servicePids`: every instance of the service under test, counted together as 'service'. */
+export function cpuSnapshot(servicePids: Array<number | undefined> = []): Snapshot {
   const snap: Snapshot = new Map()
   for (const name of readdirSync('/proc')) {
     const pid = Number(name)
@@ -40,7 +41,7 @@ export function cpuSnapshot(servicePid?: number): Snapshot {
       // utime, stime, cutime, cstime: fields 14-17, i.e. 11-14 after the comm. Children's time counts
       // for the parent once reaped (short-lived PostgreSQL backends land on the postmaster).
       const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])
-      const who = classify(pid, comm, servicePid)
+      const who = classify(pid, comm, servicePids)
       snap.set(pid, { who, ticks })
       if (who === 'postgres') snap.set(-pid, { who: postgresRole(pid), ticks })
     } catch {

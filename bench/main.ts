@@ -11,36 +11,50 @@ import { runBigFanout } from './scenario-big-fanout.ts'
 import { runBound } from './scenario-bound.ts'
 import { runColdStart } from './scenario-cold-start.ts'
 import { runLatency } from './scenario-latency.ts'
+import { runScale, scaleBoundLine, scaleRows } from './scenario-scale.ts'
 import { runThroughput } from './scenario-throughput.ts'
 import { runTxFloor, txFloorRows } from './scenario-tx-floor.ts'
 import { type BenchResults, cpuRows, latencyRows, summaryRows } from './tables.ts'
 
-const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout,txfloor,coldstart] [--seed N]
+const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout,txfloor,coldstart,scale] [--seed N]
   [--rates 1,10,100,300] [--seconds 60] [--pushes 1000000] [--big 1000000] [--set OFFERSTREAM_X=v ...] [--cpu-prof] [--node-arg=--flag ...]
+  [--instances 1,2,3] [--cpu-per-instance 0.35]
 Uses KAFKA_BROKERS and DATABASE_URL when both are set, else starts a throwaway local stack.
+--instances runs the scaling scenario (alone, unless --only names others too): throughput with each
+count of \`offerstream run\` processes, each held to --cpu-per-instance cores by a cgroup CPU quota
+(needs root and cgroups), the sink bound, and latency with the most instances (--rates, default 100).
 --set and --node-arg configure the service process (e.g. --set OFFERSTREAM_RELAY_BATCH=5000).
 Results: tables on stdout, JSON in bench/results/. --cpu-prof writes the service's profiles there too.`
+
+// Cores each instance may use in the scaling scenario. On a 2-core machine the sinks need the rest:
+// in the uncapped throughput run Kafka and PostgreSQL together used about as much CPU as the service,
+// so 3 × 0.35 = 1.05 cores for the instances leaves ~0.95 for the broker, PostgreSQL and the bench.
+// Much less and one instance cannot saturate even the PostgreSQL side; much more and 3 instances
+// would starve the sinks and the scaling would measure CPU contention instead.
+const CPU_PER_INSTANCE = 0.35
 
 export async function runBench(argv: string[]): Promise<void> {
   const { values: a } = parseArgs({
     args: argv,
     options: {
       quick: { type: 'boolean', default: false },
-      only: { type: 'string', default: 'latency,throughput,bound,bigfanout' },
+      only: { type: 'string' },
       seed: { type: 'string', default: '42' },
-      rates: { type: 'string', default: '1,10,100,300' },
+      rates: { type: 'string' },
       seconds: { type: 'string' },
       pushes: { type: 'string' },
       big: { type: 'string' },
       set: { type: 'string', multiple: true, default: [] },
       'cpu-prof': { type: 'boolean', default: false },
       'node-arg': { type: 'string', multiple: true, default: [] },
+      instances: { type: 'string' },
+      'cpu-per-instance': { type: 'string', default: String(CPU_PER_INSTANCE) },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
   if (a.help) return void process.stdout.write(`${HELP}\n`)
   const q = a.quick
-  const only = new Set(a.only.split(','))
+  const only = new Set((a.only ?? (a.instances ? 'scale' : 'latency,throughput,bound,bigfanout')).split(','))
   const serviceEnv = Object.fromEntries(a.set.map(kv => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19) + (q ? '-quick' : '')
   const nodeArgs = [
@@ -49,6 +63,27 @@ export async function runBench(argv: string[]): Promise<void> {
   ]
   const mix = { duplicates: 0.05, expired: 0.05, malformed: 0.02 }
   const seed = Number(a.seed)
+  const latencyOptions = (perSecond: number) => ({
+    perSecond,
+    seconds: Number(a.seconds ?? (q ? 10 : 60)),
+    warmSeconds: q ? 3 : 15,
+    restaurants: q ? 300 : 1000,
+    rows: q ? 30000 : 100000,
+    skew: 0.6,
+    mix,
+    serviceEnv,
+    nodeArgs,
+  })
+  const throughputOptions = {
+    pushes: Number(a.pushes ?? (q ? 100000 : 1000000)),
+    restaurants: q ? 200 : 1000,
+    rows: q ? 120000 : 1200000,
+    skew: 0.8,
+    mix,
+    serviceEnv,
+    nodeArgs,
+  }
+  const single = { instances: 1, cpuPerInstance: undefined }
 
   let stack: Stack | undefined
   let services: Services
@@ -66,18 +101,8 @@ export async function runBench(argv: string[]): Promise<void> {
     if (only.has('latency')) {
       // Each rate in its own environment: a quiet rate shows the fixed waits, a busy one the queueing.
       const runs = []
-      for (const perSecond of a.rates.split(',').map(Number)) {
-        const r = await runLatency(services, createRng(seed), {
-          perSecond,
-          seconds: Number(a.seconds ?? (q ? 10 : 60)),
-          warmSeconds: q ? 3 : 15,
-          restaurants: q ? 300 : 1000,
-          rows: q ? 30000 : 100000,
-          skew: 0.6,
-          mix,
-          serviceEnv,
-          nodeArgs,
-        })
+      for (const perSecond of (a.rates ?? '1,10,100,300').split(',').map(Number)) {
+        const r = await runLatency(services, createRng(seed), { ...latencyOptions(perSecond), ...single })
         runs.push(r)
         printTable(
           `1. latency: ${r.options.perSecond} campaigns/s for ${r.options.seconds} s, ${r.expectedPushes.toLocaleString('en-US')} pushes (ms from campaign produced)`,
@@ -88,15 +113,7 @@ export async function runBench(argv: string[]): Promise<void> {
       results.latency = runs
     }
     if (only.has('throughput') || only.has('bound')) {
-      const t = await runThroughput(services, createRng(seed + 1), {
-        pushes: Number(a.pushes ?? (q ? 100000 : 1000000)),
-        restaurants: q ? 200 : 1000,
-        rows: q ? 120000 : 1200000,
-        skew: 0.8,
-        mix,
-        serviceEnv,
-        nodeArgs,
-      })
+      const t = await runThroughput(services, createRng(seed + 1), { ...throughputOptions, ...single })
       results.throughput = t.result
       writeResult('throughput', stamp, { machine, seed, ...t.result })
       if (only.has('bound')) {
@@ -124,6 +141,28 @@ export async function runBench(argv: string[]): Promise<void> {
       const r = await runBigFanout(services, createRng(seed + 2), Number(a.big ?? (q ? 100000 : 1000000)), serviceEnv, nodeArgs)
       results.bigFanout = r
       writeResult('bigfanout', stamp, { machine, seed, ...r })
+    }
+    if (only.has('scale')) {
+      const cpu = Number(a['cpu-per-instance'])
+      const r = await runScale(services, {
+        instances: (a.instances ?? '1,2,3').split(',').map(Number),
+        cpuPerInstance: cpu,
+        throughput: throughputOptions,
+        latency: (a.rates ?? '100').split(',').map(n => latencyOptions(Number(n))),
+        seed,
+      })
+      results.scale = r
+      printTable(
+        `7. scaling: throughput, ${r.runs[0]!.expectedPushes.toLocaleString('en-US')} pushes, N instances each capped at ${cpu} cores`,
+        scaleRows(r),
+      )
+      process.stdout.write(`\n${scaleBoundLine(r)}\n`)
+      for (const l of r.latency)
+        printTable(
+          `7. scaling: latency with ${l.options.instances} instances × ${cpu} cores, ${l.options.perSecond} campaigns/s for ${l.options.seconds} s, load avg ${l.load} (ms from campaign produced)`,
+          latencyRows(l),
+        )
+      writeResult('scale', stamp, { machine, seed, ...r })
     }
     printTable('Summary', summaryRows(results))
     printTable('CPU seconds used during each measured window, by process', cpuRows(results))

@@ -48,7 +48,7 @@ export async function runBigFanout(
     await kafka.close()
     const p0 = pg.seen.total
     const f = campaignFields(subs, 0, rng, Math.floor(Date.now() / 1000), false)
-    const cpu0 = cpuSnapshot(service.pid)
+    const cpu0 = cpuSnapshot([service.pid])
     const { startedAt } = await input.backlog([
       { kind: 'valid', value: JSON.stringify(f), campaignId: f.adv_campaign_id, expected: subscribers },
     ])
@@ -57,7 +57,7 @@ export async function runBigFanout(
       p.set(`rows committed: ${pg.seen.total - p0}/${subscribers}, service peak RSS ${Math.round(service.peakRssKb / 1024)} MB`)
     }
     const { pgAt, kafkaAt } = await landed(env, pg.seen, p0 + subscribers, cursor, tick)
-    const cpu = cpuSeconds(cpu0, cpuSnapshot(service.pid), (Math.max(pgAt, kafkaAt) - startedAt) / 1000, os.cpus().length)
+    const cpu = cpuSeconds(cpu0, cpuSnapshot([service.pid]), (Math.max(pgAt, kafkaAt) - startedAt) / 1000, os.cpus().length)
     await service.stop()
     p.set('counting pushes in Kafka (untimed)')
     const counted = await countPushes(env.config.kafkaBrokers, env.config.outputTopic, k0 + subscribers)

@@ -5,7 +5,7 @@ import { createInputProducer } from './produce.ts'
 import { createProgress } from './progress.ts'
 import { type Percentiles, percentiles } from './report.ts'
 import type { Rng } from './rng.ts'
-import { BenchService } from './service-proc.ts'
+import { ServiceGroup } from './service-group.ts'
 import { warmUp } from './warm-up.ts'
 import { copySubscribers, generateSubscribers } from './workload.ts'
 
@@ -20,6 +20,10 @@ export interface LatencyOptions {
   mix: Mix
   serviceEnv: Record<string, string>
   nodeArgs: string[]
+  /** `offerstream run` processes sharing the work (1 = the single service). */
+  instances: number
+  /** Cores each instance may use; undefined: uncapped. */
+  cpuPerInstance: number | undefined
 }
 
 /**
@@ -31,7 +35,7 @@ export interface LatencyOptions {
 export async function runLatency(services: Services, rng: Rng, o: LatencyOptions) {
   const p = createProgress('latency')
   const env = await createBenchEnv(services, 'latency', o.serviceEnv)
-  const service = new BenchService(env.config, o.nodeArgs)
+  const service = new ServiceGroup(env.config, { instances: o.instances, cpuPerInstance: o.cpuPerInstance, nodeArgs: o.nodeArgs })
   const input = createInputProducer(env.config.kafkaBrokers, env.config.inputTopic)
   const kafka = await watchKafka(env.config.kafkaBrokers, env.config.outputTopic, true)
   const pg = await watchPostgres(env.config.databaseUrl, true)
@@ -80,7 +84,7 @@ export async function runLatency(services: Services, rng: Rng, o: LatencyOptions
       servicePeakRssMb: 0,
     }
     await service.stop()
-    result.servicePeakRssMb = Math.round(service.peakRssKb / 1024)
+    result.servicePeakRssMb = service.peakRssMb
     return result
   } finally {
     p.done()

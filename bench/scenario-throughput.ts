@@ -8,7 +8,7 @@ import { createInputProducer } from './produce.ts'
 import { createProgress } from './progress.ts'
 import type { Rng } from './rng.ts'
 import { countKinds } from './scenario-latency.ts'
-import { BenchService } from './service-proc.ts'
+import { ServiceGroup } from './service-group.ts'
 import { warmUp } from './warm-up.ts'
 import { copySubscribers, generateSubscribers, type Subscribers } from './workload.ts'
 
@@ -20,6 +20,10 @@ export interface ThroughputOptions {
   mix: Mix
   serviceEnv: Record<string, string>
   nodeArgs: string[]
+  /** `offerstream run` processes sharing the work (1 = the single service). */
+  instances: number
+  /** Cores each instance may use; undefined: uncapped. */
+  cpuPerInstance: number | undefined
 }
 
 /**
@@ -29,7 +33,7 @@ export interface ThroughputOptions {
 export async function runThroughput(services: Services, rng: Rng, o: ThroughputOptions) {
   const p = createProgress('throughput')
   const env = await createBenchEnv(services, 'throughput', o.serviceEnv)
-  const service = new BenchService(env.config, o.nodeArgs)
+  const service = new ServiceGroup(env.config, { instances: o.instances, cpuPerInstance: o.cpuPerInstance, nodeArgs: o.nodeArgs })
   const input = createInputProducer(env.config.kafkaBrokers, env.config.inputTopic)
   const kafka = await watchKafka(env.config.kafkaBrokers, env.config.outputTopic, false)
   const pg = await watchPostgres(env.config.databaseUrl, false)
@@ -47,14 +51,14 @@ export async function runThroughput(services: Services, rng: Rng, o: ThroughputO
     const k0 = kafka.seen.total
     await kafka.close()
     const p0 = pg.seen.total
-    const cpu0 = cpuSnapshot(service.pid)
+    const cpu0 = cpuSnapshot(service.pids)
     const { startedAt, endedAt } = await input.backlog(events, p)
     const tick = () => {
       service.assertRunning()
       p.set(`rows committed: ${pg.seen.total - p0}/${expected}`)
     }
     const { pgAt, kafkaAt } = await landed(env, pg.seen, p0 + expected, cursor, tick)
-    const cpu = cpuSeconds(cpu0, cpuSnapshot(service.pid), (Math.max(pgAt, kafkaAt) - startedAt) / 1000, os.cpus().length)
+    const cpu = cpuSeconds(cpu0, cpuSnapshot(service.pids), (Math.max(pgAt, kafkaAt) - startedAt) / 1000, os.cpus().length)
     p.set('counting pushes in Kafka (untimed)')
     const counted = await countPushes(env.config.kafkaBrokers, env.config.outputTopic, k0 + expected)
     p.done(`done: kafka ${counted.total - k0}/${expected}, postgres ${pg.seen.total - p0}/${expected}`)
@@ -77,7 +81,7 @@ export async function runThroughput(services: Services, rng: Rng, o: ThroughputO
       pgPerSecond: expected / pgS,
       bothPerSecond: expected / bothS,
       cpuSeconds: cpu,
-      servicePeakRssMb: Math.round(service.peakRssKb / 1024),
+      servicePeakRssMb: service.peakRssMb,
     }
     return { result, subs, events }
   } finally {

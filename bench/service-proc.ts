@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process'
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Config } from '../src/config/settings.ts'
@@ -21,19 +21,31 @@ export class BenchService {
 
   config: Config
   nodeArgs: string[]
+  /** A cgroup's cgroup.procs: the process joins it before Node starts, so every cycle it uses is capped. */
+  cgroupProcs: string | undefined
 
-  constructor(config: Config, nodeArgs: string[] = []) {
+  constructor(config: Config, nodeArgs: string[] = [], cgroupProcs?: string) {
     this.config = config
     this.nodeArgs = nodeArgs
+    this.cgroupProcs = cgroupProcs
   }
 
   start(): void {
-    const child = spawn(process.execPath, [...this.nodeArgs, BIN, 'run'], { env: envFor(this.config), stdio: ['ignore', 'pipe', 'pipe'] })
+    const args = [...this.nodeArgs, BIN, 'run']
+    const opts: SpawnOptions = { env: envFor(this.config), stdio: ['ignore', 'pipe', 'pipe'] }
+    // The shell writes its own pid into the cgroup and then execs Node: same pid, so signals and
+    // SIGKILL reach the service itself.
+    const child = this.cgroupProcs
+      ? spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', this.cgroupProcs, process.execPath, ...args], opts)
+      : spawn(process.execPath, args, opts)
     this.#child = child
-    // The whole log goes to bench/results/logs/ (named by the scenario's output topic) for post-mortems.
+    // The whole log goes to bench/results/logs/ (named by the scenario's output topic and the
+    // instance id, if any) for post-mortems.
     const dir = fileURLToPath(new URL('./results/logs/', import.meta.url))
     mkdirSync(dir, { recursive: true })
-    const file = createWriteStream(`${dir}${this.config.outputTopic}.log`)
+    const file = createWriteStream(
+      `${dir}${this.config.outputTopic}${this.config.groupInstanceId ? `-${this.config.groupInstanceId}` : ''}.log`,
+    )
     child.on('exit', () => file.end())
     const keep = (chunk: Buffer) => {
       file.write(chunk)
@@ -69,10 +81,13 @@ export class BenchService {
     }
   }
 
-  /** Resolves once the relay has read its cursor and the writer is consuming. */
-  async ready(timeoutMs = 60000): Promise<void> {
+  /**
+   * Resolves once the service logged that it runs (and, with `relay`, that the relay has read its
+   * cursor). Instances that share the work may own no shard, so only one of them resumes a relay.
+   */
+  async ready(timeoutMs = 60000, relay = true): Promise<void> {
     const deadline = Date.now() + timeoutMs
-    while (!(this.output.includes('offerstream running') && this.output.includes('relay resumed'))) {
+    while (!(this.output.includes('offerstream running') && (!relay || this.output.includes('relay resumed')))) {
       if (Date.now() > deadline || this.#child?.exitCode != null) throw new Error(`service did not start:\n${this.output.slice(-3000)}`)
       await new Promise(r => setTimeout(r, 50))
     }

@@ -3,6 +3,7 @@ import type { runBigFanout } from './scenario-big-fanout.ts'
 import type { runBound } from './scenario-bound.ts'
 import type { runColdStart } from './scenario-cold-start.ts'
 import type { runLatency } from './scenario-latency.ts'
+import type { runScale } from './scenario-scale.ts'
 import type { runThroughput } from './scenario-throughput.ts'
 import type { runTxFloor } from './scenario-tx-floor.ts'
 
@@ -39,6 +40,7 @@ export interface BenchResults {
   bigFanout?: Awaited<ReturnType<typeof runBigFanout>>
   txFloor?: Awaited<ReturnType<typeof runTxFloor>>
   coldStart?: Awaited<ReturnType<typeof runColdStart>>
+  scale?: Awaited<ReturnType<typeof runScale>>
 }
 
 export function summaryRows(all: BenchResults): Row[] {
@@ -107,6 +109,22 @@ export function summaryRows(all: BenchResults): Row[] {
       '≤ 2000',
       (c.toFirstPushMs.p50 / 2000).toFixed(2),
     )
+  const s = all.scale
+  if (s) {
+    for (const r of s.runs)
+      add(
+        '7 scaling',
+        `pushes/s, ${r.instances} instance(s) × ${s.cpuPerInstance} cores; ÷ bound`,
+        `${Math.round(r.bothPerSecond).toLocaleString('en-US')}; ${(r.bothPerSecond / s.bound.boundPerSecond).toFixed(2)}`,
+      )
+    add('7 scaling', 'bound sink (Java producer ‖ COPY)', s.boundSink)
+    for (const l of s.latency)
+      add(
+        '7 scaling',
+        `p50 / p99 ms to push in Kafka, ${l.options.instances} instances @ ${l.options.perSecond}/s`,
+        `${l.kafkaPerPush.p50} / ${l.kafkaPerPush.p99}`,
+      )
+  }
   return rows
 }
 
@@ -121,5 +139,6 @@ export function cpuRows(all: BenchResults): Row[] {
   ] as const) {
     if (r?.cpuSeconds) rows.push({ scenario: name, ...r.cpuSeconds })
   }
+  for (const r of all.scale?.runs ?? []) rows.push({ scenario: `7 scaling, ${r.instances} instance(s)`, ...r.cpuSeconds })
   return rows
 }

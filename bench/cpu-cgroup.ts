@@ -1,0 +1,72 @@
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+
+// A fixed CPU share per service instance, so that on a 2-core machine the scaling scenario shows what
+// more instances add instead of one instance taking every idle cycle. A CFS quota (cgroup v1
+// cpu.cfs_quota_us, or v2 cpu.max) is a hard ceiling per period, unlike cpu.shares/weight, which
+// only matter under contention. The bench refuses to run without it rather than measure uncapped
+// instances and call the result "scaling".
+
+const V1 = '/sys/fs/cgroup/cpu'
+const V2 = '/sys/fs/cgroup'
+const PERIOD_US = 100_000
+
+export interface CpuCgroup {
+  /** The file a process writes its own pid to in order to join (see BenchService). */
+  procsFile: string
+  cores: number
+  remove(): void
+}
+
+function root(): { dir: string; v2: boolean } {
+  if (existsSync(`${V1}/cpu.cfs_quota_us`)) return { dir: V1, v2: false }
+  if (existsSync(`${V2}/cgroup.controllers`) && readFileSync(`${V2}/cgroup.controllers`, 'utf8').split(/\s/).includes('cpu'))
+    return { dir: V2, v2: true }
+  throw new Error(
+    `--instances needs a CPU quota per instance, but no cgroup cpu controller was found (${V1}/cpu.cfs_quota_us for v1, ` +
+      `"cpu" in ${V2}/cgroup.controllers for v2). Run on a Linux host with cgroups mounted, as root.`,
+  )
+}
+
+/** Creates `offerstream-bench/<name>` limited to `cores` CPUs; throws a message saying what is missing. */
+export function createCpuCgroup(name: string, cores: number): CpuCgroup {
+  if (!(cores > 0)) throw new Error(`--cpu-per-instance must be a positive number of cores, got ${cores}`)
+  const { dir, v2 } = root()
+  const parent = path.join(dir, 'offerstream-bench')
+  const group = path.join(parent, name)
+  const quota = Math.max(1000, Math.round(cores * PERIOD_US))
+  try {
+    mkdirSync(group, { recursive: true })
+    if (v2) {
+      // v2 hands a controller to children only when the parent lists it in subtree_control.
+      writeFileSync(path.join(dir, 'cgroup.subtree_control'), '+cpu')
+      writeFileSync(path.join(parent, 'cgroup.subtree_control'), '+cpu')
+      writeFileSync(path.join(group, 'cpu.max'), `${quota} ${PERIOD_US}`)
+    } else {
+      writeFileSync(path.join(group, 'cpu.cfs_period_us'), String(PERIOD_US))
+      writeFileSync(path.join(group, 'cpu.cfs_quota_us'), String(quota))
+    }
+  } catch (error) {
+    throw new Error(
+      `cannot set up the CPU cgroup ${group} (${(error as Error).message}); the scaling scenario needs root on a host with writable cgroups`,
+    )
+  }
+  return {
+    procsFile: path.join(group, 'cgroup.procs'),
+    cores,
+    remove() {
+      // rmdir fails while a (not yet reaped) process is still listed; the caller stops the services first.
+      try {
+        rmdirSync(group)
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code
+        if (code !== 'ENOENT') process.stderr.write(`[bench] could not remove cgroup ${group} (${code}); rmdir it by hand\n`)
+      }
+      try {
+        rmdirSync(parent)
+      } catch {
+        // Another instance's group is still in it (removed with the last one), or it is gone already.
+      }
+    },
+  }
+}
