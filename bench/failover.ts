@@ -2,14 +2,41 @@
 // writing again, with dynamic group membership and with static membership (group.instance.id).
 // Also how much of it is the process start (until it logs "offerstream running": boot, schema
 // check, topic check), so the group's share is visible on a loaded machine.
+// node bench/failover.ts --instances 3 [--kills 10] [--no-restart] — several instances, a campaign
+// for every shard every 100 ms, SIGKILL of a random instance: time until every shard's new campaigns
+// land again (failover-shards.ts).
 // Uses KAFKA_BROKERS/DATABASE_URL (e.g. a `stack up --brokers 3`); prints p50/max per mode.
 import { randomUUID } from 'node:crypto'
+import { parseArgs } from 'node:util'
 import { campaignJson } from '../chaos/lib/workload.ts'
 import { createFixture } from '../testkit/fixture.ts'
 import { ServiceProcess } from '../testkit/service-process.ts'
+import { runShardFailover, summarize } from './failover-shards.ts'
 
-const kills = Number(process.argv[process.argv.indexOf('--kills') + 1] || 10)
+const { values: a } = parseArgs({
+  options: {
+    kills: { type: 'string', default: '10' },
+    instances: { type: 'string', default: '1' },
+    'no-restart': { type: 'boolean', default: false },
+    'interval-ms': { type: 'string', default: '100' },
+    seed: { type: 'string', default: '7' },
+  },
+})
+const kills = Number(a.kills)
+const instances = Number(a.instances)
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN
+
+if (instances > 1) {
+  const { KAFKA_BROKERS, DATABASE_URL } = process.env
+  if (!KAFKA_BROKERS || !DATABASE_URL)
+    throw new Error('set KAFKA_BROKERS and DATABASE_URL (e.g. eval "$(npm run -s offerstream -- stack up)")')
+  const r = await runShardFailover(
+    { brokers: KAFKA_BROKERS, databaseUrl: DATABASE_URL },
+    { instances, kills, restart: !a['no-restart'], intervalMs: Number(a['interval-ms']), seed: Number(a.seed) },
+  )
+  process.stdout.write(`${summarize(r)}\n`)
+  process.exit(0)
+}
 
 for (const mode of ['dynamic', 'static'] as const) {
   const fx = await createFixture({

@@ -18,6 +18,8 @@ export class BenchService {
   peakRssKb = 0
   /** When the service logged 'offerstream running' (cold-start scenario). */
   runningAt: number | undefined
+  /** The relay logged that it read its cursor. Flags, not a search of `output`: a chatty log pushes the line out of it. */
+  relayResumed = false
 
   config: Config
   nodeArgs: string[]
@@ -39,17 +41,26 @@ export class BenchService {
       ? spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', this.cgroupProcs, process.execPath, ...args], opts)
       : spawn(process.execPath, args, opts)
     this.#child = child
+    this.output = ''
+    this.runningAt = undefined
+    this.relayResumed = false
     // The whole log goes to bench/results/logs/ (named by the scenario's output topic and the
     // instance id, if any) for post-mortems.
     const dir = fileURLToPath(new URL('./results/logs/', import.meta.url))
     mkdirSync(dir, { recursive: true })
+    // Appended to, so a restarted instance (failover bench) keeps the log of its earlier lives.
     const file = createWriteStream(
       `${dir}${this.config.outputTopic}${this.config.groupInstanceId ? `-${this.config.groupInstanceId}` : ''}.log`,
+      {
+        flags: 'a',
+      },
     )
     child.on('exit', () => file.end())
     const keep = (chunk: Buffer) => {
       file.write(chunk)
-      if (this.runningAt === undefined && chunk.includes('offerstream running')) this.runningAt = Date.now()
+      const tail = this.output.slice(-200) + chunk.toString() // a line split across two chunks is still found
+      if (this.runningAt === undefined && tail.includes('offerstream running')) this.runningAt = Date.now()
+      if (!this.relayResumed && tail.includes('relay resumed')) this.relayResumed = true
       this.output = (this.output + chunk.toString()).slice(-50000)
     }
     child.stdout?.on('data', keep)
@@ -87,10 +98,18 @@ export class BenchService {
    */
   async ready(timeoutMs = 60000, relay = true): Promise<void> {
     const deadline = Date.now() + timeoutMs
-    while (!(this.output.includes('offerstream running') && (!relay || this.output.includes('relay resumed')))) {
+    while (!(this.runningAt !== undefined && (!relay || this.relayResumed))) {
       if (Date.now() > deadline || this.#child?.exitCode != null) throw new Error(`service did not start:\n${this.output.slice(-3000)}`)
       await new Promise(r => setTimeout(r, 50))
     }
+  }
+
+  /** SIGKILL, as an OOM killer would; `start()` brings the same instance back (failover bench). */
+  async kill(): Promise<void> {
+    clearInterval(this.#rssTimer)
+    this.#child?.kill('SIGKILL')
+    await this.#exit
+    this.#child = undefined
   }
 
   /** SIGTERM (drain and exit 0, which also lets --cpu-prof write its profile). */
