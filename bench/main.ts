@@ -150,6 +150,7 @@ export async function runBench(argv: string[]): Promise<void> {
         throughput: throughputOptions,
         latency: (a.rates ?? '100').split(',').map(n => latencyOptions(Number(n))),
         seed,
+        bound: results.bound,
       })
       results.scale = r
       printTable(

@@ -27,7 +27,7 @@ export const devTools: DevTools = {
       run: argv => runDemo(argv, embeddedServices),
     },
     bench: {
-      usage: `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout,txfloor,coldstart] [--rates 1,10,100,300] [...]
+      usage: `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout,txfloor,coldstart,scale] [--instances 1,2,3] [...]
   The benchmark harness (same as npm run bench); all its flags: npm run bench -- --help.`,
       // Loaded on use: the harness pulls in the scenarios and their drivers.
       run: async argv => (await import('../../bench/main.ts')).runBench(argv),
