@@ -21,11 +21,12 @@ const quantile = (xs: number[], q: number) =>
 const load1 = () => os.loadavg()[0]!.toFixed(2)
 
 /**
- * N instances, a campaign for every shard (and input partition) every `intervalMs`, SIGKILL of a
- * random instance (restarted at once with the same static member id, or not), and per kill the time
- * from the SIGKILL until every shard and input partition has again a campaign produced after the kill
- * landed — its row in PostgreSQL, its push in Kafka (read_committed). The same wait without a kill is measured first: it is the floor (one
- * interval plus the pipeline's latency) that every figure includes.
+ * N instances, a campaign for every shard every `intervalMs` (spread over the input partitions),
+ * SIGKILL of a random instance (restarted at once with the same static member id, or not), and per
+ * kill the time from the SIGKILL until every shard and every input partition has again a campaign
+ * produced after the kill landed — its row in PostgreSQL, its push in Kafka (read_committed). The
+ * same wait without a kill is measured first: it is the floor (one interval plus the pipeline's
+ * latency) that every figure includes.
  */
 export async function runShardFailover(services: Services, o: ShardFailoverOptions) {
   const env = await createBenchEnv(services, 'failover')
@@ -37,22 +38,20 @@ export async function runShardFailover(services: Services, o: ShardFailoverOptio
   const restaurant = rng.uuid()
   await env.pool.query('insert into subscribers_restaurants (client_id, restaurant_id) values ($1, $2)', [rng.uuid(), restaurant])
 
-  // Every tick sends one campaign per (shard, input partition) cell: a kill stalls the shards its
-  // instance owned and also the input partitions it consumed, and either kind of stall shows up as a
-  // cell without new campaigns. Ids are drawn until each shard has one waiting; the partition is explicit.
+  // Every tick sends one campaign per shard, the partitions rotating, so each input partition gets
+  // shards/partitions of them. A kill stalls the shards its instance owned and also the input
+  // partitions it consumed; a "cell" is a shard or an input partition, and recovery is when every
+  // cell has a new campaign landed. Ids are drawn until each shard has one waiting.
   const partitions = env.config.topicPartitions
-  const cells = shards * partitions
-  const next = new Map<number, string[]>()
+  const cells = shards + partitions
+  const next = new Map<number, string>()
   const refill = () => {
-    for (;;) {
-      const waiting = [...next.values()].reduce((n, ids) => n + ids.length, 0)
-      if (waiting === cells) return
+    while (next.size < shards) {
       const id = rng.uuid()
-      const ids = next.get(shardOf(id, shards)) ?? []
-      if (ids.length < partitions) next.set(shardOf(id, shards), [...ids, id])
+      next.set(shardOf(id, shards), id)
     }
   }
-  const produced = new Map<string, { cell: number; at: number }>()
+  const produced = new Map<string, { cells: [number, number]; at: number }>()
   const inPg = new Map<string, number>()
   let producing = true
   let polling = true
@@ -63,22 +62,21 @@ export async function runShardFailover(services: Services, o: ShardFailoverOptio
       refill()
       const now = Date.now()
       const s = Math.floor(now / 1000)
-      const messages = [...next].flatMap(([shard, ids]) =>
-        ids.map((id, partition) => {
-          produced.set(id, { cell: shard * partitions + partition, at: now })
-          const value = JSON.stringify({
-            restaurant_id: restaurant,
-            adv_campaign_id: id,
-            adv_campaign_content: 'failover probe',
-            adv_campaign_owner: 'bench',
-            adv_campaign_owner_contact: 'bench@example.com',
-            adv_campaign_datetime_start: s - 60,
-            adv_campaign_datetime_end: s + 7200,
-            datetime_created: s - 30,
-          })
-          return { topic: env.config.inputTopic, partition, key: Buffer.from(id), value: Buffer.from(value) }
-        }),
-      )
+      const messages = [...next].map(([shard, id]) => {
+        const partition = (shard + tick) % partitions
+        produced.set(id, { cells: [shard, shards + partition], at: now })
+        const value = JSON.stringify({
+          restaurant_id: restaurant,
+          adv_campaign_id: id,
+          adv_campaign_content: 'failover probe',
+          adv_campaign_owner: 'bench',
+          adv_campaign_owner_contact: 'bench@example.com',
+          adv_campaign_datetime_start: s - 60,
+          adv_campaign_datetime_end: s + 7200,
+          datetime_created: s - 30,
+        })
+        return { topic: env.config.inputTopic, partition, key: Buffer.from(id), value: Buffer.from(value) }
+      })
       next.clear()
       await input.send({ messages })
       const wait = t0 + (tick + 1) * o.intervalMs - Date.now()
@@ -109,7 +107,8 @@ export async function runShardFailover(services: Services, o: ShardFailoverOptio
       for (const [c, p] of produced) {
         if (p.at < t0) continue
         const at = seen(c)
-        if (at !== undefined && at < (first.get(p.cell) ?? Number.POSITIVE_INFINITY)) first.set(p.cell, at)
+        if (at === undefined) continue
+        for (const cell of p.cells) if (at < (first.get(cell) ?? Number.POSITIVE_INFINITY)) first.set(cell, at)
       }
       if (first.size === cells) return Math.max(...first.values()) - t0
       if (Date.now() > deadline) return undefined
@@ -195,9 +194,9 @@ export function summarize(r: Awaited<ReturnType<typeof runShardFailover>>): stri
     return `p50 ${quantile(ok, 0.5)} ms, max ${Math.max(...ok)} ms${lost ? `, ${lost} TIMEOUT` : ''}`
   }
   return [
-    `${r.options.instances} instances, a campaign per shard and input partition (${r.shards} × ${r.partitions}) every ${r.options.intervalMs} ms, ` +
+    `${r.options.instances} instances, a campaign per shard (${r.shards}) every ${r.options.intervalMs} ms over ${r.partitions} input partitions, ` +
       `${r.kills.length} SIGKILLs, killed instance ${r.options.restart ? 'restarted at once (static membership)' : 'left down until the others took over'}:`,
-    `  SIGKILL → new campaigns of every shard and partition in PostgreSQL: ${line(r.kills.map(k => k.pg))}; in Kafka: ${line(r.kills.map(k => k.kafka))}`,
+    `  SIGKILL → new campaigns of every shard and input partition in PostgreSQL: ${line(r.kills.map(k => k.pg))}; in Kafka: ${line(r.kills.map(k => k.kafka))}`,
     `  without a kill (floor): PostgreSQL ${line(r.baseline.map(b => b.pg))}; Kafka ${line(r.baseline.map(b => b.kafka))}`,
     `  ${r.campaigns} probe campaigns: PostgreSQL ${r.pgMissing} missing / ${r.pgDuplicates} duplicated, Kafka ${r.kafkaMissing} missing / ${r.kafkaDuplicates} duplicated`,
   ].join('\n')
