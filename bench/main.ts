@@ -26,11 +26,13 @@ count of \`offerstream run\` processes, each held to --cpu-per-instance cores by
 --set and --node-arg configure the service process (e.g. --set OFFERSTREAM_RELAY_BATCH=5000).
 Results: tables on stdout, JSON in bench/results/. --cpu-prof writes the service's profiles there too.`
 
-// Cores each instance may use in the scaling scenario. On a 2-core machine the sinks need the rest:
-// in the uncapped throughput run Kafka and PostgreSQL together used about as much CPU as the service,
-// so 3 × 0.35 = 1.05 cores for the instances leaves ~0.95 for the broker, PostgreSQL and the bench.
-// Much less and one instance cannot saturate even the PostgreSQL side; much more and 3 instances
-// would starve the sinks and the scaling would measure CPU contention instead.
+// Cores each instance may use in the scaling scenario. On 2 cores the broker, PostgreSQL and the
+// bench's own producer and observers need the rest: 3 × 0.35 = 1.05 cores for the instances leaves
+// ~0.95, about what the sinks used next to an uncapped instance in the quick throughput run. One
+// instance at 0.35 cores is CPU-bound (it used ~90 % of its quota at load average 2–4) and reached
+// 0.20 of the sink bound on a quiet machine, 0.40–0.50 when other jobs depressed the bound (runs of
+// 2026-11-22), so up to 3 instances the table shows whether they add capacity, not CPU contention.
+// A larger share would let 3 instances starve the sinks; a smaller one slows every start-up.
 const CPU_PER_INSTANCE = 0.35
 
 export async function runBench(argv: string[]): Promise<void> {
@@ -55,6 +57,7 @@ export async function runBench(argv: string[]): Promise<void> {
   if (a.help) return void process.stdout.write(`${HELP}\n`)
   const q = a.quick
   const only = new Set((a.only ?? (a.instances ? 'scale' : 'latency,throughput,bound,bigfanout')).split(','))
+  if (a.instances) only.add('scale')
   const serviceEnv = Object.fromEntries(a.set.map(kv => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19) + (q ? '-quick' : '')
   const nodeArgs = [
@@ -144,8 +147,10 @@ export async function runBench(argv: string[]): Promise<void> {
     }
     if (only.has('scale')) {
       const cpu = Number(a['cpu-per-instance'])
+      const counts = (a.instances ?? '1,2,3').split(',').map(Number)
+      if (!counts.every(n => Number.isInteger(n) && n >= 1)) throw new Error(`--instances must list whole numbers ≥ 1, got ${a.instances}`)
       const r = await runScale(services, {
-        instances: (a.instances ?? '1,2,3').split(',').map(Number),
+        instances: counts,
         cpuPerInstance: cpu,
         throughput: throughputOptions,
         latency: (a.rates ?? '100').split(',').map(n => latencyOptions(Number(n))),
