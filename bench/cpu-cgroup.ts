@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 
 // A fixed CPU share per service instance, so that on a 2-core machine the scaling scenario shows what
@@ -68,5 +68,22 @@ export function createCpuCgroup(name: string, cores: number): CpuCgroup {
         // Another instance's group is still in it (removed with the last one), or it is gone already.
       }
     },
+  }
+}
+
+/**
+ * Removes the groups a killed bench (Ctrl-C, SIGKILL) left behind. Only empty ones can go: a group
+ * another bench run is still using holds processes, and rmdir refuses it.
+ */
+export function removeLeftoverCgroups(): void {
+  const parent = path.join(root().dir, 'offerstream-bench')
+  if (!existsSync(parent)) return
+  for (const e of readdirSync(parent, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue
+    try {
+      rmdirSync(path.join(parent, e.name))
+    } catch {
+      // In use by a running bench.
+    }
   }
 }

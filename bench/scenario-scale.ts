@@ -1,6 +1,6 @@
 import os from 'node:os'
 import type { Services } from './bench-env.ts'
-import { createCpuCgroup } from './cpu-cgroup.ts'
+import { createCpuCgroup, removeLeftoverCgroups } from './cpu-cgroup.ts'
 import type { Row } from './report.ts'
 import { createRng } from './rng.ts'
 import { runBound } from './scenario-bound.ts'
@@ -31,6 +31,7 @@ const load1 = () => os.loadavg()[0]!.toFixed(2)
 export async function runScale(services: Services, o: ScaleOptions) {
   // Fail before any setup if the quota cannot be applied: uncapped instances would measure the machine, not the service.
   createCpuCgroup('probe', o.cpuPerInstance).remove()
+  removeLeftoverCgroups()
   const runs = []
   let last: ThroughputRun | undefined
   for (const n of o.instances) {
