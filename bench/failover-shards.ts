@@ -122,6 +122,7 @@ export async function runShardFailover(services: Services, o: ShardFailoverOptio
   const baseline: Array<{ pg?: number; kafka?: number }> = []
   const kills: Array<{ victim: number; pg?: number; kafka?: number; runningMs?: number; load: string }> = []
   let loops: Promise<unknown> = Promise.resolve()
+  let pgDuplicates = Number.NaN
   try {
     group.start()
     await group.ready()
@@ -160,6 +161,10 @@ export async function runShardFailover(services: Services, o: ShardFailoverOptio
     const all = () => [...produced.keys()].every(c => inPg.has(c) && inKafka(c) !== undefined)
     for (const end = Date.now() + 60000; !all() && Date.now() < end; ) await new Promise(r => setTimeout(r, 100))
     await new Promise(r => setTimeout(r, 1000)) // anything beyond one per campaign would be a duplicate
+    const { rows } = await env.pool.query<{ dup: string }>(
+      'select (count(*) - count(distinct adv_campaign_id))::text as dup from subscribers_feedback',
+    )
+    pgDuplicates = Number(rows[0]!.dup)
   } finally {
     producing = false
     polling = false
@@ -167,11 +172,8 @@ export async function runShardFailover(services: Services, o: ShardFailoverOptio
     await group.stop()
     await kafka.close()
     await input.close(true).catch(() => {})
+    await env.cleanup()
   }
-  const { rows } = await env.pool.query<{ dup: string }>(
-    'select (count(*) - count(distinct adv_campaign_id))::text as dup from subscribers_feedback',
-  )
-  await env.cleanup()
   const counts = [...produced.keys()].map(c => kafka.seen.byCampaign.get(c)?.count ?? 0)
   return {
     options: o,
@@ -181,7 +183,7 @@ export async function runShardFailover(services: Services, o: ShardFailoverOptio
     kills,
     campaigns: produced.size,
     pgMissing: [...produced.keys()].filter(c => !inPg.has(c)).length,
-    pgDuplicates: Number(rows[0]!.dup),
+    pgDuplicates,
     kafkaMissing: counts.filter(n => n === 0).length,
     kafkaDuplicates: counts.reduce((s, n) => s + Math.max(0, n - 1), 0),
   }
