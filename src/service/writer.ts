@@ -38,6 +38,8 @@ export class Writer {
   #nextDueCheckMs = 0
   #lastFanned = 0
   #stop = new AbortController()
+  /** How long the current idle wait lasts unless woken; undefined while working. @internal also used by tests */
+  idleMs: number | undefined
   /** Message of the last failed step, cleared by the next successful one; read by /healthz. */
   lastError: string | undefined
 
@@ -101,7 +103,9 @@ export class Writer {
       return
     }
     this.#idleWait = new AbortController()
+    this.idleMs = ms
     await this.#d.clock.sleep(ms, this.#idleWait.signal)
+    this.idleMs = undefined
     this.#idleWait = undefined
     this.#wakeRequested = false
   }
