@@ -95,6 +95,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
     clock,
     retryMaxDelayMs: config.retryMaxDelayMs,
     onFatal: error => failed(error),
+    onOwned: shards => metrics.shardsOwned.set(shards.length),
   })
   const ingester = new Ingester({
     store: new PgIngestStore(pool),
@@ -137,7 +138,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
             ok: !ingester.lastError && !feedback?.lastError && shards.failing.length === 0,
             detail: {
               ingest: ingester.lastError ?? 'ok',
-              shards: shards.failing.length ? shards.failing.join('; ') : `ok (${shards.owned.length} owned: ${shards.owned.join(',')})`,
+              shards: shards.failing.length ? shards.failing.join('; ') : 'ok',
               feedback: feedback?.lastError ?? 'ok',
             },
           }

@@ -18,6 +18,8 @@ export interface ShardManagerDeps {
   retryMaxDelayMs: number
   /** A shard's writer or relay failed with a non-retryable error other than SHARD_LOST. */
   onFatal(error: Error): void
+  /** After every change of the shards running here. */
+  onOwned?(shards: number[]): void
 }
 
 interface Running extends ShardWork {
@@ -58,8 +60,8 @@ export class ShardManager {
   health(): { owned: number[]; failing: string[] } {
     const failing: string[] = []
     for (const r of this.#running.values()) {
-      if (r.writer.lastError) failing.push(`shard ${r.shard} writer: ${r.writer.lastError}`)
-      if (r.relay.lastError) failing.push(`shard ${r.shard} relay: ${r.relay.lastError}`)
+      if (r.writer.lastError) failing.push(`${r.writer.lastError} (shard ${r.shard} writer)`)
+      if (r.relay.lastError) failing.push(`${r.relay.lastError} (shard ${r.shard} relay)`)
     }
     return { owned: this.owned(), failing }
   }
@@ -150,6 +152,7 @@ export class ShardManager {
     const work = this.#d.startShard(shard, epoch)
     const r: Running = { ...work, shard, writerDone: work.writer.run(), relayDone: work.relay.run() }
     this.#running.set(shard, r)
+    this.#d.onOwned?.(this.owned())
     const ended = (error: unknown) => {
       if (r.stopped) return
       if ((error as OfferstreamError).code === ErrorCodes.SHARD_LOST) {
@@ -178,6 +181,7 @@ export class ShardManager {
       await r.relay.close()
       await r.relayDone.catch(() => {})
       if (this.#running.get(r.shard) === r) this.#running.delete(r.shard)
+      this.#d.onOwned?.(this.owned())
     })()
     return r.stopped
   }
