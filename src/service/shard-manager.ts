@@ -3,7 +3,10 @@ import type { Logger } from './logger.ts'
 import type { Clock } from './ports.ts'
 import { retry } from './retry.ts'
 
-/** What the manager runs for one shard: its writer and its relay (src/service/writer.ts, relay.ts). */
+/**
+ * What the manager runs for one shard: its writer and its relay (src/service/writer.ts, relay.ts).
+ * @internal also used by tests
+ */
 export interface ShardWork {
   writer: { run(): Promise<void>; stop(): void; wake(): void; readonly lastError: string | undefined }
   relay: { run(): Promise<void>; wake(): void; drain(): Promise<void>; close(): Promise<void>; readonly lastError: string | undefined }
@@ -138,7 +141,8 @@ export class ShardManager {
         clock,
         maxDelayMs: retryMaxDelayMs,
         signal,
-        onRetry: (e, attempt, delay) => log.warn({ shard, code: e.code, err: e.message, attempt, retryInMs: delay }, 'taking a shard failed; retrying'),
+        onRetry: (e, attempt, delay) =>
+          log.warn({ shard, code: e.code, err: e.message, attempt, retryInMs: delay }, 'taking a shard failed; retrying'),
       })
     } catch (error) {
       if (signal.aborted || this.#closed) return
@@ -176,7 +180,8 @@ export class ShardManager {
           this.#d.log.warn({ shard: r.shard, err: (error as Error).message }, 'relay drain failed; the rest is published by the next owner')
           return 'failed' as const
         })
-        if (drained === 'timeout') this.#d.log.warn({ shard: r.shard }, 'shutdown budget spent before the relay caught up; the next owner publishes the rest')
+        if (drained === 'timeout')
+          this.#d.log.warn({ shard: r.shard }, 'shutdown budget spent before the relay caught up; the next owner publishes the rest')
       }
       await r.relay.close()
       await r.relayDone.catch(() => {})

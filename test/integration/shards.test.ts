@@ -35,7 +35,10 @@ test('the shard count is fixed once set up: another count is refused naming the 
   const owner = new PgShardOwner(fx.pool)
   assert.equal(await owner.setup(fx.config.shards), 'present')
   await assert.rejects(owner.setup(fx.config.shards + 1), (e: Error) => {
-    assert.match(e.message, new RegExp(`OFFERSTREAM_SHARDS is ${fx.config.shards + 1} but this database was set up with ${fx.config.shards} shards`))
+    assert.match(
+      e.message,
+      new RegExp(`OFFERSTREAM_SHARDS is ${fx.config.shards + 1} but this database was set up with ${fx.config.shards} shards`),
+    )
     return true
   })
 })
