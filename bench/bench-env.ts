@@ -54,6 +54,7 @@ export async function createBenchEnv(services: Services, name: string, overrides
       OFFERSTREAM_OUTPUT_TOPIC: `bench_out_${id}`,
       OFFERSTREAM_DLQ_TOPIC: `bench_dlq_${id}`,
       OFFERSTREAM_STATE_TOPIC: `bench_state_${id}`,
+      OFFERSTREAM_SHARD_TOPIC: `bench_shards_${id}`,
       OFFERSTREAM_FEEDBACK_TOPIC: `bench_fb_${id}`,
       OFFERSTREAM_FEEDBACK_DLQ_TOPIC: `bench_fbdlq_${id}`,
       OFFERSTREAM_GROUP_ID: `bench_g_${id}`,
@@ -73,7 +74,7 @@ export async function createBenchEnv(services: Services, name: string, overrides
     async cleanup() {
       await pool.end().catch(() => {})
       const a = new Admin({ clientId: `bench-cleanup-${id}`, bootstrapBrokers: config.kafkaBrokers })
-      await a.deleteTopics({ topics: [config.inputTopic, config.outputTopic, config.dlqTopic, config.stateTopic] }).catch(() => {})
+      await a.deleteTopics({ topics: [config.inputTopic, config.outputTopic, config.dlqTopic, config.stateTopic, config.shardTopic] }).catch(() => {})
       await a.close().catch(() => {})
       const c = new pg.Client({ connectionString: services.databaseUrl })
       await c.connect()

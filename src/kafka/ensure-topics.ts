@@ -62,7 +62,10 @@ export async function ensureTopics(config: Config): Promise<string[]> {
           throw error
       }
     }
-    const shardTopic = (await admin.metadata({ topics: [config.shardTopic] })).topics.get(config.shardTopic)
+    // Only a topic that was already there can disagree (one just created may not be in the metadata yet).
+    const shardTopic = existing.has(config.shardTopic)
+      ? (await admin.metadata({ topics: [config.shardTopic] })).topics.get(config.shardTopic)
+      : undefined
     if (shardTopic && shardTopic.partitionsCount !== config.shards)
       throw new OfferstreamError(
         ErrorCodes.CONFIG_INVALID,
