@@ -44,8 +44,8 @@ export interface ScaleRunReport {
   brokerKills: number
   /** Exits nobody caused (the instance was restarted each time); their output tails are in the log files. */
   crashes: number
-  /** Instance log lines about lost shards or fencing: a frozen instance coming back must be refused. */
-  fencedLines: number
+  /** Error codes in the instances' logs with counts (e.g. LEADERSHIP_LOST, KAFKA_FENCED: a frozen instance coming back refused). */
+  warnings: Record<string, number>
   sinks: SinkReport
   dlq: DlqReport
   cleanExit: boolean
@@ -84,60 +84,73 @@ export async function scaleRun(fx: Fixture, w: ScaleWorkload, o: ScaleRunOptions
 
   const events: ChaosEvent[] = []
   const counts = { kills: 0, stops: 0, brokerKills: 0 }
-  let brokerBack: Promise<void> = Promise.resolve()
-  const plan = planEvents(o)
+  // SIGCONTs and the broker's restart run in the background, so later events still land mid-run.
+  const background: Array<Promise<unknown>> = []
   const frozen = new Set<number>()
+  // The planned target, or the next instance not already stopped.
+  const free = (target: number) => Array.from({ length: o.instances }, (_, k) => (target + k) % o.instances).find(i => !busy.has(i))!
   try {
     const produced = produceInSlices(fx, w.records, o.slices ?? 8, timeoutMs)
     // Awaited after the events; marked handled now so an early failure does not end the process first.
     produced.catch(() => {})
-    for (const p of plan) {
+    for (const p of planEvents(o)) {
       const rows = await waitForFeedback(fx, Math.floor(p.fraction * w.expected.size), timeoutMs)
-      const e: ChaosEvent = { kind: p.kind, target: p.target, rows, atMs: Date.now() - t0 }
+      // At least one instance keeps running.
+      if (p.kind === 'stop' && busy.size >= o.instances - 1) await Promise.all(background)
+      const target = p.kind === 'broker' ? p.target : free(p.target)
+      const e: ChaosEvent = { kind: p.kind, target, rows, atMs: Date.now() - t0 }
       events.push(e)
       if (p.kind === 'kill') {
-        busy.add(p.target)
-        const result = await svcs[p.target]!.kill('SIGKILL')
+        busy.add(target)
+        const result = await svcs[target]!.kill('SIGKILL')
         if (result.signal === 'SIGKILL') counts.kills++
-        svcs[p.target]!.start()
-        busy.delete(p.target)
+        svcs[target]!.start()
+        busy.delete(target)
       } else if (p.kind === 'stop') {
-        const pid = svcs[p.target]!.pid!
-        busy.add(p.target)
+        const pid = svcs[target]!.pid!
+        busy.add(target)
         frozen.add(pid)
         process.kill(pid, 'SIGSTOP')
         counts.stops++
         e.heldMs = p.holdMs
-        await sleep(p.holdMs)
-        process.kill(pid, 'SIGCONT')
-        frozen.delete(pid)
-        busy.delete(p.target)
+        background.push(
+          sleep(p.holdMs).then(() => {
+            process.kill(pid, 'SIGCONT')
+            frozen.delete(pid)
+            busy.delete(target)
+          }),
+        )
       } else if (o.brokerStack) {
-        await o.brokerStack.stopBroker(p.target, { hard: true })
+        const stack = o.brokerStack
+        await stack.stopBroker(target, { hard: true })
         counts.brokerKills++
         e.heldMs = p.holdMs
-        const stack = o.brokerStack
-        brokerBack = sleep(p.holdMs).then(() => stack.startBroker(p.target))
-        brokerBack.catch(() => {})
+        background.push(sleep(p.holdMs).then(() => stack.startBroker(target)))
       }
+      background.at(-1)?.catch(() => {})
       log(
-        `${e.kind} ${e.kind === 'broker' ? 'node' : 'instance'} ${e.target} at ${rows}/${w.expected.size} rows${e.heldMs ? ` for ${e.heldMs} ms` : ''}`,
+        `${e.kind} ${e.kind === 'broker' ? 'node' : 'instance'} ${target} at ${rows}/${w.expected.size} rows${e.heldMs ? ` for ${e.heldMs} ms` : ''}`,
       )
     }
     await produced
-    await brokerBack
+    // Frozen instances are back before the check, so late work of theirs would show as duplicates.
+    await Promise.all(background)
     log(`input produced, chaos done after ${Math.round((Date.now() - t0) / 1000)} s; waiting for both sinks`)
     const sinks = await checkSinks(fx, w.expected, timeoutMs)
     const dlq = await checkDlq(fx, w.bad, timeoutMs)
     const elapsedMs = Date.now() - t0
     clearInterval(monitor)
     const stopped = await Promise.all(svcs.map(s => (s.running ? s.kill('SIGTERM') : { code: -1 })))
-    const fencedLines = logFiles.flatMap(f => readFileSync(f, 'utf8').split('\n')).filter(l => /LEADERSHIP_LOST|fenced/i.test(l)).length
+    const warnings: Record<string, number> = {}
+    for (const line of logFiles.flatMap(f => readFileSync(f, 'utf8').split('\n'))) {
+      const code = /"code":"(\w+)"/.exec(line)?.[1]
+      if (code) warnings[code] = (warnings[code] ?? 0) + 1
+    }
     return {
       events,
       ...counts,
       crashes,
-      fencedLines,
+      warnings,
       sinks,
       dlq,
       cleanExit: stopped.every(s => s.code === 0),
