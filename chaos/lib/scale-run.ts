@@ -9,7 +9,7 @@ import { produceRetrying } from './produce-retrying.ts'
 import type { KeyedRecord, ScaleWorkload } from './scale-workload.ts'
 import { checkSinks, type SinkReport, waitForFeedback } from './sinks.ts'
 
-export interface ScaleRunOptions {
+interface ScaleRunOptions {
   instances: number
   kills: number
   stops: number
@@ -26,7 +26,7 @@ export interface ScaleRunOptions {
   log?: (m: string) => void
 }
 
-export interface ChaosEvent {
+interface ChaosEvent {
   kind: 'kill' | 'stop' | 'broker'
   /** Instance index, or broker node id. */
   target: number
@@ -37,7 +37,7 @@ export interface ChaosEvent {
   heldMs?: number
 }
 
-export interface ScaleRunReport {
+interface ScaleRunReport {
   events: ChaosEvent[]
   kills: number
   stops: number

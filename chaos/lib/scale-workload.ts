@@ -19,7 +19,7 @@ export interface ScaleWorkload {
   counts: { campaigns: number; early: number; resentOtherPartition: number; bad: number }
 }
 
-export interface ScaleWorkloadOptions {
+interface ScaleWorkloadOptions {
   pushes: number
   partitions: number
   random: Rng
@@ -33,7 +33,7 @@ export interface ScaleWorkloadOptions {
 }
 
 /** The input partition the client's default partitioner picks for a key (murmur2, as Java's). */
-export function partitionOf(key: string, partitions: number): number {
+function partitionOf(key: string, partitions: number): number {
   return (murmur2(Buffer.from(key)) >>> 0) % partitions
 }
 

@@ -42,11 +42,20 @@ test('three instances, one SIGKILLed and one frozen past its session: both sinks
   const context = `seed ${seed}, logs in ${runDir}, events ${JSON.stringify(r.events)}`
   assert.equal(r.kills, 1, context)
   assert.equal(r.stops, 1, context)
-  assert.ok(r.events.every(e => e.rows < w.expected.size), `every event came mid-run: ${context}`)
+  assert.ok(
+    r.events.every(e => e.rows < w.expected.size),
+    `every event came mid-run: ${context}`,
+  )
   const exact = { missing: 0, duplicated: 0, unexpected: 0, total: w.expected.size }
   assert.deepEqual(r.sinks, { expected: w.expected.size, pg: exact, kafka: exact }, context)
   assert.deepEqual(r.dlq, { received: w.bad.length, missing: 0, extra: 0, withoutReason: 0, unknownCode: 0 }, context)
   assert.equal(r.crashes, 0, context)
   assert.ok(r.cleanExit, context)
+  // The re-keyed copies really went to another input partition than their originals.
+  const input = await fx.readTopic(fx.config.inputTopic, { atLeast: w.records.length })
+  const homePartition = new Map(input.filter(m => !m.key?.includes('/')).map(m => [m.value?.toString(), m.partition]))
+  const copies = input.filter(m => m.key?.includes('/resent'))
+  assert.equal(copies.length, w.counts.resentOtherPartition)
+  for (const c of copies) assert.notEqual(c.partition, homePartition.get(c.value?.toString()), `copy keyed ${c.key}`)
   rmSync(runDir, { recursive: true, force: true })
 })
