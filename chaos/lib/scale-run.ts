@@ -44,7 +44,7 @@ interface ScaleRunReport {
   brokerKills: number
   /** Exits nobody caused (the instance was restarted each time); their output tails are in the log files. */
   crashes: number
-  /** Error codes in the instances' logs with counts (e.g. LEADERSHIP_LOST, KAFKA_FENCED: a frozen instance coming back refused). */
+  /** Warnings and errors in the instances' logs (message: code) with counts: what an operator would see, e.g. a frozen instance dropping its shards. */
   warnings: Record<string, number>
   sinks: SinkReport
   dlq: DlqReport
@@ -143,8 +143,11 @@ export async function scaleRun(fx: Fixture, w: ScaleWorkload, o: ScaleRunOptions
     const stopped = await Promise.all(svcs.map(s => (s.running ? s.kill('SIGTERM') : { code: -1 })))
     const warnings: Record<string, number> = {}
     for (const line of logFiles.flatMap(f => readFileSync(f, 'utf8').split('\n'))) {
-      const code = /"code":"(\w+)"/.exec(line)?.[1]
-      if (code) warnings[code] = (warnings[code] ?? 0) + 1
+      // A SIGKILL can cut the last line of an incarnation short: such a line is skipped.
+      const entry = parseLogLine(line)
+      if (!entry) continue
+      const key = entry.code ? `${entry.msg}: ${entry.code}` : entry.msg
+      if (entry.level >= 40) warnings[key] = (warnings[key] ?? 0) + 1
     }
     return {
       events,
@@ -202,5 +205,13 @@ async function produceInSlices(fx: Fixture, records: KeyedRecord[], slices: numb
     for (const r of slice) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r.value])
     for (const [key, values] of byKey) await produceRetrying(fx, values, key)
     owed += slice.reduce((n, r) => n + r.pairsNow, 0)
+  }
+}
+
+function parseLogLine(line: string): { level: number; msg: string; code?: string } | undefined {
+  try {
+    return line.startsWith('{') ? JSON.parse(line) : undefined
+  } catch {
+    return undefined
   }
 }
