@@ -39,6 +39,17 @@ export async function clusterHealth(bootstrap: string[], topics: string[]): Prom
   }
 }
 
+/** Polls until no partition of the topics is under-replicated or the time is up; returns the last health. */
+export async function waitForInSync(bootstrap: string[], topics: string[], timeoutMs: number): Promise<ClusterHealth> {
+  const deadline = Date.now() + timeoutMs
+  let health = await clusterHealth(bootstrap, topics)
+  while (health.underReplicated > 0 && Date.now() < deadline) {
+    await new Promise(r => setTimeout(r, 250))
+    health = await clusterHealth(bootstrap, topics)
+  }
+  return health
+}
+
 /** Leader of partition 0 of a topic: the broker to kill to force a leader change on it. */
 export async function leaderOf(bootstrap: string[], topic: string): Promise<number> {
   const admin = new Admin({ clientId: 'chaos-leader', bootstrapBrokers: bootstrap })

@@ -3,6 +3,7 @@ import path from 'node:path'
 import type { Fixture } from '../../testkit/fixture.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
 import type { Stack } from '../../tools/stack/index.ts'
+import { type ClusterHealth, waitForInSync } from './cluster-health.ts'
 import { checkDlq, type DlqReport } from './dlq-check.ts'
 import type { Rng } from './hostile.ts'
 import { produceRetrying } from './produce-retrying.ts'
@@ -48,6 +49,8 @@ interface ScaleRunReport {
   warnings: Record<string, number>
   sinks: SinkReport
   dlq: DlqReport
+  /** After the broker's restart: all brokers back, no under-replicated partition of the run's topics (absent: no broker kill). */
+  health?: ClusterHealth
   cleanExit: boolean
   elapsedMs: number
   logFiles: string[]
@@ -139,6 +142,8 @@ export async function scaleRun(fx: Fixture, w: ScaleWorkload, o: ScaleRunOptions
     const sinks = await checkSinks(fx, w.expected, timeoutMs)
     const dlq = await checkDlq(fx, w.bad, timeoutMs)
     const elapsedMs = Date.now() - t0
+    const { inputTopic, outputTopic, dlqTopic } = fx.config
+    const health = counts.brokerKills ? await waitForInSync(fx.config.kafkaBrokers, [inputTopic, outputTopic, dlqTopic], 120000) : undefined
     clearInterval(monitor)
     const stopped = await Promise.all(svcs.map(s => (s.running ? s.kill('SIGTERM') : { code: -1 })))
     const warnings: Record<string, number> = {}
@@ -156,6 +161,7 @@ export async function scaleRun(fx: Fixture, w: ScaleWorkload, o: ScaleRunOptions
       warnings,
       sinks,
       dlq,
+      health,
       cleanExit: stopped.every(s => s.code === 0),
       elapsedMs,
       logFiles,
