@@ -71,24 +71,26 @@ try {
           runDir,
           log: say,
         })
-        report = { ...r, logFiles: undefined, loadAverage: os.loadavg().map(l => Number(l.toFixed(1))) }
+        const load = os.loadavg().map(l => Number(l.toFixed(1)))
+        report = { ...r, logFiles: undefined, loadAverage: load }
         failed ||=
           !r.cleanExit ||
           !sinksExact(r.sinks) ||
           !dlqExact(r.dlq) ||
           r.kills !== kills ||
+          r.stops !== Number(args.stops) ||
           r.brokerKills !== 1 ||
+          r.crashes > 0 ||
           r.health?.underReplicated !== 0
         say(`instance logs: ${r.logFiles.join(' ')}`)
         const side = (t: typeof r.sinks.pg) =>
           `${t.total} rows, ${t.missing} missing, ${t.duplicated} duplicated, ${t.unexpected} unexpected`
+        const cluster = `then ${r.health?.brokers} brokers, ${r.health?.underReplicated} partitions under-replicated`
         say(
-          `scale summary: ${r.sinks.expected} expected pairs; subscribers_feedback ${side(r.sinks.pg)}; push_message (read_committed) ${side(r.sinks.kafka)}; ` +
-            `DLQ ${r.dlq.received}/${w.bad.length} (${r.dlq.missing} missing, ${r.dlq.extra} extra); ${r.kills} SIGKILLs, ${r.stops} SIGSTOPs, ` +
-            `${r.brokerKills} broker SIGKILL (then ${r.health?.brokers} brokers, ${r.health?.underReplicated} partitions under-replicated), ${r.crashes} crashes; ${Math.round(r.elapsedMs / 1000)} s; load average ${os
-              .loadavg()
-              .map(l => l.toFixed(1))
-              .join(' ')}`,
+          `scale summary: ${r.sinks.expected} expected pairs; subscribers_feedback ${side(r.sinks.pg)}; ` +
+            `push_message (read_committed) ${side(r.sinks.kafka)}; DLQ ${r.dlq.received}/${w.bad.length} ` +
+            `(${r.dlq.missing} missing, ${r.dlq.extra} extra); ${r.kills} SIGKILLs, ${r.stops} SIGSTOPs, ` +
+            `${r.brokerKills} broker SIGKILL (${cluster}), ${r.crashes} crashes; ${Math.round(r.elapsedMs / 1000)} s; load average ${load.join(' ')}`,
         )
       } else {
         const w = buildWorkload({ pushes })
