@@ -13,7 +13,12 @@ import type { RelayCursor } from './relay-cursor.ts'
  * read is final. Null on a deployment that never ran the single relay.
  */
 export async function legacyCursor(config: Config): Promise<RelayCursor | null> {
-  const producer = new Producer({ ...kafkaBaseOptions(config, 'legacy-relay'), idempotent: true, transactionalId: config.transactionalId, acks: -1 })
+  const producer = new Producer({
+    ...kafkaBaseOptions(config, 'legacy-relay'),
+    idempotent: true,
+    transactionalId: config.transactionalId,
+    acks: -1,
+  })
   const reader = new Consumer({ ...kafkaBaseOptions(config, 'legacy-cursor-reader'), groupId: `${config.groupId}-cursor-reader` })
   try {
     const tx = await producer.beginTransaction({ producerId: -1n, producerEpoch: -1 })

@@ -3,7 +3,7 @@ import type { Config } from '../config/settings.ts'
 import { kafkaBaseOptions } from './client-options.ts'
 import { translateKafkaError } from './kafka-errors.ts'
 
-export interface ShardAssignment {
+interface ShardAssignment {
   /** The consumer-group generation that handed the shards out; it only grows while the group exists. */
   generation: number
   shards: number[]

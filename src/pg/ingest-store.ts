@@ -20,7 +20,11 @@ export class PgIngestStore {
     return withTransaction(this.#pool, async client => {
       const rows = await insertEvents(client, events)
       const rejected = await storeRejects(client, rejects)
-      if (rows.length > 0) await notifyShards(client, events.map(e => e.shard))
+      if (rows.length > 0)
+        await notifyShards(
+          client,
+          events.map(e => e.shard),
+        )
       return { rows, rejected }
     })
   }

@@ -9,9 +9,9 @@ import { OutputProducer, shardTransactionalId } from '../kafka/output-producer.t
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
 import { ShardMembership } from '../kafka/shard-membership.ts'
 import { createMetrics, type Metrics } from '../metrics/metrics.ts'
+import { PgIngestStore } from '../pg/ingest-store.ts'
 import { migrate } from '../pg/migrate.ts'
 import { createPool } from '../pg/pool.ts'
-import { PgIngestStore } from '../pg/ingest-store.ts'
 import { PgRelayStore } from '../pg/relay-store.ts'
 import { listenForShardWork } from '../pg/shard-notifications.ts'
 import { PgShardOwner } from '../pg/shard-owner.ts'
@@ -95,6 +95,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
     clock,
     retryMaxDelayMs: config.retryMaxDelayMs,
     onFatal: error => failed(error),
+    onOwned: shards => metrics.shardsOwned.set(shards.length),
   })
   const ingester = new Ingester({
     store: new PgIngestStore(pool),
@@ -137,7 +138,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
             ok: !ingester.lastError && !feedback?.lastError && shards.failing.length === 0,
             detail: {
               ingest: ingester.lastError ?? 'ok',
-              shards: shards.failing.length ? shards.failing.join('; ') : `ok (${shards.owned.length} owned: ${shards.owned.join(',')})`,
+              shards: shards.failing.length ? shards.failing.join('; ') : 'ok',
               feedback: feedback?.lastError ?? 'ok',
             },
           }
@@ -180,7 +181,14 @@ export async function startService(config: Config, log: Logger): Promise<Service
     },
   )
   log.info(
-    { input: config.inputTopic, output: config.outputTopic, dlq: config.dlqTopic, shards: config.shards, owner: ownerId, httpPort: http?.port },
+    {
+      input: config.inputTopic,
+      output: config.outputTopic,
+      dlq: config.dlqTopic,
+      shards: config.shards,
+      owner: ownerId,
+      httpPort: http?.port,
+    },
     'offerstream running',
   )
   return { metrics, httpPort: http?.port, done, stop }

@@ -23,12 +23,24 @@ export function classifyBatch(
     const position = { topic: r.topic, partition: r.partition, offset: r.offset.toString() }
     const decoded = decodeEvent(r.value, { maxBytes: config.maxEventBytes, recordTimestampMs: r.timestampMs })
     if (!decoded.ok) {
-      rejects.push({ ...position, key: r.key, value: r.value, rejection: decoded.rejection, shard: rejectShard(r.partition, config.shards) })
+      rejects.push({
+        ...position,
+        key: r.key,
+        value: r.value,
+        rejection: decoded.rejection,
+        shard: rejectShard(r.partition, config.shards),
+      })
       continue
     }
     const c = decoded.campaign
     const status = stateAt(c.start, c.end, nowSeconds, config.activeMarginSeconds)
-    events.push({ ...position, campaign: c, status, trigger: status === 'fanning' ? nowSeconds : null, shard: shardOf(c.campaignId, config.shards) })
+    events.push({
+      ...position,
+      campaign: c,
+      status,
+      trigger: status === 'fanning' ? nowSeconds : null,
+      shard: shardOf(c.campaignId, config.shards),
+    })
   }
   return { events, rejects }
 }

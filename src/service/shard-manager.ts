@@ -3,7 +3,10 @@ import type { Logger } from './logger.ts'
 import type { Clock } from './ports.ts'
 import { retry } from './retry.ts'
 
-/** What the manager runs for one shard: its writer and its relay (src/service/writer.ts, relay.ts). */
+/**
+ * What the manager runs for one shard: its writer and its relay (src/service/writer.ts, relay.ts).
+ * @internal also used by tests
+ */
 export interface ShardWork {
   writer: { run(): Promise<void>; stop(): void; wake(): void; readonly lastError: string | undefined }
   relay: { run(): Promise<void>; wake(): void; drain(): Promise<void>; close(): Promise<void>; readonly lastError: string | undefined }
@@ -18,6 +21,8 @@ export interface ShardManagerDeps {
   retryMaxDelayMs: number
   /** A shard's writer or relay failed with a non-retryable error other than SHARD_LOST. */
   onFatal(error: Error): void
+  /** After every change of the shards running here. */
+  onOwned?(shards: number[]): void
 }
 
 interface Running extends ShardWork {
@@ -58,8 +63,8 @@ export class ShardManager {
   health(): { owned: number[]; failing: string[] } {
     const failing: string[] = []
     for (const r of this.#running.values()) {
-      if (r.writer.lastError) failing.push(`shard ${r.shard} writer: ${r.writer.lastError}`)
-      if (r.relay.lastError) failing.push(`shard ${r.shard} relay: ${r.relay.lastError}`)
+      if (r.writer.lastError) failing.push(`${r.writer.lastError} (shard ${r.shard} writer)`)
+      if (r.relay.lastError) failing.push(`${r.relay.lastError} (shard ${r.shard} relay)`)
     }
     return { owned: this.owned(), failing }
   }
@@ -136,7 +141,8 @@ export class ShardManager {
         clock,
         maxDelayMs: retryMaxDelayMs,
         signal,
-        onRetry: (e, attempt, delay) => log.warn({ shard, code: e.code, err: e.message, attempt, retryInMs: delay }, 'taking a shard failed; retrying'),
+        onRetry: (e, attempt, delay) =>
+          log.warn({ shard, code: e.code, err: e.message, attempt, retryInMs: delay }, 'taking a shard failed; retrying'),
       })
     } catch (error) {
       if (signal.aborted || this.#closed) return
@@ -150,6 +156,7 @@ export class ShardManager {
     const work = this.#d.startShard(shard, epoch)
     const r: Running = { ...work, shard, writerDone: work.writer.run(), relayDone: work.relay.run() }
     this.#running.set(shard, r)
+    this.#d.onOwned?.(this.owned())
     const ended = (error: unknown) => {
       if (r.stopped) return
       if ((error as OfferstreamError).code === ErrorCodes.SHARD_LOST) {
@@ -173,11 +180,13 @@ export class ShardManager {
           this.#d.log.warn({ shard: r.shard, err: (error as Error).message }, 'relay drain failed; the rest is published by the next owner')
           return 'failed' as const
         })
-        if (drained === 'timeout') this.#d.log.warn({ shard: r.shard }, 'shutdown budget spent before the relay caught up; the next owner publishes the rest')
+        if (drained === 'timeout')
+          this.#d.log.warn({ shard: r.shard }, 'shutdown budget spent before the relay caught up; the next owner publishes the rest')
       }
       await r.relay.close()
       await r.relayDone.catch(() => {})
       if (this.#running.get(r.shard) === r) this.#running.delete(r.shard)
+      this.#d.onOwned?.(this.owned())
     })()
     return r.stopped
   }

@@ -51,19 +51,16 @@ export class Writer {
     const { config, clock, log, metrics } = this.#d
     try {
       while (!this.#stopping) {
-        await retry(
-          () => this.#step(),
-          {
-            clock,
-            maxDelayMs: config.retryMaxDelayMs,
-            signal: this.#stop.signal,
-            onRetry: async (e, attempt, delay) => {
-              this.lastError = `${e.code}: ${e.message}`
-              metrics.retries.inc({ component: 'writer', code: e.code })
-              log.warn({ code: e.code, err: e.message, retryInMs: delay, attempt }, 'writer step failed; retrying')
-            },
+        await retry(() => this.#step(), {
+          clock,
+          maxDelayMs: config.retryMaxDelayMs,
+          signal: this.#stop.signal,
+          onRetry: async (e, attempt, delay) => {
+            this.lastError = `${e.code}: ${e.message}`
+            metrics.retries.inc({ component: 'writer', code: e.code })
+            log.warn({ code: e.code, err: e.message, retryInMs: delay, attempt }, 'writer step failed; retrying')
           },
-        )
+        })
         this.lastError = undefined
       }
     } catch (error) {
