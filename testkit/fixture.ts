@@ -71,7 +71,6 @@ export async function createFixture(overrides: Record<string, string> = {}, opts
       OFFERSTREAM_STATE_TOPIC: `state_${id}`,
       OFFERSTREAM_FEEDBACK_TOPIC: `fb_${id}`,
       OFFERSTREAM_FEEDBACK_DLQ_TOPIC: `fbdlq_${id}`,
-      OFFERSTREAM_SHARD_TOPIC: `shards_${id}`,
       OFFERSTREAM_GROUP_ID: `g_${id}`,
       OFFERSTREAM_TRANSACTIONAL_ID: `tx_${id}`,
       OFFERSTREAM_HTTP_ENABLED: 'false',
@@ -151,7 +150,6 @@ export async function createFixture(overrides: Record<string, string> = {}, opts
             config.stateTopic,
             config.feedbackTopic,
             config.feedbackDlqTopic,
-            config.shardTopic,
           ],
         })
         .catch(() => {})
