@@ -23,6 +23,7 @@ interface ScaleRunOptions {
   stopMs?: number
   /** The input is produced in this many slices, each once half the pairs owed so far are in PostgreSQL. */
   slices?: number
+  /** Bounds the whole run (a stalled one fails instead of hanging). */
   timeoutMs?: number
   log?: (m: string) => void
 }
@@ -75,6 +76,8 @@ export async function scaleRun(fx: Fixture, w: ScaleWorkload, o: ScaleRunOptions
   const busy = new Set<number>()
   let crashes = 0
   const t0 = Date.now()
+  // One deadline for the whole run bounds a stalled one, however many waits it has left.
+  const left = () => Math.max(1000, t0 + timeoutMs - Date.now())
   for (const s of svcs) s.start()
   const monitor = setInterval(() => {
     svcs.forEach((s, i) => {
@@ -93,11 +96,11 @@ export async function scaleRun(fx: Fixture, w: ScaleWorkload, o: ScaleRunOptions
   // The planned target, or the next instance not already stopped.
   const free = (target: number) => Array.from({ length: o.instances }, (_, k) => (target + k) % o.instances).find(i => !busy.has(i))!
   try {
-    const produced = produceInSlices(fx, w.records, o.slices ?? 8, timeoutMs)
+    const produced = produceInSlices(fx, w.records, o.slices ?? 8, left)
     // Awaited after the events; marked handled now so an early failure does not end the process first.
     produced.catch(() => {})
     for (const p of planEvents(o)) {
-      const rows = await waitForFeedback(fx, Math.floor(p.fraction * w.expected.size), timeoutMs)
+      const rows = await waitForFeedback(fx, Math.floor(p.fraction * w.expected.size), left())
       // At least one instance keeps running.
       if (p.kind === 'stop' && busy.size >= o.instances - 1) await Promise.all(background)
       const target = p.kind === 'broker' ? p.target : free(p.target)
@@ -139,8 +142,8 @@ export async function scaleRun(fx: Fixture, w: ScaleWorkload, o: ScaleRunOptions
     // Frozen instances are back before the check, so late work of theirs would show as duplicates.
     await Promise.all(background)
     log(`input produced, chaos done after ${Math.round((Date.now() - t0) / 1000)} s; waiting for both sinks`)
-    const sinks = await checkSinks(fx, w.expected, timeoutMs)
-    const dlq = await checkDlq(fx, w.bad, timeoutMs)
+    const sinks = await checkSinks(fx, w.expected, left())
+    const dlq = await checkDlq(fx, w.bad, left())
     const elapsedMs = Date.now() - t0
     const { inputTopic, outputTopic, dlqTopic } = fx.config
     const health = counts.brokerKills ? await waitForInSync(fx.config.kafkaBrokers, [inputTopic, outputTopic, dlqTopic], 120000) : undefined
@@ -201,11 +204,11 @@ function planEvents(o: ScaleRunOptions): PlannedEvent[] {
 }
 
 /** Produces the records slice by slice, each slice once half the pairs owed by the earlier ones are in PostgreSQL. */
-async function produceInSlices(fx: Fixture, records: KeyedRecord[], slices: number, timeoutMs: number): Promise<void> {
+async function produceInSlices(fx: Fixture, records: KeyedRecord[], slices: number, left: () => number): Promise<void> {
   const per = Math.ceil(records.length / slices)
   let owed = 0
   for (let k = 0; k * per < records.length; k++) {
-    if (owed > 0) await waitForFeedback(fx, Math.floor(owed / 2), timeoutMs)
+    if (owed > 0) await waitForFeedback(fx, Math.floor(owed / 2), left())
     const slice = records.slice(k * per, (k + 1) * per)
     const byKey = new Map<string, Array<Buffer | null>>()
     for (const r of slice) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r.value])
