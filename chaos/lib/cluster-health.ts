@@ -12,7 +12,7 @@ export interface ClusterHealth {
 }
 
 /** What an operator would check after a broker came back: all brokers in, all replicas in sync. */
-export async function clusterHealth(bootstrap: string[], topics: string[]): Promise<ClusterHealth> {
+async function clusterHealth(bootstrap: string[], topics: string[]): Promise<ClusterHealth> {
   const admin = new Admin({ clientId: 'chaos-health', bootstrapBrokers: bootstrap, retries: 1, timeout: 5000 })
   try {
     const meta = await admin.metadata({ topics, forceUpdate: true })
