@@ -33,12 +33,12 @@ test('three instances, one SIGKILLed and one frozen past its session: both sinks
     random,
     subscribersPerRestaurant: 1000,
     early: 2,
-    earlyBySeconds: 15,
+    earlyBySeconds: 10,
     resendOtherPartition: 3,
     bad: 20,
   })
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'chaos-scale-'))
-  const r = await scaleRun(fx, w, { instances: 3, kills: 1, stops: 1, random, runDir, timeoutMs: 180000 })
+  const r = await scaleRun(fx, w, { instances: 3, kills: 1, stops: 1, stopMs: 11000, random, runDir, timeoutMs: 180000 })
   const context = `seed ${seed}, logs in ${runDir}, events ${JSON.stringify(r.events)}`
   assert.equal(r.kills, 1, context)
   assert.equal(r.stops, 1, context)
