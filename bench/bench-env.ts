@@ -74,7 +74,9 @@ export async function createBenchEnv(services: Services, name: string, overrides
     async cleanup() {
       await pool.end().catch(() => {})
       const a = new Admin({ clientId: `bench-cleanup-${id}`, bootstrapBrokers: config.kafkaBrokers })
-      await a.deleteTopics({ topics: [config.inputTopic, config.outputTopic, config.dlqTopic, config.stateTopic, config.shardTopic] }).catch(() => {})
+      await a
+        .deleteTopics({ topics: [config.inputTopic, config.outputTopic, config.dlqTopic, config.stateTopic, config.shardTopic] })
+        .catch(() => {})
       await a.close().catch(() => {})
       const c = new pg.Client({ connectionString: services.databaseUrl })
       await c.connect()

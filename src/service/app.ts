@@ -104,7 +104,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
     metrics,
     clock,
     onStored: shards => {
-      for (const s of shards) manager.wake(s)
+      for (const [shard, stored] of shards) manager.wake(shard, stored)
     },
     createInput: async () => {
       const source = new InputSource(config)

@@ -2,13 +2,14 @@ import { ErrorCodes, type OfferstreamError } from '../errors.ts'
 import type { Logger } from './logger.ts'
 import type { Clock } from './ports.ts'
 import { retry } from './retry.ts'
+import type { WakeHint } from './writer.ts'
 
 /**
  * What the manager runs for one shard: its writer and its relay (src/service/writer.ts, relay.ts).
  * @internal also used by tests
  */
 export interface ShardWork {
-  writer: { run(): Promise<void>; stop(): void; wake(): void; readonly lastError: string | undefined }
+  writer: { run(): Promise<void>; stop(): void; wake(hint?: WakeHint): void; readonly lastError: string | undefined }
   relay: { run(): Promise<void>; wake(): void; drain(): Promise<void>; close(): Promise<void>; readonly lastError: string | undefined }
 }
 
@@ -94,11 +95,12 @@ export class ShardManager {
     })
   }
 
-  /** New work for a shard: wakes its writer and relay if it runs here. */
-  wake(shard: number): void {
+  /** New work for a shard: wakes its writer (with what this instance stored, if it did) and its relay, if the shard runs here. */
+  wake(shard: number, hint?: WakeHint & { rejects: boolean }): void {
     const r = this.#running.get(shard)
-    r?.writer.wake()
-    r?.relay.wake()
+    if (!r) return
+    if (!hint || hint.fanning || hint.pendingStart !== null) r.writer.wake(hint)
+    if (!hint || hint.rejects) r.relay.wake()
   }
 
   wakeRelays(): void {

@@ -10,6 +10,16 @@ import { retry } from './retry.ts'
 const MAX_EVENTS_PER_TX = 64
 const MIN_CHUNK = 100
 
+/** What the ingest stage on this instance stored for the shard. */
+export interface WakeHint {
+  /** A campaign to fan out now. */
+  fanning: boolean
+  /** Earliest start of a campaign stored as pending, or null. */
+  pendingStart: number | null
+}
+
+const earliest = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b))
+
 type WriterConfig = Pick<Config, 'activeMarginSeconds' | 'fanoutChunk' | 'schedulerMaxSleepMs' | 'retryMaxDelayMs'>
 
 export interface WriterDeps {
@@ -34,6 +44,8 @@ export class Writer {
   #wakeRequested = false
   #idleWait: AbortController | undefined
   #hasFanning = true
+  /** Wakes so far: a step that saw no work only concludes "idle" if none came while it looked. */
+  #wakes = 0
   #nextDue: number | null = null
   #nextDueCheckMs = 0
   #lastFanned = 0
@@ -76,18 +88,28 @@ export class Writer {
     this.#idleWait?.abort()
   }
 
-  /** The shard may have new work: a stored campaign (fanning now or later) or one stored behind our back. */
-  wake(): void {
+  /**
+   * The shard may have new work. With a hint (this instance stored it) only what it names is
+   * looked at; without one (another instance's notification) both fan-outs and due campaigns are.
+   */
+  wake(hint?: WakeHint): void {
+    this.#wakes++
     this.#wakeRequested = true
-    this.#hasFanning = true
-    this.#nextDueCheckMs = 0
+    if (!hint || hint.fanning) this.#hasFanning = true
+    if (!hint) this.#nextDueCheckMs = 0
+    else if (hint.pendingStart !== null) this.#nextDue = earliest(this.#nextDue, hint.pendingStart)
     this.#idleWait?.abort()
   }
 
   async #step(): Promise<void> {
     const nowMs = this.#d.clock.now()
     const now = Math.floor(nowMs / 1000)
-    if ((this.#nextDue !== null && now >= this.#nextDue) || nowMs >= this.#nextDueCheckMs) await this.#promoteDue(now, nowMs)
+    if (nowMs >= this.#nextDueCheckMs) {
+      // The periodic re-check also looks for fan-outs: one stored by another instance whose
+      // notification was lost is found within schedulerMaxSleepMs.
+      this.#hasFanning = true
+      await this.#promoteDue(now, nowMs)
+    } else if (this.#nextDue !== null && now >= this.#nextDue) await this.#promoteDue(now, nowMs)
     if (this.#stopping) return
     this.#d.log.trace({ hasFanning: this.#hasFanning, nextDue: this.#nextDue }, 'writer step')
     if (this.#hasFanning) await this.#fanOutOneTransaction()
@@ -117,6 +139,7 @@ export class Writer {
   /** Pending campaigns whose start has come become fanning, or expired if the rule says their window passed. */
   async #promoteDue(now: number, nowMs: number): Promise<void> {
     const margin = this.#d.config.activeMarginSeconds
+    const wakes = this.#wakes
     const { fanning, expired, next } = await this.#d.store.transaction(async tx => {
       const due = await tx.dueCampaigns(now)
       const by: Record<RuledState, number[]> = { fanning: [], expired: [], pending: [] }
@@ -125,7 +148,8 @@ export class Writer {
       await tx.setState(by.expired, 'expired', now)
       return { fanning: by.fanning.length, expired: by.expired.length, next: await tx.nextPendingStart() }
     })
-    this.#nextDue = next
+    // A wake during the transaction may name a start it could not see yet: keep the earlier one.
+    this.#nextDue = this.#wakes === wakes ? next : earliest(next, this.#nextDue)
     this.#nextDueCheckMs = nowMs + this.#d.config.schedulerMaxSleepMs
     if (fanning > 0) this.#hasFanning = true
     if (expired > 0) this.#d.metrics.campaignsExpired.inc(expired)
@@ -135,6 +159,7 @@ export class Writer {
   async #fanOutOneTransaction(): Promise<void> {
     const { config, metrics } = this.#d
     const now = Math.floor(this.#d.clock.now() / 1000)
+    const wakes = this.#wakes
     // Several campaigns share one transaction, up to fanoutChunk rows in all: a commit (one WAL flush,
     // the lock, BEGIN) cost ~10 ms per campaign, which capped the writer at ~70 small campaigns/s and
     // queued them (p50 1.8 s at 100/s). Ranges stay contiguous per chunk and commit in id order.
@@ -160,7 +185,8 @@ export class Writer {
       return done
     })
     if (results.length === 0) {
-      this.#hasFanning = false
+      // Unless a wake came meanwhile: its campaign may have committed after this transaction looked.
+      if (this.#wakes === wakes) this.#hasFanning = false
       return
     }
     let inserted = 0

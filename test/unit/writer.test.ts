@@ -40,7 +40,9 @@ function setup(overrides: Partial<typeof config> = {}) {
       inputs.push(input)
       return input
     },
-    onStored: () => writer.wake(),
+    onStored: shards => {
+      for (const [, stored] of shards) writer.wake(stored)
+    },
   })
   /** Runs both until stop() stops both. */
   const runBoth = () => Promise.all([writer.run(), ingester.run()])
@@ -317,4 +319,24 @@ test('stop() during a backoff ends run() without another attempt', async () => {
   await run
   assert.equal(t.store.failures.length, 0)
   assert.equal(t.clock.sleeps.length, 1, 'no attempt after the backoff')
+})
+
+test('a wake that comes while a fan-out transaction finds nothing is not lost', async () => {
+  const t = setup()
+  const restaurant = randomUUID()
+  t.store.subscribe(restaurant, 6)
+  let transactions = 0
+  // The first step re-checks due campaigns, then looks for fan-outs (transaction 2) and finds none;
+  // a campaign commits right after that look, and its wake arrives before the writer goes idle.
+  t.store.afterTransaction = () => {
+    if (++transactions !== 2) return
+    t.store.addEvent({ restaurantId: restaurant, start: t.clock.seconds, end: t.clock.seconds + 3600, status: 'fanning' })
+    t.writer.wake({ fanning: true, pendingStart: null })
+  }
+  const before = t.clock.now()
+  const run = t.writer.run()
+  await until(() => t.store.rowsOf(1) === 6, 'the fan-out of the campaign woken about')
+  assert.equal(t.clock.now(), before, 'without waiting for the periodic re-check')
+  t.writer.stop()
+  await run
 })

@@ -97,6 +97,8 @@ export class MemWriterStore implements WriterStore, IngestStore {
   transactions: Array<Array<[number, number]>> = []
   /** Runs after each chunk, inside its transaction. */
   afterChunk: ((eventId: number) => void) | undefined
+  /** Runs once fn of a transaction is done, before it returns: what commits "right after" it looked. */
+  afterTransaction: (() => void) | undefined
 
   subscribe(restaurantId: string, count: number): void {
     const clients = Array.from({ length: count }, () => randomUUID()).sort()
@@ -129,6 +131,7 @@ export class MemWriterStore implements WriterStore, IngestStore {
     try {
       const result = await fn(this.#tx(chunks))
       if (chunks.length > 0) this.transactions.push(chunks)
+      this.afterTransaction?.()
       return result
     } catch (error) {
       this.state = before
