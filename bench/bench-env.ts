@@ -54,11 +54,11 @@ export async function createBenchEnv(services: Services, name: string, overrides
       OFFERSTREAM_OUTPUT_TOPIC: `bench_out_${id}`,
       OFFERSTREAM_DLQ_TOPIC: `bench_dlq_${id}`,
       OFFERSTREAM_STATE_TOPIC: `bench_state_${id}`,
+      OFFERSTREAM_SHARD_TOPIC: `bench_shards_${id}`,
       OFFERSTREAM_FEEDBACK_TOPIC: `bench_fb_${id}`,
       OFFERSTREAM_FEEDBACK_DLQ_TOPIC: `bench_fbdlq_${id}`,
       OFFERSTREAM_GROUP_ID: `bench_g_${id}`,
       OFFERSTREAM_TRANSACTIONAL_ID: `bench_tx_${id}`,
-      OFFERSTREAM_SHARD_TOPIC: `bench_shards_${id}`,
       OFFERSTREAM_HTTP_ENABLED: 'false',
       OFFERSTREAM_LOG_LEVEL: 'info',
       ...overrides,
@@ -74,9 +74,9 @@ export async function createBenchEnv(services: Services, name: string, overrides
     async cleanup() {
       await pool.end().catch(() => {})
       const a = new Admin({ clientId: `bench-cleanup-${id}`, bootstrapBrokers: config.kafkaBrokers })
-      await a.deleteTopics({ topics: [config.inputTopic, config.outputTopic, config.dlqTopic, config.stateTopic] }).catch(() => {})
-      // Created by the service itself in the sharded design only: on its own, so its absence fails alone.
-      await a.deleteTopics({ topics: [config.shardTopic] }).catch(() => {})
+      await a
+        .deleteTopics({ topics: [config.inputTopic, config.outputTopic, config.dlqTopic, config.stateTopic, config.shardTopic] })
+        .catch(() => {})
       await a.close().catch(() => {})
       const c = new pg.Client({ connectionString: services.databaseUrl })
       await c.connect()

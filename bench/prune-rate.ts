@@ -53,11 +53,11 @@ try {
   console.log(
     `loaded ${events} events + ${events} fan-out ranges + ${rejects} rejects (${loaded} rows) in ${Math.round(performance.now() - t0)} ms`,
   )
-  const r = await pruneBookkeeping(pool, { cutoff: 3000, published: { push: events, dlq: rejects }, batch, feedbackToo: false })
+  const r = await pruneBookkeeping(pool, { cutoff: 3000, published: [{ push: events, dlq: rejects }], batch, feedbackToo: false })
   const rows = r.events + r.fanouts + r.rejects
   console.log(`prune: ${JSON.stringify(r)}`)
   console.log(`prune: ${rows} bookkeeping rows in ${r.seconds} s = ${Math.round(rows / r.seconds)} rows/s (batch ${batch})`)
-  const f = await pruneBookkeeping(pool, { cutoff: 3000, published: { push: events, dlq: rejects }, batch, feedbackToo: true })
+  const f = await pruneBookkeeping(pool, { cutoff: 3000, published: [{ push: events, dlq: rejects }], batch, feedbackToo: true })
   console.log(
     `prune --feedback-too: ${f.feedbackRows} feedback rows + ${f.feedbackRanges} ranges in ${f.seconds} s = ${Math.round((f.feedbackRows + f.feedbackRanges) / f.seconds)} rows/s`,
   )

@@ -40,7 +40,7 @@ export async function runBound(services: Services, run: ThroughputRun, serviceEn
   let pgDone = 0
   const tick = (what: string) => p.set(`${what}: kafka ${kafkaDone}/${total}, postgres ${pgDone}/${total}`)
   const payload = path.join(os.tmpdir(), `offerstream-bound-${process.pid}.tsv`)
-  const producer = new OutputProducer(env.config)
+  const producer = new OutputProducer(env.config, env.config.transactionalId)
   try {
     await producer.open()
     // Pass 1, the machine's bound: Kafka's Java producer sends the same keys and values to the same

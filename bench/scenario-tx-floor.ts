@@ -18,7 +18,7 @@ const PER_TX = 100
 export async function runTxFloor(services: Services, transactions: number) {
   const p = createProgress('tx floor')
   const env = await createBenchEnv(services, 'txfloor')
-  const producer = new OutputProducer(env.config)
+  const producer = new OutputProducer(env.config, env.config.transactionalId)
   try {
     p.set(`Java producer: ${transactions} transactions at 1/s`)
     const java = await javaProducer<{ sendMs: number[]; commitMs: number[]; totalMs: number[] }>([

@@ -9,6 +9,8 @@ export const ErrorCodes = {
   PG_UNAVAILABLE: 'PG_UNAVAILABLE',
   PG_CONFLICT: 'PG_CONFLICT',
   PG_FAILED: 'PG_FAILED',
+  /** This instance no longer owns the shard: another took it (a newer epoch); its work there stops. */
+  SHARD_LOST: 'SHARD_LOST',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

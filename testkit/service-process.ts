@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Config } from '../src/config/settings.ts'
 import { SETTINGS, type SettingName } from '../src/config/settings.ts'
@@ -20,16 +21,23 @@ export class ServiceProcess {
   #child: ChildProcess | undefined
   #config: Config
   #exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined
+  #logFile: string | undefined
   output = ''
 
-  constructor(config: Config) {
+  /** `logFile`: every incarnation's whole output is appended there too (`output` keeps only the tail). */
+  constructor(config: Config, opts: { logFile?: string } = {}) {
     this.#config = config
+    this.#logFile = opts.logFile
   }
 
   start(): void {
     const child = spawn(process.execPath, [BIN, 'run'], { env: envFor(this.#config), stdio: ['ignore', 'pipe', 'pipe'] })
     this.#child = child
+    const file = this.#logFile ? createWriteStream(this.#logFile, { flags: 'a' }) : undefined
+    file?.write(`--- incarnation pid ${child.pid} started ${new Date().toISOString()}\n`)
+    child.on('close', (code, signal) => file?.end(`--- pid ${child.pid} exited: code ${code} signal ${signal}\n`))
     const keep = (chunk: Buffer) => {
+      file?.write(chunk)
       this.output = (this.output + chunk.toString()).slice(-20000)
     }
     child.stdout?.on('data', keep)

@@ -1,7 +1,7 @@
 import type { Fixture } from '../../testkit/fixture.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
 import type { Stack } from '../../tools/stack/index.ts'
-import { type ClusterHealth, clusterHealth, leaderOf } from './cluster-health.ts'
+import { type ClusterHealth, leaderOf, waitForInSync } from './cluster-health.ts'
 import { produceRetrying } from './produce-retrying.ts'
 import { checkSinks, type SinkReport, waitForFeedback } from './sinks.ts'
 import type { Workload } from './workload.ts'
@@ -51,11 +51,7 @@ export async function brokerRun(
   log(`sinks checked with node ${killedNode} dead: ${JSON.stringify(sinks)}; restarting it`)
   const t0 = Date.now()
   await stack.startBroker(killedNode)
-  let health = await clusterHealth(bootstrap, topics)
-  while (health.underReplicated > 0 && Date.now() - t0 < 120000) {
-    await new Promise(r => setTimeout(r, 250))
-    health = await clusterHealth(bootstrap, topics)
-  }
+  const health = await waitForInSync(bootstrap, topics, 120000)
   const resyncMs = Date.now() - t0
   log(`node ${killedNode} back, replicas in sync after ${resyncMs} ms: ${JSON.stringify(health)}`)
   const stopped = survived ? await svc.kill('SIGTERM') : { code: -1 }

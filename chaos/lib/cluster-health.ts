@@ -12,7 +12,7 @@ export interface ClusterHealth {
 }
 
 /** What an operator would check after a broker came back: all brokers in, all replicas in sync. */
-export async function clusterHealth(bootstrap: string[], topics: string[]): Promise<ClusterHealth> {
+async function clusterHealth(bootstrap: string[], topics: string[]): Promise<ClusterHealth> {
   const admin = new Admin({ clientId: 'chaos-health', bootstrapBrokers: bootstrap, retries: 1, timeout: 5000 })
   try {
     const meta = await admin.metadata({ topics, forceUpdate: true })
@@ -37,6 +37,17 @@ export async function clusterHealth(bootstrap: string[], topics: string[]): Prom
   } finally {
     await admin.close().catch(() => {})
   }
+}
+
+/** Polls until no partition of the topics is under-replicated or the time is up; returns the last health. */
+export async function waitForInSync(bootstrap: string[], topics: string[], timeoutMs: number): Promise<ClusterHealth> {
+  const deadline = Date.now() + timeoutMs
+  let health = await clusterHealth(bootstrap, topics)
+  while (health.underReplicated > 0 && Date.now() < deadline) {
+    await new Promise(r => setTimeout(r, 250))
+    health = await clusterHealth(bootstrap, topics)
+  }
+  return health
 }
 
 /** Leader of partition 0 of a topic: the broker to kill to force a leader change on it. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { RejectCodes } from '../../src/core/reject-reason.ts'
 import type { Fixture } from '../../testkit/fixture.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
+import { checkDlq, type DlqReport } from './dlq-check.ts'
 import { badValue, goodContent, rng } from './hostile.ts'
 import { checkSinks, type SinkReport } from './sinks.ts'
 import { campaignJson } from './workload.ts'
@@ -10,7 +10,7 @@ export interface FuzzReport {
   bad: number
   good: number
   kinds: Record<string, number>
-  dlq: { received: number; missing: number; extra: number; withoutReason: number; unknownCode: number }
+  dlq: DlqReport
   sinks: SinkReport
   /** Good campaigns whose hostile content did not come back byte for byte (PG or Kafka). */
   contentMismatches: number
@@ -18,9 +18,6 @@ export interface FuzzReport {
   cleanExit: boolean
   output: string
 }
-
-const CODES = new Set<string>(Object.values(RejectCodes))
-const fingerprint = (v: Buffer | null) => (v === null ? '<null>' : v.toString('base64'))
 
 /**
  * Produces `bad` hostile values with a good campaign every `goodEvery` of them, through one service
@@ -41,7 +38,7 @@ export async function fuzzRun(
   svc.start()
   const expected = new Set<string>()
   const contents = new Map<string, string>()
-  const badCounts = new Map<string, number>()
+  const badValues: Array<Buffer | null> = []
   const kinds: Record<string, number> = {}
   let batch: Array<Buffer | null> = []
   let good = 0
@@ -55,7 +52,7 @@ export async function fuzzRun(
   for (let i = 0; i < o.bad; i++) {
     const [kind, value] = badValue(r, now)
     kinds[kind] = (kinds[kind] ?? 0) + 1
-    badCounts.set(fingerprint(value), (badCounts.get(fingerprint(value)) ?? 0) + 1)
+    badValues.push(value)
     batch.push(value)
     bytes += value?.length ?? 0
     if (i % goodEvery === 0) {
@@ -71,17 +68,7 @@ export async function fuzzRun(
   await flush()
   o.log?.(`produced ${o.bad} bad and ${good} good values: ${JSON.stringify(kinds)}`)
   const sinks = await checkSinks(fx, expected, 600000)
-  const dlqRecords = await fx.readTopic(fx.config.dlqTopic, { atLeast: o.bad, timeoutMs: 180000, settleMs: 3000 })
-  const dlq = { received: dlqRecords.length, missing: 0, extra: 0, withoutReason: 0, unknownCode: 0 }
-  for (const d of dlqRecords) {
-    const f = fingerprint(d.value)
-    const left = badCounts.get(f) ?? 0
-    if (left === 0) dlq.extra++
-    else badCounts.set(f, left - 1)
-    if (!d.headers.get('offerstream.error.reason')) dlq.withoutReason++
-    if (!CODES.has(d.headers.get('offerstream.error.code') ?? '')) dlq.unknownCode++
-  }
-  for (const n of badCounts.values()) dlq.missing += n
+  const dlq = await checkDlq(fx, badValues, 180000)
   const contentMismatches = await countMismatches(fx, contents)
   const serviceAlive = svc.running
   const stopped = serviceAlive ? await svc.kill('SIGTERM') : { code: -1 }

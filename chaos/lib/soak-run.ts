@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { publishedCursor } from '../../src/kafka/published-cursor.ts'
+import { publishedCursors } from '../../src/kafka/published-cursor.ts'
 import { pruneBookkeeping } from '../../src/service/retention.ts'
 import type { Fixture } from '../../testkit/fixture.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
@@ -89,7 +89,7 @@ export async function soakRun(fx: Fixture, o: SoakOptions): Promise<SoakReport> 
     if (!o.prune) return
     const r = await pruneBookkeeping(fx.pool, {
       cutoff: Math.floor(Date.now() / 1000) - o.prune.olderThanSeconds,
-      published: await publishedCursor(fx.config),
+      published: await publishedCursors(fx.config),
       batch: 10000,
       feedbackToo: o.prune.feedbackToo ?? false,
     })

@@ -21,7 +21,12 @@ export interface WorkloadOptions {
   inactive?: number
   /** Re-send this many campaigns verbatim: duplicates must not double anything. */
   resends?: number
+  /** Campaigns that arrive before their start (pending) and start `earlyBySeconds` after `nowSeconds`: pushed once due. */
+  early?: number
+  earlyBySeconds?: number
   marginSeconds?: number
+  /** Shuffle with this generator instead of Math.random (seeded runs). */
+  random?: () => number
 }
 
 export function campaignJson(
@@ -65,10 +70,11 @@ export function buildWorkload(o: WorkloadOptions): Workload {
   }
   const values: string[] = []
   const expected = new Set<string>()
-  const add = (r: string, start: number, end: number, content: string) => {
+  // `due`: when the service applies the rule; later than now for a campaign that is pending on arrival.
+  const add = (r: string, start: number, end: number, content: string, due = now) => {
     const id = randomUUID()
     values.push(campaignJson(r, id, content, start, end, now - 30))
-    if (mustPush(start, end, now, margin)) for (const c of byRestaurant.get(r)!) expected.add(`${id}/${c}`)
+    if (mustPush(start, end, due, margin)) for (const c of byRestaurant.get(r)!) expected.add(`${id}/${c}`)
   }
   for (let i = 0; i < campaigns; i++) add(restaurants[i % restaurantCount]!, now - 60, now + 7200, `campaign ${i}`)
   // Inactive ones: ended, ends inside the margin, starts in two days (pending the whole run).
@@ -81,14 +87,18 @@ export function buildWorkload(o: WorkloadOptions): Workload {
     ][i % 3]!
     add(r, s!, e!, `inactive ${i}`)
   }
+  for (let i = 0; i < (o.early ?? 0); i++) {
+    const start = now + (o.earlyBySeconds ?? 30)
+    add(restaurants[i % restaurantCount]!, start, now + 7200, `early ${i}`, start)
+  }
   for (let i = 0; i < (o.resends ?? 2) && i < campaigns; i++) values.push(values[(i * 3) % campaigns]!)
-  shuffle(values)
+  shuffle(values, o.random)
   return { subscribers, values, expected }
 }
 
-export function shuffle<T>(a: T[]): T[] {
+export function shuffle<T>(a: T[], random: () => number = Math.random): T[] {
   for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1))
+    const j = Math.floor(random() * (i + 1))
     ;[a[i], a[j]] = [a[j]!, a[i]!]
   }
   return a

@@ -1,6 +1,6 @@
 import { parseDuration } from '../core/duration.ts'
 import { ErrorCodes, OfferstreamError } from '../errors.ts'
-import { publishedCursor } from '../kafka/published-cursor.ts'
+import { publishedCursors } from '../kafka/published-cursor.ts'
 import { createPool } from '../pg/pool.ts'
 import { prunePreview } from '../pg/sql/prune-preview.ts'
 import { pruneBookkeeping } from '../service/retention.ts'
@@ -51,14 +51,14 @@ export async function runPrune(argv: string[], embedded: EmbeddedServices): Prom
   const config = await configWithServices(a.rest, m => process.stderr.write(`${m}\n`), embedded)
   const pool = createPool(config.databaseUrl, 1)
   try {
-    const published = await publishedCursor(config)
+    const published = await publishedCursors(config)
     const cutoff = Math.floor(Date.now() / 1000) - a.olderThan
     const report = a.dryRun
       ? {
           dryRun: true,
           cutoff,
           published,
-          ...(await prunePreview(pool, { cutoff, pushCursor: published?.push ?? 0, dlqCursor: published?.dlq ?? 0 })),
+          ...(await prunePreview(pool, { cutoff, pushCursors: published.map(c => c.push), dlqCursors: published.map(c => c.dlq) })),
         }
       : await pruneBookkeeping(pool, { cutoff, published, batch: a.batch, feedbackToo: a.feedbackToo })
     if (a.json) process.stdout.write(`${JSON.stringify(report)}\n`)

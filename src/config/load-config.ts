@@ -126,6 +126,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (new Set([c.inputTopic, c.outputTopic, c.dlqTopic, c.stateTopic, c.feedbackTopic, c.feedbackDlqTopic]).size !== 6) {
     throw invalid('feedbackTopic', 'the feedback and feedback DLQ topics must differ from each other and from the other topics')
   }
+  if ([c.inputTopic, c.outputTopic, c.dlqTopic, c.stateTopic, c.feedbackTopic, c.feedbackDlqTopic].includes(c.shardTopic)) {
+    throw invalid('shardTopic', 'the shard topic must differ from every other topic')
+  }
   if (c.databaseUrl && !/^postgres(ql)?:\/\//.test(c.databaseUrl))
     throw invalid('databaseUrl', 'must start with postgres:// or postgresql://')
   // Caught here, these used to surface later as driver errors (exit 1, setting not named).

@@ -9,3 +9,9 @@ export function shardOf(campaignId: string, shards: number): number {
   const digest = createHash('md5').update(campaignId).digest('hex')
   return Number.parseInt(digest.slice(0, 7), 16) % shards
 }
+
+// A rejected record has no trustworthy campaign id, so its shard follows its input partition: the
+// rejects of one partition keep their order on their way to the dead-letter topic.
+export function rejectShard(partition: number, shards: number): number {
+  return partition % shards
+}

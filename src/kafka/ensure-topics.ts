@@ -1,5 +1,6 @@
 import { Admin } from '@platformatic/kafka'
 import type { Config } from '../config/settings.ts'
+import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import { kafkaBaseOptions } from './client-options.ts'
 import { translateKafkaError } from './kafka-errors.ts'
 
@@ -34,6 +35,8 @@ export async function ensureTopics(config: Config): Promise<string[]> {
       { name: config.feedbackDlqTopic, partitions: config.topicPartitions, compact: false, maxBytes: DLQ_MAX_MESSAGE_BYTES },
       // One partition: the relay cursor is a single, totally ordered record stream.
       { name: config.stateTopic, partitions: 1, compact: true },
+      // Never written: the consumer group hands out its partitions, one per shard.
+      { name: config.shardTopic, partitions: config.shards, compact: false },
     ]
     for (const t of want) {
       if (existing.has(t.name)) continue
@@ -59,8 +62,18 @@ export async function ensureTopics(config: Config): Promise<string[]> {
           throw error
       }
     }
+    // Only a topic that was already there can disagree (one just created may not be in the metadata yet).
+    const shardTopic = existing.has(config.shardTopic)
+      ? (await admin.metadata({ topics: [config.shardTopic] })).topics.get(config.shardTopic)
+      : undefined
+    if (shardTopic && shardTopic.partitionsCount !== config.shards)
+      throw new OfferstreamError(
+        ErrorCodes.CONFIG_INVALID,
+        `topic ${config.shardTopic} (OFFERSTREAM_SHARD_TOPIC) has ${shardTopic.partitionsCount} partitions but OFFERSTREAM_SHARDS is ${config.shards}; they must match`,
+      )
     return created
   } catch (error) {
+    if (error instanceof OfferstreamError) throw error
     throw translateKafkaError(error)
   } finally {
     await admin.close().catch(() => {})

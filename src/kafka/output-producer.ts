@@ -46,18 +46,26 @@ export function slicesOfBytes<T extends Sized>(messages: T[], limit: number): T[
   return out
 }
 
+/** The transactional id of a shard's relay; its cursor record in the state topic has it as key. */
+export const shardTransactionalId = (config: Pick<Config, 'transactionalId'>, shard: number) => `${config.transactionalId}-${shard}`
+
 /**
- * The transactional producer behind push_message and the DLQ. One incarnation = one producer epoch:
- * open() fences any older incarnation (completing or aborting its open transaction) and only then
- * reads the committed cursor, so the cursor it returns is exactly what consumers can see.
+ * The transactional producer behind push_message and the DLQ, one per shard. One incarnation = one
+ * producer epoch: open() fences any older incarnation (completing or aborting its open transaction)
+ * and only then reads the committed cursor, so the cursor it returns is exactly what consumers can see.
  */
 export class OutputProducer {
   #producer: Producer<Bytes, Bytes, Bytes, Bytes>
   #reader: Consumer<Buffer, Buffer, Buffer, Buffer>
   #config: Config
+  #id: string
+  #before: (() => Promise<RelayCursor | null>) | undefined
 
-  constructor(config: Config) {
+  /** before: the cursor to start from when this id has none yet (a deployment upgraded from one relay). */
+  constructor(config: Config, transactionalId: string, before?: () => Promise<RelayCursor | null>) {
     this.#config = config
+    this.#id = transactionalId
+    this.#before = before
     this.#producer = new Producer({
       ...kafkaBaseOptions(config, 'relay'),
       // The first send after a commit meets CONCURRENT_TRANSACTIONS until the broker has written the
@@ -65,7 +73,7 @@ export class OutputProducer {
       retryDelay: 10,
       retries: 20,
       idempotent: true,
-      transactionalId: config.transactionalId,
+      transactionalId,
       acks: -1,
       serializers: { key: toBuffer, value: toBuffer, headerKey: toBuffer, headerValue: toBuffer },
     })
@@ -79,8 +87,8 @@ export class OutputProducer {
       // default (0/0) is refused as fenced once the id has history.
       const tx = await this.#producer.beginTransaction({ producerId: -1n, producerEpoch: -1 })
       await tx.cancel()
-      const cursor = await readCursor(this.#reader, this.#config.stateTopic, this.#config.transactionalId)
-      return cursor ?? START_CURSOR
+      const cursor = await readCursor(this.#reader, this.#config.stateTopic, this.#id)
+      return cursor ?? (await this.#before?.()) ?? START_CURSOR
     } catch (error) {
       throw translateKafkaError(error)
     }
@@ -96,7 +104,7 @@ export class OutputProducer {
         value: m.value ?? undefined,
         headers: m.headers,
       }))
-      all.push({ topic: this.#config.stateTopic, key: this.#config.transactionalId, value: encodeCursor(cursor) })
+      all.push({ topic: this.#config.stateTopic, key: this.#id, value: encodeCursor(cursor) })
       for (const slice of slicesOfBytes(all, SEND_BYTES)) await tx.send({ messages: slice })
       await tx.commit()
     } catch (error) {

@@ -28,6 +28,15 @@ export async function readCursor(
   topic: string,
   owner: string,
 ): Promise<RelayCursor | null> {
+  return (await readCursors(consumer, topic, [owner])).get(owner) ?? null
+}
+
+/** The last committed cursor of each owner found, in one pass over the state topic. */
+export async function readCursors(
+  consumer: Consumer<Buffer, Buffer, Buffer, Buffer>,
+  topic: string,
+  owners: string[],
+): Promise<Map<string, RelayCursor>> {
   const metadata = await consumer.metadata({ topics: [topic], forceUpdate: true })
   const t = metadata.topics.get(topic)
   if (!t) throw new Error(`state topic ${topic} does not exist`)
@@ -37,8 +46,8 @@ export async function readCursor(
   const logStart = probe.logStartOffset
   let from = end - WINDOW > logStart ? end - WINDOW : logStart
   for (;;) {
-    const found = await scan(consumer, leader, t.id, from, end, owner)
-    if (found || from === logStart) return found
+    const found = await scan(consumer, leader, t.id, from, end, new Set(owners))
+    if (found.size === owners.length || from === logStart) return found
     from = logStart
   }
 }
@@ -49,10 +58,11 @@ async function scan(
   topicId: string,
   from: bigint,
   end: bigint,
-  owner: string,
-): Promise<RelayCursor | null> {
-  const pending = new Map<bigint, RelayCursor>()
-  let latest: RelayCursor | null = null
+  owners: Set<string>,
+): Promise<Map<string, RelayCursor>> {
+  // Per producer id: the cursors of its open transaction, decided by its next control record.
+  const pending = new Map<bigint, Map<string, RelayCursor>>()
+  const latest = new Map<string, RelayCursor>()
   let offset = from
   while (offset < end) {
     const p = await fetchFrom(consumer, leader, topicId, offset)
@@ -65,17 +75,21 @@ async function scan(
       if (b.attributes & CONTROL) {
         const key = b.records[0]?.key
         const committed = key !== null && key !== undefined && key.length >= 4 && key.readInt16BE(2) === 1
-        const c = pending.get(b.producerId)
-        if (committed && c) latest = c
+        const open = pending.get(b.producerId)
+        if (committed && open) for (const [owner, c] of open) latest.set(owner, c)
         pending.delete(b.producerId)
         continue
       }
       for (const r of b.records) {
-        if (r.key?.toString('utf8') !== owner) continue
+        const owner = r.key?.toString('utf8')
+        if (owner === undefined || !owners.has(owner)) continue
         const c = decodeCursor(r.value)
         if (!c) continue
-        if (b.attributes & TRANSACTIONAL) pending.set(b.producerId, c)
-        else latest = c
+        if (b.attributes & TRANSACTIONAL) {
+          const open = pending.get(b.producerId) ?? new Map<string, RelayCursor>()
+          open.set(owner, c)
+          pending.set(b.producerId, open)
+        } else latest.set(owner, c)
       }
     }
   }

@@ -59,6 +59,11 @@ export function createMetrics() {
       help: 'Campaigns stored before their start',
       registers: [registry],
     }),
+    shardsOwned: new Gauge({
+      name: 'offerstream_shards_owned',
+      help: 'Shards this instance owns now (runs the writer and relay of)',
+      registers: [registry],
+    }),
     feedback: new Counter({
       name: 'offerstream_feedback_total',
       help: 'Feedback received, by door (kafka, http) and outcome (recorded, duplicate, unknown_push, outside_window, invalid)',

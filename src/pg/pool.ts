@@ -11,6 +11,9 @@ export function createPool(databaseUrl: string, max = 4): pg.Pool {
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30000,
     application_name: 'offerstream',
+    // A frozen process (SIGSTOP, a long GC pause) inside a shard transaction holds the shard lock;
+    // the server ends its session after this long, so the shard's next owner is not blocked for good.
+    idle_in_transaction_session_timeout: 10000,
   })
   // An idle client losing its connection (database restart) must not crash the process; the next
   // query gets a fresh one.

@@ -9,21 +9,23 @@ const translated = <T>(p: Promise<T>): Promise<T> =>
     throw translatePgError(error)
   })
 
-/** The relay's reads of committed rows, each on its own pooled connection. Errors come back translated. */
+/** One shard relay's reads of committed rows, each on its own pooled connection. Errors come back translated. */
 export class PgRelayStore {
   #pool: pg.Pool
+  #shard: number
 
-  constructor(pool: pg.Pool) {
+  constructor(pool: pg.Pool, shard: number) {
     this.#pool = pool
+    this.#shard = shard
   }
 
   fanoutsAfter(pushCursor: number, limit: number) {
-    return translated(relayFanouts(this.#pool, pushCursor, limit))
+    return translated(relayFanouts(this.#pool, this.#shard, pushCursor, limit))
   }
   feedbackClients(campaignId: string, afterId: number, lastId: number, limit: number) {
     return translated(feedbackClients(this.#pool, campaignId, afterId, lastId, limit))
   }
   rejectsAfter(dlqCursor: number, limit: number) {
-    return translated(relayRejects(this.#pool, dlqCursor, limit))
+    return translated(relayRejects(this.#pool, this.#shard, dlqCursor, limit))
   }
 }

@@ -1,19 +1,29 @@
+import { hostname } from 'node:os'
 import type { Config } from '../config/settings.ts'
 import type { OfferstreamError } from '../errors.ts'
 import { startHttp } from '../http/server.ts'
 import { ensureTopics } from '../kafka/ensure-topics.ts'
 import { InputSource } from '../kafka/input-source.ts'
-import { OutputProducer } from '../kafka/output-producer.ts'
+import { legacyCursor } from '../kafka/legacy-cursor.ts'
+import { OutputProducer, shardTransactionalId } from '../kafka/output-producer.ts'
+import type { RelayCursor } from '../kafka/relay-cursor.ts'
+import { ShardMembership } from '../kafka/shard-membership.ts'
 import { createMetrics, type Metrics } from '../metrics/metrics.ts'
+import { PgIngestStore } from '../pg/ingest-store.ts'
 import { migrate } from '../pg/migrate.ts'
 import { createPool } from '../pg/pool.ts'
 import { PgRelayStore } from '../pg/relay-store.ts'
+import { listenForShardWork } from '../pg/shard-notifications.ts'
+import { PgShardOwner } from '../pg/shard-owner.ts'
 import { PgWriterStore } from '../pg/writer-store.ts'
 import { systemClock } from './clock.ts'
 import { type FeedbackIntake, startFeedbackIntake } from './feedback-intake.ts'
+import { Ingester } from './ingester.ts'
 import type { Logger } from './logger.ts'
+import type { Clock } from './ports.ts'
 import { Relay } from './relay.ts'
 import { retry } from './retry.ts'
+import { ShardManager } from './shard-manager.ts'
 import { Writer } from './writer.ts'
 
 export interface Service {
@@ -25,7 +35,7 @@ export interface Service {
   stop(): Promise<void>
 }
 
-/** Wires the adapters together and starts the writer and relay loops. */
+/** Wires the adapters together: the ingest stage, the shard group membership, and a writer and relay per owned shard. */
 export async function startService(config: Config, log: Logger): Promise<Service> {
   const startup = new AbortController()
   const clock = systemClock
@@ -37,80 +47,132 @@ export async function startService(config: Config, log: Logger): Promise<Service
       signal: startup.signal,
       onRetry: (e, _attempt, delay) => log.warn({ code: e.code, err: e.message, retryInMs: delay }, `${what} failed; retrying`),
     })
-  const pool = createPool(config.databaseUrl)
-  let writer: Writer | undefined
-  let relay: Relay | undefined
+  // Shard writers and relays each hold a connection while they work; more than the 2 cores can
+  // keep busy only queues inside PostgreSQL.
+  const pool = createPool(config.databaseUrl, 10)
+  const owner = new PgShardOwner(pool)
+  const ownerId = `${config.groupInstanceId || hostname()}:${process.pid}`
+  let failed: (error: Error) => void = () => {}
+  const fatal = new Promise<never>((_, reject) => {
+    failed = reject
+  })
+  fatal.catch(() => {})
   let http: { port: number; close: () => Promise<void> } | undefined
   let feedback: FeedbackIntake | undefined
+  // Read once per process, and only by a shard relay that has no cursor of its own yet.
+  let legacy: Promise<RelayCursor | null> | undefined
+  const legacyStart = () => {
+    legacy ??= legacyCursor(config)
+    legacy.catch(() => {
+      legacy = undefined
+    })
+    return legacy
+  }
+  const manager = new ShardManager({
+    acquire: (shard, generation, force) => owner.acquire(shard, generation, ownerId, force),
+    startShard: (shard, epoch) => {
+      const shardLog = log.child({ shard })
+      const relay = new Relay({
+        store: new PgRelayStore(pool, shard),
+        config,
+        log: shardLog,
+        metrics,
+        clock,
+        createOutput: () => new OutputProducer(config, shardTransactionalId(config, shard), legacyStart),
+        checkOwner: () => owner.check(shard, epoch),
+      })
+      const writer = new Writer({
+        store: new PgWriterStore(pool, shard, epoch),
+        config,
+        log: shardLog,
+        metrics,
+        clock,
+        onWritten: () => relay.wake(),
+      })
+      return { writer, relay }
+    },
+    log,
+    clock,
+    retryMaxDelayMs: config.retryMaxDelayMs,
+    onFatal: error => failed(error),
+    onOwned: shards => metrics.shardsOwned.set(shards.length),
+  })
+  const ingester = new Ingester({
+    store: new PgIngestStore(pool),
+    config,
+    log,
+    metrics,
+    clock,
+    onStored: shards => {
+      for (const [shard, stored] of shards) manager.wake(shard, stored)
+    },
+    createInput: async () => {
+      const source = new InputSource(config)
+      await source.start().catch(async error => {
+        await source.close()
+        throw error
+      })
+      return source
+    },
+  })
+  let membership: { close(): Promise<void> } | undefined
+  let listener: { close: () => Promise<void> } | undefined
   try {
     const applied = await withRetry('migration', () => migrate(pool))
     if (applied.length) log.info({ applied }, 'migrations applied')
+    const setup = await withRetry('shard set-up', () => owner.setup(config.shards))
+    if (setup === 'created') log.info({ shards: config.shards }, 'shards set up')
     const created = await withRetry('topic setup', () => ensureTopics(config))
     if (created.length) log.info({ created }, 'topics created')
-    relay = new Relay({ store: new PgRelayStore(pool), config, log, metrics, clock, createOutput: () => new OutputProducer(config) })
-    const r = relay
-    writer = new Writer({
-      store: new PgWriterStore(pool),
-      config,
-      log,
-      metrics,
-      clock,
-      onWritten: () => r.wake(),
-      createInput: async () => {
-        const source = new InputSource(config)
-        await source.start().catch(async error => {
-          await source.close()
-          throw error
-        })
-        return source
-      },
-    })
+    listener = listenForShardWork(config.databaseUrl, shard => manager.wake(shard))
+    membership = await withRetry('joining the shard group', () => joinShardGroup(config, manager, log, clock))
     if (config.httpEnabled) {
-      const wr = writer
       http = await startHttp(config.httpHost, config.httpPort, {
         databaseUrl: config.databaseUrl,
         metrics,
         apiToken: config.apiToken,
         // Unhealthy while a dependency is failing; the loops keep retrying, so it recovers by itself.
-        health: () => ({
-          ok: !wr.lastError && !r.lastError && !feedback?.lastError,
-          detail: { writer: wr.lastError ?? 'ok', relay: r.lastError ?? 'ok', feedback: feedback?.lastError ?? 'ok' },
-        }),
+        health: () => {
+          const shards = manager.health()
+          return {
+            ok: !ingester.lastError && !feedback?.lastError && shards.failing.length === 0,
+            detail: {
+              ingest: ingester.lastError ?? 'ok',
+              shards: shards.failing.length ? shards.failing.join('; ') : 'ok',
+              feedback: feedback?.lastError ?? 'ok',
+            },
+          }
+        },
       })
     }
   } catch (error) {
+    await membership?.close()
+    await listener?.close()
+    await manager.stop(0)
     await pool.end().catch(() => {})
     throw error
   }
-  const w = writer
-  const r = relay
-  const writerDone = w.run()
-  const relayDone = r.run()
-  feedback = startFeedbackIntake({ pool, config, log, metrics, onRejected: () => r.wake() })
+  const ingestDone = ingester.run()
+  feedback = startFeedbackIntake({ pool, config, log, metrics, onRejected: () => manager.wakeRelays() })
   const fb = feedback
   let stopping: Promise<void> | undefined
   const stop = () => {
     stopping ??= (async () => {
       startup.abort()
-      w.stop()
-      await writerDone.catch(() => {})
+      ingester.stop()
+      await ingestDone.catch(() => {})
       await fb.stop()
-      // Everything the writer committed is published before exit, within the shutdown budget.
-      const timeout = new Promise<'timeout'>(resolve => setTimeout(resolve, config.shutdownTimeoutMs, 'timeout').unref())
-      const drained = await Promise.race([r.drain().then(() => 'drained' as const), timeout]).catch(error => {
-        log.warn({ err: (error as Error).message }, 'relay drain failed; the rest is published after restart')
-        return 'failed' as const
-      })
-      if (drained === 'timeout') log.warn('shutdown budget spent before the relay caught up; the rest is published after restart')
-      await r.close()
-      await relayDone.catch(() => {})
+      // Everything the shard writers committed is published before exit, within the shutdown budget.
+      await manager.stop(config.shutdownTimeoutMs)
+      await membership?.close()
+      await listener?.close()
       await http?.close()
       await pool.end().catch(() => {})
       log.info('stopped')
     })()
     return stopping
   }
-  const done = Promise.all([writerDone, relayDone, fb.done]).then(
+  const done = Promise.race([Promise.all([ingestDone, fb.done]), fatal]).then(
     () => undefined,
     async error => {
       log.error({ err: (error as Error).message, code: (error as OfferstreamError).code }, 'service failed')
@@ -118,6 +180,48 @@ export async function startService(config: Config, log: Logger): Promise<Service
       throw error
     },
   )
-  log.info({ input: config.inputTopic, output: config.outputTopic, dlq: config.dlqTopic, httpPort: http?.port }, 'offerstream running')
+  log.info(
+    {
+      input: config.inputTopic,
+      output: config.outputTopic,
+      dlq: config.dlqTopic,
+      shards: config.shards,
+      owner: ownerId,
+      httpPort: http?.port,
+    },
+    'offerstream running',
+  )
   return { metrics, httpPort: http?.port, done, stop }
+}
+
+/** Joins the shard group; a membership the client gave up on is rebuilt (the shards keep running meanwhile, fenced if moved). */
+async function joinShardGroup(config: Config, manager: ShardManager, log: Logger, clock: Clock): Promise<{ close(): Promise<void> }> {
+  let current: ShardMembership | undefined
+  let rebuilding = false
+  const build = async (): Promise<ShardMembership> => {
+    const m = new ShardMembership(config, {
+      onAssignment: a => manager.assign(a.generation, a.shards),
+      onHeartbeat: generation => manager.heartbeat(generation),
+      onFailure: error => {
+        if (rebuilding || current !== m) return
+        rebuilding = true
+        log.warn({ err: error.message }, 'shard group membership failed; rejoining')
+        void (async () => {
+          await m.close()
+          current = await retry(build, { clock, maxDelayMs: config.retryMaxDelayMs }).catch(() => undefined)
+          rebuilding = false
+        })()
+      },
+    })
+    try {
+      await m.start()
+    } catch (error) {
+      await m.close()
+      throw error
+    }
+    current = m
+    return m
+  }
+  await build()
+  return { close: async () => current?.close() }
 }

@@ -2,13 +2,13 @@ import type pg from 'pg'
 import type { Config } from '../config/settings.ts'
 import { decodeFeedback, type Feedback } from '../core/feedback.ts'
 import { RejectCodes } from '../core/reject-reason.ts'
+import { rejectShard } from '../core/shard.ts'
 import { type InputRecord, InputSource } from '../kafka/input-source.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import type { RejectRow } from '../pg/sql/insert-rejects.ts'
-import { insertRejects } from '../pg/sql/insert-rejects.ts'
 import { recordFeedback } from '../pg/sql/record-feedback.ts'
+import { storeRejects } from '../pg/store-rejects.ts'
 import { withTransaction } from '../pg/transaction.ts'
-import { takeWriterLock } from '../pg/writer-lock.ts'
 import { systemClock } from './clock.ts'
 import type { Logger } from './logger.ts'
 import { retry } from './retry.ts'
@@ -39,14 +39,14 @@ function feedbackSourceConfig(config: Config): Config {
 /**
  * Stores one batch of push_feedback records in one PostgreSQL transaction: valid feedback through
  * recordFeedback (a redelivered event is a no-op by its key), malformed records and feedback for a
- * push that was never sent as rejects (a redelivered record is a no-op by its position). The writer
- * lock is taken only when there are rejects: their ids must become visible in id order for the
- * relay's cursor, and feedback rows alone never hold up the fan-out. It is taken after the stage
- * updates' row locks; that cannot deadlock as long as no holder of the writer lock updates or
+ * push that was never sent as rejects (a redelivered record is a no-op by its position). Shard
+ * locks are taken only when there are rejects: their ids must become visible in id order for the
+ * relay's cursor, and feedback rows alone never hold up the fan-out. They are taken after the stage
+ * updates' row locks; that cannot deadlock as long as no holder of a shard lock updates or
  * deletes existing pushes (the fan-out only inserts). If one ever does, PostgreSQL breaks the
  * cycle with a retryable error and the batch is redelivered.
  */
-async function storeFeedbackBatch(pool: pg.Pool, batch: InputRecord[]) {
+async function storeFeedbackBatch(pool: pg.Pool, shards: number, batch: InputRecord[]) {
   const good: Array<{ record: InputRecord; feedback: Feedback }> = []
   const rejects: RejectRow[] = []
   const reject = (r: InputRecord, code: RejectRow['rejection']['code'], reason: string) =>
@@ -57,6 +57,7 @@ async function storeFeedbackBatch(pool: pg.Pool, batch: InputRecord[]) {
       key: r.key,
       value: r.value,
       rejection: { code, reason },
+      shard: rejectShard(r.partition, shards),
     })
   for (const record of batch) {
     const d = decodeFeedback(record.value)
@@ -76,12 +77,7 @@ async function storeFeedbackBatch(pool: pg.Pool, batch: InputRecord[]) {
       if (r.outcome === 'unknown_push' && g) reject(g.record, RejectCodes.UNKNOWN_PUSH, r.reason ?? 'no such push')
     })
     if (good.length < batch.length) outcomes.set('invalid', batch.length - good.length)
-    let rejected = 0
-    if (rejects.length > 0) {
-      await takeWriterLock(client)
-      rejected = await insertRejects(client, rejects)
-    }
-    return { outcomes, rejected }
+    return { outcomes, rejected: await storeRejects(client, rejects) }
   })
 }
 
@@ -100,7 +96,7 @@ export function startFeedbackIntake(d: FeedbackIntakeDeps): FeedbackIntake {
   const step = async (s: InputSource) => {
     const batch = await s.take(d.config.ingestBatch, 1000)
     if (batch.length === 0) return
-    const { outcomes, rejected } = await storeFeedbackBatch(d.pool, batch)
+    const { outcomes, rejected } = await storeFeedbackBatch(d.pool, d.config.shards, batch)
     for (const [outcome, n] of outcomes) d.metrics.feedback.inc({ source: 'kafka', outcome }, n)
     if (rejected > 0) d.onRejected()
     // Harmless when it fails: the redelivered records are recognised and skipped.

@@ -1,6 +1,7 @@
 import type { Config } from '../config/settings.ts'
 import { stateAt } from '../core/activity.ts'
 import { decodeEvent } from '../core/decode-event.ts'
+import { rejectShard, shardOf } from '../core/shard.ts'
 import type { InputRecord } from '../kafka/input-source.ts'
 import type { EventRow } from '../pg/sql/insert-events.ts'
 import type { RejectRow } from '../pg/sql/insert-rejects.ts'
@@ -13,7 +14,7 @@ export interface Classified {
 /** Decides, for each input record, what to store: a campaign with its state, or a rejection. */
 export function classifyBatch(
   batch: InputRecord[],
-  config: Pick<Config, 'maxEventBytes' | 'activeMarginSeconds'>,
+  config: Pick<Config, 'maxEventBytes' | 'activeMarginSeconds' | 'shards'>,
   nowSeconds: number,
 ): Classified {
   const events: EventRow[] = []
@@ -22,12 +23,24 @@ export function classifyBatch(
     const position = { topic: r.topic, partition: r.partition, offset: r.offset.toString() }
     const decoded = decodeEvent(r.value, { maxBytes: config.maxEventBytes, recordTimestampMs: r.timestampMs })
     if (!decoded.ok) {
-      rejects.push({ ...position, key: r.key, value: r.value, rejection: decoded.rejection })
+      rejects.push({
+        ...position,
+        key: r.key,
+        value: r.value,
+        rejection: decoded.rejection,
+        shard: rejectShard(r.partition, config.shards),
+      })
       continue
     }
     const c = decoded.campaign
     const status = stateAt(c.start, c.end, nowSeconds, config.activeMarginSeconds)
-    events.push({ ...position, campaign: c, status, trigger: status === 'fanning' ? nowSeconds : null })
+    events.push({
+      ...position,
+      campaign: c,
+      status,
+      trigger: status === 'fanning' ? nowSeconds : null,
+      shard: shardOf(c.campaignId, config.shards),
+    })
   }
   return { events, rejects }
 }

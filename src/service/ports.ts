@@ -26,13 +26,18 @@ export interface DueCampaign {
   end: number
 }
 
+/** Stores input batches; any instance's ingest stage writes events and rejects of every shard. */
+export interface IngestStore {
+  /** One transaction: events (a redelivered one is skipped) and rejects; tells the shards' owners on commit. */
+  store(events: EventRow[], rejects: RejectRow[]): Promise<{ rows: Array<{ id: number; status: string }>; rejected: number }>
+}
+
 /**
- * One writer transaction: it holds the writer lock from its first statement until commit.
+ * One transaction of a shard's writer: it holds the shard's lock from its first statement until
+ * commit and has checked that the shard is still this owner's. Everything it reads is the shard's.
  * @internal also used by tests
  */
 export interface WriterTx {
-  insertEvents(rows: EventRow[]): Promise<Array<{ id: number; status: string }>>
-  insertRejects(rows: RejectRow[]): Promise<number>
   /** Pending campaigns whose start is at or before nowSeconds. */
   dueCampaigns(nowSeconds: number): Promise<DueCampaign[]>
   /** Gives the campaigns a state decided by the caller; trigger is set when given. */
@@ -44,11 +49,11 @@ export interface WriterTx {
 }
 
 export interface WriterStore {
-  /** Runs fn in one transaction under the writer lock; rolled back if fn throws. */
+  /** Runs fn in one transaction under the shard's lock and epoch check (SHARD_LOST when taken over); rolled back if fn throws. */
   transaction<T>(fn: (tx: WriterTx) => Promise<T>): Promise<T>
 }
 
-/** Committed rows the relay publishes; reads outside any transaction. */
+/** A shard's committed rows the relay publishes; reads outside any transaction. */
 export interface RelayStore {
   fanoutsAfter(pushCursor: number, limit: number): Promise<RelayFanout[]>
   feedbackClients(campaignId: string, afterId: number, lastId: number, limit: number): Promise<{ ids: number[]; clients: string[] }>

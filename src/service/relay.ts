@@ -14,6 +14,8 @@ export interface RelayDeps {
   metrics: Metrics
   clock: Clock
   createOutput: () => Output
+  /** Throws SHARD_LOST when the shard is no longer this instance's: checked before each (re)initialisation of the producer. */
+  checkOwner?: () => Promise<void>
 }
 
 // How often the relay looks for work when nobody woke it (another instance's writes, missed wake).
@@ -126,6 +128,9 @@ export class Relay {
   async #publishOnce(): Promise<boolean> {
     const { config, metrics } = this.#d
     if (!this.#output || !this.#cursor) {
+      // Initialising the producer fences whoever holds the transactional id: after being fenced
+      // ourselves, that must not be the shard's new owner.
+      await this.#d.checkOwner?.()
       this.#output = this.#d.createOutput()
       this.#cursor = await this.#output.open()
       this.#d.log.info({ cursor: this.#cursor }, 'relay resumed from committed cursor')

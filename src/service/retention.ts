@@ -8,8 +8,8 @@ import { pruneRejects } from '../pg/sql/prune-rejects.ts'
 interface PruneOptions {
   /** Campaigns that ended, and rejects received, before this (unix seconds) are pruned. */
   cutoff: number
-  /** What the relay has certainly published (null: nothing yet); nothing past it is touched. */
-  published: RelayCursor | null
+  /** What each shard's relay has certainly published (index = shard); nothing past it is touched. */
+  published: RelayCursor[]
   /** Rows per transaction. */
   batch: number
   /** Also delete the subscribers_feedback and offerstream_feedback rows of pruned campaigns (ends their dedup). */
@@ -18,7 +18,7 @@ interface PruneOptions {
 
 interface PruneReport {
   cutoff: number
-  published: RelayCursor | null
+  published: RelayCursor[]
   events: number
   fanouts: number
   rejects: number
@@ -51,11 +51,11 @@ export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<
     transactions: 0,
     seconds: 0,
   }
-  const push = o.published?.push ?? 0
-  const dlq = o.published?.dlq ?? 0
+  const push = o.published.map(c => c.push)
+  const dlq = o.published.map(c => c.dlq)
   try {
     for (let after = 0; ; ) {
-      const b = await pruneEvents(pool, { after, cutoff: o.cutoff, pushCursor: push, limit: o.batch })
+      const b = await pruneEvents(pool, { after, cutoff: o.cutoff, pushCursors: push, limit: o.batch })
       r.transactions++
       r.events += b.events
       r.fanouts += b.fanouts
@@ -63,7 +63,7 @@ export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<
       after = b.lastId
     }
     for (;;) {
-      const n = await pruneRejects(pool, { dlqCursor: dlq, cutoff: o.cutoff, limit: o.batch })
+      const n = await pruneRejects(pool, { dlqCursors: dlq, cutoff: o.cutoff, limit: o.batch })
       r.transactions++
       r.rejects += n
       if (n < o.batch) break

@@ -1,25 +1,26 @@
 import type { Config } from '../config/settings.ts'
 import { stateAt } from '../core/activity.ts'
 import type { RuledState } from '../core/campaign-state.ts'
-import type { InputRecord } from '../kafka/input-source.ts'
 import type { Metrics } from '../metrics/metrics.ts'
-import { classifyBatch } from './ingest.ts'
 import type { Logger } from './logger.ts'
-import type { Clock, Input, WriterStore } from './ports.ts'
+import type { Clock, WriterStore } from './ports.ts'
 import { retry } from './retry.ts'
 
 // Most campaigns fanned out in one transaction, and the smallest chunk worth starting in it.
 const MAX_EVENTS_PER_TX = 64
 const MIN_CHUNK = 100
 
-// Values of the `disposition` label of offerstream_events_accepted_total, as published before the
-// states had one vocabulary; kept because dashboards select on them.
-const DISPOSITION: Record<RuledState, string> = { fanning: 'active', pending: 'early', expired: 'expired' }
+/** What the ingest stage on this instance stored for the shard. */
+export interface WakeHint {
+  /** A campaign to fan out now. */
+  fanning: boolean
+  /** Earliest start of a campaign stored as pending, or null. */
+  pendingStart: number | null
+}
 
-type WriterConfig = Pick<
-  Config,
-  'activeMarginSeconds' | 'maxEventBytes' | 'ingestBatch' | 'fanoutChunk' | 'schedulerMaxSleepMs' | 'retryMaxDelayMs'
->
+const earliest = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b))
+
+type WriterConfig = Pick<Config, 'activeMarginSeconds' | 'fanoutChunk' | 'schedulerMaxSleepMs' | 'retryMaxDelayMs'>
 
 export interface WriterDeps {
   store: WriterStore
@@ -27,27 +28,30 @@ export interface WriterDeps {
   log: Logger
   metrics: Metrics
   clock: Clock
-  createInput: () => Promise<Input>
   /** Called after a commit that wrote something the relay must publish. */
   onWritten: () => void
 }
 
 /**
- * The PostgreSQL side: stores input batches (campaigns and rejects), promotes campaigns whose start
- * has come, and fans campaigns out chunk by chunk. Every step is one transaction under the writer
- * lock; input offsets are committed to Kafka only after the batch's transaction commits.
+ * One shard's PostgreSQL side: promotes the shard's campaigns whose start has come and fans them out
+ * chunk by chunk. Every step is one transaction under the shard's lock, checked against the owner's
+ * epoch: once another instance takes the shard, run() ends with SHARD_LOST before writing a row.
+ * Campaigns arrive through the ingest stage (any instance), which wakes the owner.
  */
 export class Writer {
   #d: WriterDeps
-  #input: Input | undefined
-  #inflight: InputRecord[] | undefined
-  #pendingCommit: Promise<void> | undefined
   #stopping = false
+  #wakeRequested = false
+  #idleWait: AbortController | undefined
   #hasFanning = true
+  /** Wakes so far: a step that saw no work only concludes "idle" if none came while it looked. */
+  #wakes = 0
   #nextDue: number | null = null
   #nextDueCheckMs = 0
   #lastFanned = 0
   #stop = new AbortController()
+  /** How long the current idle wait lasts unless woken; undefined while working. @internal also used by tests */
+  idleMs: number | undefined
   /** Message of the last failed step, cleared by the next successful one; read by /healthz. */
   lastError: string | undefined
 
@@ -59,111 +63,83 @@ export class Writer {
     const { config, clock, log, metrics } = this.#d
     try {
       while (!this.#stopping) {
-        await retry(
-          async () => {
-            this.#input ??= await this.#d.createInput()
-            await this.#step(this.#input)
+        await retry(() => this.#step(), {
+          clock,
+          maxDelayMs: config.retryMaxDelayMs,
+          signal: this.#stop.signal,
+          onRetry: async (e, attempt, delay) => {
+            this.lastError = `${e.code}: ${e.message}`
+            metrics.retries.inc({ component: 'writer', code: e.code })
+            log.warn({ code: e.code, err: e.message, retryInMs: delay, attempt }, 'writer step failed; retrying')
           },
-          {
-            clock,
-            maxDelayMs: config.retryMaxDelayMs,
-            signal: this.#stop.signal,
-            onRetry: async (e, attempt, delay) => {
-              this.lastError = `${e.code}: ${e.message}`
-              metrics.retries.inc({ component: 'writer', code: e.code })
-              log.warn({ code: e.code, err: e.message, retryInMs: delay, attempt }, 'writer step failed; retrying')
-              if (e.code.startsWith('KAFKA')) await this.#dropInput()
-            },
-          },
-        )
+        })
         this.lastError = undefined
       }
     } catch (error) {
-      // Stopping cuts a retry short; the failed step's input is redelivered later.
+      // Stopping cuts a retry short; whatever was not committed is redone by the next owner.
       if (!this.#stopping) throw error
-    } finally {
-      await this.#dropInput()
     }
   }
 
-  /** Finishes the step in progress, then stops. The uncommitted input is redelivered later. */
+  /** Finishes the step in progress, then stops. */
   stop(): void {
     this.#stopping = true
     this.#stop.abort()
-    this.#input?.interrupt()
+    this.#idleWait?.abort()
   }
 
-  async #dropInput(): Promise<void> {
-    const input = this.#input
-    this.#input = undefined
-    // Records taken but not stored are redelivered by the new consumer from the committed offsets.
-    this.#inflight = undefined
-    await this.#pendingCommit
-    await input?.close()
+  /**
+   * The shard may have new work. With a hint (this instance stored it) only what it names is
+   * looked at; without one (another instance's notification) both fan-outs and due campaigns are.
+   */
+  wake(hint?: WakeHint): void {
+    this.#wakes++
+    this.#wakeRequested = true
+    if (!hint || hint.fanning) this.#hasFanning = true
+    if (!hint) this.#nextDueCheckMs = 0
+    else if (hint.pendingStart !== null) this.#nextDue = earliest(this.#nextDue, hint.pendingStart)
+    this.#idleWait?.abort()
   }
 
-  async #step(input: Input): Promise<void> {
+  async #step(): Promise<void> {
     const nowMs = this.#d.clock.now()
     const now = Math.floor(nowMs / 1000)
-    if ((this.#nextDue !== null && now >= this.#nextDue) || nowMs >= this.#nextDueCheckMs) await this.#promoteDue(now, nowMs)
+    if (nowMs >= this.#nextDueCheckMs) {
+      // The periodic re-check also looks for fan-outs: one stored by another instance whose
+      // notification was lost is found within schedulerMaxSleepMs.
+      this.#hasFanning = true
+      await this.#promoteDue(now, nowMs)
+    } else if (this.#nextDue !== null && now >= this.#nextDue) await this.#promoteDue(now, nowMs)
     if (this.#stopping) return
-    const sleepMs = this.#hasFanning ? 0 : this.#idleWaitMs(nowMs)
-    this.#d.log.trace({ sleepMs, hasFanning: this.#hasFanning, nextDue: this.#nextDue }, 'writer step')
-    if (!this.#inflight) {
-      const batch = await input.take(this.#d.config.ingestBatch, sleepMs)
-      if (batch.length > 0) this.#inflight = batch
-    }
-    if (this.#inflight) {
-      await this.#ingest(this.#inflight)
-      const done = this.#inflight
-      this.#inflight = undefined
-      // The offset commit (a ~5 ms round trip) runs while this step fans out: the batch is already
-      // durable in PostgreSQL, so it only shortens redelivery. One commit in flight at a time, in order.
-      await this.#pendingCommit
-      this.#pendingCommit = input.commit(done).catch(error => {
-        // Harmless: a redelivered record is recognised by its position and skipped.
-        this.#d.log.warn({ err: (error as Error).message }, 'input offset commit failed; records may be redelivered')
-      })
-    }
-    if (this.#hasFanning && !this.#stopping) await this.#fanOutOneTransaction()
+    this.#d.log.trace({ hasFanning: this.#hasFanning, nextDue: this.#nextDue }, 'writer step')
+    if (this.#hasFanning) await this.#fanOutOneTransaction()
+    else await this.#idle(this.#idleWaitMs(nowMs))
   }
 
-  /** How long an idle writer waits for input: until the earliest pending start, re-checking at least every schedulerMaxSleepMs. */
+  async #idle(ms: number): Promise<void> {
+    if (this.#wakeRequested || this.#stopping) {
+      this.#wakeRequested = false
+      return
+    }
+    this.#idleWait = new AbortController()
+    this.idleMs = ms
+    await this.#d.clock.sleep(ms, this.#idleWait.signal)
+    this.idleMs = undefined
+    this.#idleWait = undefined
+    this.#wakeRequested = false
+  }
+
+  /** How long an idle writer waits for a wake: until the earliest pending start, re-checking at least every schedulerMaxSleepMs. */
   #idleWaitMs(nowMs: number): number {
     const max = this.#d.config.schedulerMaxSleepMs
     if (this.#nextDue === null) return max
     return Math.max(0, Math.min(max, this.#nextDue * 1000 - nowMs))
   }
 
-  async #ingest(batch: InputRecord[]): Promise<void> {
-    const { config, metrics, store } = this.#d
-    const now = Math.floor(this.#d.clock.now() / 1000)
-    const { events, rejects } = classifyBatch(batch, config, now)
-    const inserted = await store.transaction(async tx => ({
-      rows: await tx.insertEvents(events),
-      rejected: await tx.insertRejects(rejects),
-    }))
-    let expired = 0
-    for (const r of inserted.rows) {
-      const state = r.status as RuledState
-      metrics.eventsAccepted.inc({ disposition: DISPOSITION[state] })
-      if (state === 'fanning') this.#hasFanning = true
-      if (state === 'expired') expired++
-    }
-    metrics.campaignsExpired.inc(expired)
-    metrics.eventsRedelivered.inc(events.length + rejects.length - inserted.rows.length - inserted.rejected)
-    for (const r of rejects) metrics.eventsRejected.inc({ code: r.rejection.code })
-    for (const e of events) {
-      if (e.status === 'pending' && (this.#nextDue === null || e.campaign.start < this.#nextDue)) this.#nextDue = e.campaign.start
-    }
-    if (inserted.rejected > 0) this.#d.onWritten()
-    if (rejects.length > 0)
-      this.#d.log.info({ rejected: rejects.length, codes: [...new Set(rejects.map(r => r.rejection.code))] }, 'input rejected to DLQ')
-  }
-
   /** Pending campaigns whose start has come become fanning, or expired if the rule says their window passed. */
   async #promoteDue(now: number, nowMs: number): Promise<void> {
     const margin = this.#d.config.activeMarginSeconds
+    const wakes = this.#wakes
     const { fanning, expired, next } = await this.#d.store.transaction(async tx => {
       const due = await tx.dueCampaigns(now)
       const by: Record<RuledState, number[]> = { fanning: [], expired: [], pending: [] }
@@ -172,7 +148,8 @@ export class Writer {
       await tx.setState(by.expired, 'expired', now)
       return { fanning: by.fanning.length, expired: by.expired.length, next: await tx.nextPendingStart() }
     })
-    this.#nextDue = next
+    // A wake during the transaction may name a start it could not see yet: keep the earlier one.
+    this.#nextDue = this.#wakes === wakes ? next : earliest(next, this.#nextDue)
     this.#nextDueCheckMs = nowMs + this.#d.config.schedulerMaxSleepMs
     if (fanning > 0) this.#hasFanning = true
     if (expired > 0) this.#d.metrics.campaignsExpired.inc(expired)
@@ -182,6 +159,7 @@ export class Writer {
   async #fanOutOneTransaction(): Promise<void> {
     const { config, metrics } = this.#d
     const now = Math.floor(this.#d.clock.now() / 1000)
+    const wakes = this.#wakes
     // Several campaigns share one transaction, up to fanoutChunk rows in all: a commit (one WAL flush,
     // the lock, BEGIN) cost ~10 ms per campaign, which capped the writer at ~70 small campaigns/s and
     // queued them (p50 1.8 s at 100/s). Ranges stay contiguous per chunk and commit in id order.
@@ -207,7 +185,8 @@ export class Writer {
       return done
     })
     if (results.length === 0) {
-      this.#hasFanning = false
+      // Unless a wake came meanwhile: its campaign may have committed after this transaction looked.
+      if (this.#wakes === wakes) this.#hasFanning = false
       return
     }
     let inserted = 0

@@ -39,9 +39,10 @@ async function pushed(restaurant: string, clients: string[], window: { start: nu
         campaign: { ...campaign, ...window },
         status: 'fanning',
         trigger: window.trigger,
+        shard: 0,
       },
     ])
-    for (let e = await nextFanningEvent(client, 0); e; e = await nextFanningEvent(client, 0)) {
+    for (let e = await nextFanningEvent(client, 0, 0); e; e = await nextFanningEvent(client, 0, 0)) {
       if ((await fanOutChunk(client, e, 1000)).finished) break
     }
   })

@@ -42,8 +42,8 @@ const health = async () => {
 }
 const metrics = async () => (await fetch(`${base}/metrics`)).text()
 
-test('/healthz is 200 while the writer, relay and feedback loops are healthy', async () => {
-  assert.deepEqual(await health(), { status: 200, body: { ok: true, detail: { writer: 'ok', relay: 'ok', feedback: 'ok' } } })
+test('/healthz is 200 while the ingest, shard and feedback loops are healthy', async () => {
+  assert.deepEqual(await health(), { status: 200, body: { ok: true, detail: { ingest: 'ok', shards: 'ok', feedback: 'ok' } } })
 })
 
 test('/metrics counts accepted and rejected input', async () => {
@@ -85,7 +85,7 @@ test('/healthz is 503 naming the failing component while PostgreSQL is unreachab
     const failing = Object.entries(last.body.detail).filter(([, v]) => v !== 'ok')
     assert.ok(failing.length > 0, JSON.stringify(last.body))
     for (const [component, detail] of failing) assert.match(detail, /^PG_UNAVAILABLE: /, `${component}: ${detail}`)
-    assert.match(await metrics(), /offerstream_retries_total\{component="(writer|relay)",code="PG_UNAVAILABLE"\} [1-9]/)
+    assert.match(await metrics(), /offerstream_retries_total\{component="(ingest|writer|relay)",code="PG_UNAVAILABLE"\} [1-9]/)
   } finally {
     await pgProxy.restore()
   }

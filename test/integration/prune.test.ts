@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { publishedCursor } from '../../src/kafka/published-cursor.ts'
+import { publishedCursors } from '../../src/kafka/published-cursor.ts'
 import { recordFeedback } from '../../src/pg/sql/record-feedback.ts'
 import type { Service } from '../../src/service/app.ts'
 import { pruneBookkeeping } from '../../src/service/retention.ts'
@@ -39,19 +39,22 @@ const count = async (f: Fixture, sql: string, values: unknown[] = []) => (await 
 const clientsOf = async (campaign: string) =>
   (await fx.pool.query('select client_id from subscribers_feedback where adv_campaign_id = $1', [campaign])).rows.map(r => r.client_id)
 
-/** Waits until the relay's committed cursor covers every row and reject written so far; returns it. */
+/** Waits until every shard relay's committed cursor covers its shard's ranges and rejects written so far; returns them. */
 async function allPublished() {
-  const maxId = await count(fx, 'select coalesce(max(id), 0)::int as n from subscribers_feedback')
-  const maxReject = await count(fx, 'select coalesce(max(id), 0)::int as n from offerstream_rejects')
-  let cursor = await publishedCursor(fx.config)
+  const { rows } = await fx.pool.query<{ shard: number; push: number; dlq: number }>(
+    `select s.shard, coalesce((select max(last_id) from offerstream_fanouts where shard = s.shard), 0)::int as push,
+            coalesce((select max(id) from offerstream_rejects where shard = s.shard), 0)::int as dlq
+     from offerstream_shards s`,
+  )
+  let cursors = await publishedCursors(fx.config)
   assert.ok(
     await eventually(async () => {
-      cursor = await publishedCursor(fx.config)
-      return cursor !== null && cursor.push >= maxId && cursor.dlq >= maxReject
+      cursors = await publishedCursors(fx.config)
+      return rows.every(r => (cursors[r.shard]?.push ?? 0) >= r.push && (cursors[r.shard]?.dlq ?? 0) >= r.dlq)
     }),
-    'relay published everything',
+    'relays published everything',
   )
-  return cursor
+  return cursors
 }
 
 test('a pruned campaign re-sent with a new end reaches only the clients that did not get it', async () => {
@@ -161,7 +164,7 @@ test('pending, fanning, unpublished and recent bookkeeping is never pruned', asy
     )
   }
   const maxReject = await count(bare, 'select max(id)::int as n from offerstream_rejects')
-  const report = await pruneBookkeeping(db, { cutoff: 2000, published: { push: 45, dlq: maxReject - 2 }, batch: 2, feedbackToo: false })
+  const report = await pruneBookkeeping(db, { cutoff: 2000, published: [{ push: 45, dlq: maxReject - 2 }], batch: 2, feedbackToo: false })
   const left = (await db.query('select id from offerstream_events order by id')).rows.map(r => r.id)
   assert.deepEqual(left, [pending.id, fanning.id, recent.id, unpublished.id], JSON.stringify(report))
   assert.equal(report.events, 2, 'the published done event and the expired one')
@@ -173,7 +176,7 @@ test('pending, fanning, unpublished and recent bookkeeping is never pruned', asy
   const held = await ev('done', 1000)
   await fanout(held, 51, 60)
   await fanout(held, 61, 70)
-  await pruneBookkeeping(db, { cutoff: 2000, published: { push: 65, dlq: 0 }, batch: 10, feedbackToo: false })
+  await pruneBookkeeping(db, { cutoff: 2000, published: [{ push: 65, dlq: 0 }], batch: 10, feedbackToo: false })
   assert.equal(await count(bare, 'select count(*)::int as n from offerstream_fanouts where event_id = $1', [held.id]), 2)
   assert.equal(await count(bare, 'select count(*)::int as n from offerstream_events where id = $1', [held.id]), 1)
   const spans = await bare.pool.query('select adv_campaign_id, first_id, last_id from offerstream_pruned_fanouts order by first_id')

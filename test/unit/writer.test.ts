@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
 import { ErrorCodes, OfferstreamError } from '../../src/errors.ts'
 import { createMetrics } from '../../src/metrics/metrics.ts'
+import { Ingester } from '../../src/service/ingester.ts'
 import { createLogger } from '../../src/service/logger.ts'
 import { Writer } from '../../src/service/writer.ts'
 import { FakeClock, FakeInput, FakeTopic, MemWriterStore, until } from './support/fakes.ts'
@@ -14,8 +15,11 @@ const config = {
   fanoutChunk: 300,
   schedulerMaxSleepMs: 5000,
   retryMaxDelayMs: 5000,
+  shards: 1,
 }
 
+// The ingest stage and one shard's writer over the same in-memory tables, wired as app.ts wires
+// them: a stored batch wakes the shard's writer.
 function setup(overrides: Partial<typeof config> = {}) {
   const clock = new FakeClock()
   const store = new MemWriterStore()
@@ -23,10 +27,12 @@ function setup(overrides: Partial<typeof config> = {}) {
   const inputs: FakeInput[] = []
   const metrics = createMetrics()
   let written = 0
-  const writer = new Writer({
+  const log = createLogger('silent')
+  const writer = new Writer({ store, config: { ...config, ...overrides }, log, metrics, clock, onWritten: () => written++ })
+  const ingester = new Ingester({
     store,
     config: { ...config, ...overrides },
-    log: createLogger('silent'),
+    log,
     metrics,
     clock,
     createInput: async () => {
@@ -34,16 +40,29 @@ function setup(overrides: Partial<typeof config> = {}) {
       inputs.push(input)
       return input
     },
-    onWritten: () => written++,
+    onStored: shards => {
+      for (const [, stored] of shards) writer.wake(stored)
+    },
   })
+  /** Runs both until stop() stops both. */
+  const runBoth = () => Promise.all([writer.run(), ingester.run()])
+  const stop = () => {
+    writer.stop()
+    ingester.stop()
+  }
   const input = () => {
     const last = inputs.at(-1)
     assert.ok(last, 'no input created yet')
     return last
   }
-  /** The writer has nothing to do and waits for input. */
-  const idle = () => until(() => inputs.length > 0 && input().waiting, 'the writer to wait for input')
-  return { clock, store, topic, inputs, input, metrics, writer, idle, written: () => written }
+  /** The writer has nothing to do and waits (for a wake or a start), and so does the ingest stage if it runs. */
+  const idle = (ingesting = true) =>
+    until(
+      // Timers leave clock.waiting as soon as time passes them, before the sleeper runs again.
+      () => writer.idleMs !== undefined && clock.waiting === (ingesting ? 2 : 1) && (!ingesting || (inputs.length > 0 && input().waiting)),
+      'the writer and ingest to wait',
+    )
+  return { clock, store, topic, inputs, input, metrics, writer, ingester, runBoth, stop, idle, written: () => written }
 }
 
 const counter = async (metrics: ReturnType<typeof createMetrics>, name: string, labels: Record<string, string> = {}) => {
@@ -57,12 +76,12 @@ test('a campaign arriving before its start waits until exactly its start, then f
   const restaurant = randomUUID()
   t.store.subscribe(restaurant, 50)
   const start = t.clock.seconds + 3
-  const run = t.writer.run()
+  const run = t.runBoth()
   t.topic.campaign({ restaurantId: restaurant, start, end: start + 3600 })
   await until(() => t.store.state.events.length === 1, 'the campaign to be stored')
   await t.idle()
   assert.equal(t.store.event(1).status, 'pending')
-  assert.equal(t.input().takes.at(-1), 3000, 'sleeps until the start, not the 5 s re-check')
+  assert.equal(t.writer.idleMs, 3000, 'sleeps until the start, not the 5 s re-check')
   t.clock.advance(2999)
   await t.idle()
   assert.equal(t.store.event(1).status, 'pending')
@@ -71,7 +90,7 @@ test('a campaign arriving before its start waits until exactly its start, then f
   assert.equal(t.store.rowsOf(1), 50)
   assert.equal(t.store.event(1).trigger, start)
   assert.equal(await counter(t.metrics, 'offerstream_events_accepted_total', { disposition: 'early' }), 1)
-  t.writer.stop()
+  t.stop()
   await run
 })
 
@@ -83,21 +102,21 @@ test('pending campaigns stored by an earlier run are promoted after a restart, r
   t.store.addEvent({ restaurantId: restaurant, start: now - 60, end: now + 3600, status: 'pending' })
   t.store.addEvent({ restaurantId: restaurant, start: now + 12, end: now + 3600, status: 'pending' })
   t.store.addEvent({ restaurantId: restaurant, start: now - 3600, end: now + 300, status: 'pending' })
-  const run = t.writer.run()
+  const run = t.runBoth()
   await until(() => t.store.event(1).status === 'done', 'the overdue campaign to fan out at the first step')
   assert.equal(t.store.event(3).status, 'expired', 'past end minus margin when it came due')
   assert.equal(t.store.rowsOf(3), 0)
   assert.equal(t.store.event(1).trigger, now)
   for (const wait of [5000, 5000, 2000]) {
     await t.idle()
-    assert.equal(t.input().takes.at(-1), wait)
+    assert.equal(t.writer.idleMs, wait)
     assert.equal(t.store.event(2).status, 'pending')
     t.clock.advance(wait)
   }
   await until(() => t.store.event(2).status === 'done', 'the second campaign at its start')
   assert.equal(t.store.event(2).trigger, now + 12)
   assert.equal(await counter(t.metrics, 'offerstream_campaigns_expired_total'), 1)
-  t.writer.stop()
+  t.stop()
   await run
 })
 
@@ -105,16 +124,16 @@ test('a campaign stored behind the writer’s back is found within one scheduler
   const t = setup({ schedulerMaxSleepMs: 700 })
   const restaurant = randomUUID()
   t.store.subscribe(restaurant, 5)
-  const run = t.writer.run()
+  const run = t.runBoth()
   await t.idle()
-  assert.equal(t.input().takes.at(-1), 700)
+  assert.equal(t.writer.idleMs, 700)
   t.store.addEvent({ restaurantId: restaurant, start: t.clock.seconds - 1, end: t.clock.seconds + 3600, status: 'pending' })
   t.clock.advance(699)
   await t.idle()
   assert.equal(t.store.event(1).status, 'pending')
   t.clock.advance(1)
   await until(() => t.store.event(1).status === 'done', 'the re-check to promote it')
-  t.writer.stop()
+  t.stop()
   await run
 })
 
@@ -126,7 +145,7 @@ test('fan-out shares transactions round robin: small campaigns are not held up b
   t.store.subscribe(small2, 10)
   const now = t.clock.seconds
   for (const r of [big, small1, small2]) t.topic.campaign({ restaurantId: r, start: now, end: now + 3600 })
-  const run = t.writer.run()
+  const run = t.runBoth()
   await until(() => t.store.state.events.every(e => e.status === 'done') && t.store.state.events.length === 3, 'every fan-out')
   assert.deepEqual(t.store.transactions, [
     [[1, 300]],
@@ -141,7 +160,7 @@ test('fan-out shares transactions round robin: small campaigns are not held up b
   assert.equal(t.store.rowsOf(1), 1000)
   assert.equal(await counter(t.metrics, 'offerstream_pushes_written_total'), 1020)
   assert.ok(t.written() >= 4)
-  t.writer.stop()
+  t.stop()
   await run
 })
 
@@ -153,13 +172,13 @@ test('at most 64 campaigns share one fan-out transaction', async () => {
     t.store.subscribe(r, 2)
     t.topic.campaign({ restaurantId: r, start: now, end: now + 3600 })
   }
-  const run = t.writer.run()
+  const run = t.runBoth()
   await until(() => t.store.state.feedback.length === 140, 'every fan-out')
   assert.deepEqual(
     t.store.transactions.map(tx => tx.length),
     [64, 6],
   )
-  t.writer.stop()
+  t.stop()
   await run
 })
 
@@ -171,20 +190,20 @@ test('a campaign that passes end minus margin during its fan-out stops there', a
   t.topic.campaign({ restaurantId: restaurant, start: now, end: now + 600 + 5 })
   // Each chunk takes "3 s": the campaign is past its last push (end - margin) after the second one.
   t.store.afterChunk = () => t.clock.advance(3000)
-  const run = t.writer.run()
+  const run = t.runBoth()
   await until(() => t.store.state.events[0]?.status === 'expired', 'the campaign to expire')
   assert.equal(t.store.rowsOf(1), 200)
   assert.equal(await counter(t.metrics, 'offerstream_campaigns_expired_total'), 1)
-  t.writer.stop()
+  t.stop()
   await run
 })
 
-test('retryable store failures back off exponentially, report lastError, keep the input, then recover', async () => {
+test('retryable store failures back off exponentially, report lastError, then recover', async () => {
   const t = setup()
   t.clock.auto = true
   const restaurant = randomUUID()
   t.store.subscribe(restaurant, 3)
-  t.topic.campaign({ restaurantId: restaurant, start: t.clock.seconds, end: t.clock.seconds + 3600 })
+  t.store.addEvent({ restaurantId: restaurant, start: t.clock.seconds, end: t.clock.seconds + 3600, status: 'fanning' })
   const down = () => new OfferstreamError(ErrorCodes.PG_UNAVAILABLE, 'PostgreSQL unavailable: ECONNREFUSED', { retryable: true })
   t.store.failures.push(down(), down(), down())
   const errors: Array<string | undefined> = []
@@ -198,10 +217,9 @@ test('retryable store failures back off exponentially, report lastError, keep th
     const ms = t.clock.sleeps[i] ?? -1
     assert.ok(ms >= ceiling / 2 && ms <= ceiling, `backoff ${i}: ${ms} ms, ceiling ${ceiling}`)
   }
-  assert.equal(t.inputs.length, 1, 'a PostgreSQL failure does not rebuild the consumer')
   assert.equal(await counter(t.metrics, 'offerstream_retries_total', { component: 'writer', code: 'PG_UNAVAILABLE' }), 3)
   await until(() => t.writer.lastError === undefined, 'lastError to clear')
-  t.writer.stop()
+  t.stop()
   await run
 })
 
@@ -212,14 +230,14 @@ test('a Kafka failure rebuilds the consumer, which resumes from the committed of
   t.store.subscribe(restaurant, 3)
   const now = t.clock.seconds
   t.topic.campaign({ restaurantId: restaurant, start: now, end: now + 3600 })
-  const run = t.writer.run()
+  const run = t.runBoth()
   await until(() => t.topic.committed === 1n, 'the first offset commit')
   t.input().failTake = new OfferstreamError(ErrorCodes.KAFKA_UNAVAILABLE, 'Kafka unavailable', { retryable: true })
   t.topic.campaign({ restaurantId: restaurant, start: now, end: now + 3600 })
   await until(() => t.inputs.length === 2 && t.store.state.events.length === 2, 'a new consumer to store the second campaign')
   assert.ok(t.inputs[0]?.closed)
   assert.equal(t.store.rowsOf(2), 3)
-  t.writer.stop()
+  t.stop()
   await run
 })
 
@@ -229,38 +247,64 @@ test('a redelivered batch is stored once and counted as redelivered', async () =
   t.store.subscribe(restaurant, 1)
   t.topic.campaign({ restaurantId: restaurant, start: t.clock.seconds, end: t.clock.seconds + 3600 })
   t.topic.send(Buffer.from('not json'))
-  let run = t.writer.run()
+  let run = t.runBoth()
   await t.idle()
-  t.writer.stop()
+  t.stop()
   await run
   // The offsets were never committed, as after a crash between the store and the commit.
   t.topic.committed = 0n
   const again = setup()
   Object.assign(again.store, { state: t.store.state, subscribers: t.store.subscribers })
   again.topic.records = t.topic.records
-  run = again.writer.run()
+  run = again.runBoth()
   await again.idle()
   assert.equal(again.store.state.events.length, 1)
   assert.equal(again.store.state.rejects.length, 1)
   assert.equal(await counter(again.metrics, 'offerstream_events_redelivered_total'), 2)
-  again.writer.stop()
+  again.stop()
   await run
 })
 
-test('a non-retryable failure ends run() with that error and closes the input', async () => {
+test('a non-retryable failure ends the ingest stage with that error and closes the input', async () => {
   const t = setup()
+  t.topic.campaign({ restaurantId: randomUUID(), start: t.clock.seconds, end: t.clock.seconds + 3600 })
   const broken = new OfferstreamError(ErrorCodes.PG_FAILED, 'PostgreSQL 42P01: relation does not exist')
   t.store.failures.push(broken)
-  await assert.rejects(t.writer.run(), broken)
+  await assert.rejects(t.ingester.run(), broken)
   assert.ok(t.inputs[0]?.closed)
+  assert.equal(t.store.state.events.length, 0)
 })
 
-test('stop() during a take ends run() at once, without waiting for the take or any time to pass', async () => {
+test('a shard taken over by another instance ends its writer with SHARD_LOST, not a retry', async () => {
   const t = setup()
+  const lost = new OfferstreamError(ErrorCodes.SHARD_LOST, 'shard 0 was taken over (epoch 2, ours 1)')
+  t.store.failures.push(lost)
+  await assert.rejects(t.writer.run(), lost)
+  assert.equal(t.clock.sleeps.length, 0, 'no backoff')
+})
+
+test('a wake ends the idle wait at once: a campaign stored by the ingest stage fans out without time passing', async () => {
+  const t = setup()
+  const restaurant = randomUUID()
+  t.store.subscribe(restaurant, 4)
   const run = t.writer.run()
+  await t.idle(false)
+  assert.equal(t.writer.idleMs, 5000)
+  const before = t.clock.now()
+  t.store.addEvent({ restaurantId: restaurant, start: t.clock.seconds, end: t.clock.seconds + 3600, status: 'fanning' })
+  t.writer.wake()
+  await until(() => t.store.rowsOf(1) === 4, 'the fan-out after the wake')
+  assert.equal(t.clock.now(), before)
+  t.writer.stop()
+  await run
+})
+
+test('stop() during a take or an idle wait ends run() at once, without waiting for the take or any time to pass', async () => {
+  const t = setup()
+  const run = t.runBoth()
   await t.idle()
   const before = t.clock.now()
-  t.writer.stop()
+  t.stop()
   await run
   assert.equal(t.clock.now(), before)
   assert.ok(t.input().closed)
@@ -273,5 +317,26 @@ test('stop() during a backoff ends run() without another attempt', async () => {
   await until(() => t.clock.waiting === 1 && t.writer.lastError !== undefined, 'the backoff')
   t.writer.stop()
   await run
-  assert.equal(t.input().takes.length, 0)
+  assert.equal(t.store.failures.length, 0)
+  assert.equal(t.clock.sleeps.length, 1, 'no attempt after the backoff')
+})
+
+test('a wake that comes while a fan-out transaction finds nothing is not lost', async () => {
+  const t = setup()
+  const restaurant = randomUUID()
+  t.store.subscribe(restaurant, 6)
+  let transactions = 0
+  // The first step re-checks due campaigns, then looks for fan-outs (transaction 2) and finds none;
+  // a campaign commits right after that look, and its wake arrives before the writer goes idle.
+  t.store.afterTransaction = () => {
+    if (++transactions !== 2) return
+    t.store.addEvent({ restaurantId: restaurant, start: t.clock.seconds, end: t.clock.seconds + 3600, status: 'fanning' })
+    t.writer.wake({ fanning: true, pendingStart: null })
+  }
+  const before = t.clock.now()
+  const run = t.writer.run()
+  await until(() => t.store.rowsOf(1) === 6, 'the fan-out of the campaign woken about')
+  assert.equal(t.clock.now(), before, 'without waiting for the periodic re-check')
+  t.writer.stop()
+  await run
 })

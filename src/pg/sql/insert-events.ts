@@ -8,6 +8,8 @@ export interface EventRow {
   offset: string
   campaign: Campaign
   status: RuledState
+  /** core/shard.ts shardOf(campaign id). */
+  shard: number
   /** Set for events that start fanning out right away. */
   trigger: number | null
 }
@@ -16,9 +18,9 @@ const SQL = `
 insert into offerstream_events (
   source_topic, source_partition, source_offset, restaurant_id, adv_campaign_id, adv_campaign_content,
   adv_campaign_owner, adv_campaign_owner_contact, adv_campaign_datetime_start, adv_campaign_datetime_end,
-  datetime_created, status, trigger_datetime_created)
+  datetime_created, status, trigger_datetime_created, shard)
 select * from unnest($1::text[], $2::int[], $3::bigint[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
-  $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[])
+  $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[], $14::int[])
 on conflict (source_topic, source_partition, source_offset) do nothing
 returning id, status`
 
@@ -43,6 +45,7 @@ export async function insertEvents(client: Db, rows: EventRow[]): Promise<Array<
       col(r => r.campaign.created),
       col(r => r.status),
       col(r => r.trigger),
+      col(r => r.shard),
     ],
   })
   return result.rows

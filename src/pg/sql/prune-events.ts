@@ -9,7 +9,7 @@ interface PruneEventsResult {
 
 // One batch, one statement. Eligible: a finished event (done or expired: both final) whose campaign
 // ended before the cut-off and whose fan-out ranges the relay has all published (last_id at or
-// below its committed cursor). Its ranges move to offerstream_pruned_fanouts, so a later re-send
+// below its shard's committed cursor). Its ranges move to offerstream_pruned_fanouts, so a later re-send
 // of the campaign still anti-joins against them; the range rows and the event go.
 // Events are walked in id order from `after`, a primary-key range scan: each run reads the table
 // once, however many batches it takes.
@@ -18,7 +18,8 @@ with doomed as (
   select e.id, e.adv_campaign_id, e.adv_campaign_datetime_end from offerstream_events e
   where e.id > $1 and e.status in ('done', 'expired') and e.adv_campaign_datetime_end < $2
     and not exists (select 1 from offerstream_fanouts x
-                    where x.adv_campaign_id = e.adv_campaign_id and x.event_id = e.id and x.last_id > $3)
+                    where x.adv_campaign_id = e.adv_campaign_id and x.event_id = e.id
+                      and x.last_id > coalesce(($3::bigint[])[x.shard + 1], 0))
   order by e.id limit $4
 ), gone as (
   delete from offerstream_fanouts x using doomed d
@@ -39,12 +40,12 @@ select (select count(*) from ev)::int as events, (select count(*) from gone)::in
 /** Prunes up to `limit` finished, published events of campaigns that ended before `cutoff`. */
 export async function pruneEvents(
   db: Db,
-  o: { after: number; cutoff: number; pushCursor: number; limit: number },
+  o: { after: number; cutoff: number; pushCursors: number[]; limit: number },
 ): Promise<PruneEventsResult> {
   const { rows } = await db.query<{ events: number; fanouts: number; last_id: number | null }>({
     name: 'offerstream_prune_events',
     text: SQL,
-    values: [o.after, o.cutoff, o.pushCursor, o.limit],
+    values: [o.after, o.cutoff, o.pushCursors, o.limit],
   })
   const r = rows[0]!
   return { events: r.events, fanouts: r.fanouts, lastId: r.last_id }

@@ -7,20 +7,21 @@ with ev as (
   select e.id, e.adv_campaign_id from offerstream_events e
   where e.status in ('done', 'expired') and e.adv_campaign_datetime_end < $1
     and not exists (select 1 from offerstream_fanouts x
-                    where x.adv_campaign_id = e.adv_campaign_id and x.event_id = e.id and x.last_id > $2)
+                    where x.adv_campaign_id = e.adv_campaign_id and x.event_id = e.id
+                      and x.last_id > coalesce(($2::bigint[])[x.shard + 1], 0))
 )
 select (select count(*) from ev)::int as events,
        (select count(*) from offerstream_fanouts x join ev on x.adv_campaign_id = ev.adv_campaign_id and x.event_id = ev.id)::int as fanouts,
-       (select count(*) from offerstream_rejects where id <= $3 and received_at < to_timestamp($1))::int as rejects`
+       (select count(*) from offerstream_rejects where id <= coalesce(($3::bigint[])[shard + 1], 0) and received_at < to_timestamp($1))::int as rejects`
 
 export async function prunePreview(
   db: Db,
-  o: { cutoff: number; pushCursor: number; dlqCursor: number },
+  o: { cutoff: number; pushCursors: number[]; dlqCursors: number[] },
 ): Promise<{ events: number; fanouts: number; rejects: number }> {
   const { rows } = await db.query<{ events: number; fanouts: number; rejects: number }>({
     name: 'offerstream_prune_preview',
     text: SQL,
-    values: [o.cutoff, o.pushCursor, o.dlqCursor],
+    values: [o.cutoff, o.pushCursors, o.dlqCursors],
   })
   return rows[0]!
 }

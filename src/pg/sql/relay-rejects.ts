@@ -12,13 +12,13 @@ export interface StoredReject {
   reason: string
 }
 
-/** Rejected records not yet copied to the DLQ, in id order. */
-export async function relayRejects(client: Db, afterId: number, limit: number): Promise<StoredReject[]> {
+/** The shard's rejected records not yet copied to the DLQ, in id order. */
+export async function relayRejects(client: Db, shard: number, afterId: number, limit: number): Promise<StoredReject[]> {
   const { rows } = await client.query({
     name: 'offerstream_relay_rejects',
     text: `select id, source_topic, source_partition, source_offset::text as source_offset, record_key, record_value, code, reason
-           from offerstream_rejects where id > $1 order by id limit $2`,
-    values: [afterId, limit],
+           from offerstream_rejects where shard = $3 and id > $1 order by id limit $2`,
+    values: [afterId, limit, shard],
   })
   return rows.map(r => ({
     id: r.id,

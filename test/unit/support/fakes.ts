@@ -11,7 +11,7 @@ import type { EventRow } from '../../../src/pg/sql/insert-events.ts'
 import type { RejectRow } from '../../../src/pg/sql/insert-rejects.ts'
 import type { RelayFanout } from '../../../src/pg/sql/relay-fanouts.ts'
 import type { StoredReject } from '../../../src/pg/sql/relay-rejects.ts'
-import type { Clock, DueCampaign, Input, Output, RelayStore, WriterStore, WriterTx } from '../../../src/service/ports.ts'
+import type { Clock, DueCampaign, IngestStore, Input, Output, RelayStore, WriterStore, WriterTx } from '../../../src/service/ports.ts'
 
 /** Waits, turn by turn of the event loop, until cond holds; fails after many turns. Never sleeps. */
 export async function until(cond: () => boolean, what = 'condition'): Promise<void> {
@@ -87,8 +87,8 @@ interface WriterState {
   feedback: Array<{ id: number; eventId: number; clientId: string }>
 }
 
-/** The writer's tables in memory. A failed transaction leaves no trace, as in PostgreSQL. */
-export class MemWriterStore implements WriterStore {
+/** The ingest stage's and a shard writer's tables in memory. A failed transaction leaves no trace, as in PostgreSQL. */
+export class MemWriterStore implements WriterStore, IngestStore {
   state: WriterState = { events: [], rejects: [], feedback: [] }
   subscribers = new Map<string, string[]>()
   /** Errors the next transactions throw before doing anything, one each. */
@@ -97,6 +97,8 @@ export class MemWriterStore implements WriterStore {
   transactions: Array<Array<[number, number]>> = []
   /** Runs after each chunk, inside its transaction. */
   afterChunk: ((eventId: number) => void) | undefined
+  /** Runs once fn of a transaction is done, before it returns: what commits "right after" it looked. */
+  afterTransaction: (() => void) | undefined
 
   subscribe(restaurantId: string, count: number): void {
     const clients = Array.from({ length: count }, () => randomUUID()).sort()
@@ -129,6 +131,7 @@ export class MemWriterStore implements WriterStore {
     try {
       const result = await fn(this.#tx(chunks))
       if (chunks.length > 0) this.transactions.push(chunks)
+      this.afterTransaction?.()
       return result
     } catch (error) {
       this.state = before
@@ -136,41 +139,48 @@ export class MemWriterStore implements WriterStore {
     }
   }
 
+  store(events: EventRow[], rejects: RejectRow[]) {
+    return this.transaction(async () => ({ rows: this.#insertEvents(events), rejected: this.#insertRejects(rejects) }))
+  }
+
+  #insertEvents(rows: EventRow[]) {
+    const s = () => this.state
+    const out: Array<{ id: number; status: string }> = []
+    for (const r of rows) {
+      const position = `${r.topic}/${r.partition}/${r.offset}`
+      if (s().events.some(e => e.position === position)) continue
+      const id = s().events.length + 1
+      const c = r.campaign
+      s().events.push({
+        id,
+        position,
+        restaurantId: c.restaurantId,
+        campaignId: c.campaignId,
+        start: c.start,
+        end: c.end,
+        status: r.status,
+        trigger: r.trigger,
+        fanoutAfter: null,
+      })
+      out.push({ id, status: r.status })
+    }
+    return out
+  }
+
+  #insertRejects(rows: RejectRow[]) {
+    let n = 0
+    for (const r of rows) {
+      const position = `${r.topic}/${r.partition}/${r.offset}`
+      if (this.state.rejects.includes(position)) continue
+      this.state.rejects.push(position)
+      n++
+    }
+    return n
+  }
+
   #tx(chunks: Array<[number, number]>): WriterTx {
     const s = () => this.state
     return {
-      insertEvents: async (rows: EventRow[]) => {
-        const out: Array<{ id: number; status: string }> = []
-        for (const r of rows) {
-          const position = `${r.topic}/${r.partition}/${r.offset}`
-          if (s().events.some(e => e.position === position)) continue
-          const id = s().events.length + 1
-          const c = r.campaign
-          s().events.push({
-            id,
-            position,
-            restaurantId: c.restaurantId,
-            campaignId: c.campaignId,
-            start: c.start,
-            end: c.end,
-            status: r.status,
-            trigger: r.trigger,
-            fanoutAfter: null,
-          })
-          out.push({ id, status: r.status })
-        }
-        return out
-      },
-      insertRejects: async (rows: RejectRow[]) => {
-        let n = 0
-        for (const r of rows) {
-          const position = `${r.topic}/${r.partition}/${r.offset}`
-          if (s().rejects.includes(position)) continue
-          s().rejects.push(position)
-          n++
-        }
-        return n
-      },
       dueCampaigns: async (nowSeconds: number): Promise<DueCampaign[]> =>
         s()
           .events.filter(e => e.status === 'pending' && e.start <= nowSeconds)

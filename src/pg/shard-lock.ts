@@ -1,0 +1,15 @@
+import type { Db } from './db.ts'
+
+// Every transaction that writes a shard's subscribers_feedback ranges or offerstream_rejects holds
+// that shard's lock until it commits. So each shard's ids become visible in id order (the ids
+// come from one sequence, and a transaction that starts after another committed draws larger
+// ones), which is what lets each shard's relay keep a single cursor. Shards lock independently,
+// so their fan-outs run side by side. (Before sharding this was one lock, 7304002 alone.)
+const SHARD_LOCK = 7_304_002
+
+/** Takes the locks of the given shards in ascending order, so two holders of several never deadlock. */
+export async function takeShardLocks(client: Db, shards: Iterable<number>): Promise<void> {
+  for (const shard of [...new Set(shards)].sort((a, b) => a - b)) {
+    await client.query({ name: 'offerstream_shard_lock', text: 'select pg_advisory_xact_lock($1, $2)', values: [SHARD_LOCK, shard] })
+  }
+}

@@ -1,0 +1,158 @@
+import type { Config } from '../config/settings.ts'
+import type { RuledState } from '../core/campaign-state.ts'
+import type { InputRecord } from '../kafka/input-source.ts'
+import type { Metrics } from '../metrics/metrics.ts'
+import type { EventRow } from '../pg/sql/insert-events.ts'
+import type { RejectRow } from '../pg/sql/insert-rejects.ts'
+import { classifyBatch } from './ingest.ts'
+import type { Logger } from './logger.ts'
+import type { Clock, IngestStore, Input } from './ports.ts'
+import { retry } from './retry.ts'
+
+// Values of the `disposition` label of offerstream_events_accepted_total, as published before the
+// states had one vocabulary; kept because dashboards select on them.
+const DISPOSITION: Record<RuledState, string> = { fanning: 'active', pending: 'early', expired: 'expired' }
+// How long a take waits for input before the loop goes round (stop() interrupts it anyway).
+const TAKE_WAIT_MS = 1000
+
+type IngesterConfig = Pick<Config, 'activeMarginSeconds' | 'maxEventBytes' | 'ingestBatch' | 'retryMaxDelayMs' | 'shards'>
+
+/** What one ingest transaction stored for a shard. */
+export interface StoredForShard {
+  fanning: boolean
+  pendingStart: number | null
+  rejects: boolean
+}
+
+export interface IngesterDeps {
+  store: IngestStore
+  config: IngesterConfig
+  log: Logger
+  metrics: Metrics
+  clock: Clock
+  createInput: () => Promise<Input>
+  /** Called after a commit with what each shard got. */
+  onStored: (shards: Map<number, StoredForShard>) => void
+}
+
+/**
+ * The ingest stage: reads this instance's input partitions, decides each record's fate and shard
+ * (core), and stores the batch in one PostgreSQL transaction, whatever shard it belongs to and
+ * whoever owns that. Input offsets are committed to Kafka only after the transaction commits; a
+ * redelivered record is recognised by its position and skipped.
+ */
+export class Ingester {
+  #d: IngesterDeps
+  #input: Input | undefined
+  #inflight: InputRecord[] | undefined
+  #pendingCommit: Promise<void> | undefined
+  #stopping = false
+  #stop = new AbortController()
+  /** Message of the last failed step, cleared by the next successful one; read by /healthz. */
+  lastError: string | undefined
+
+  constructor(deps: IngesterDeps) {
+    this.#d = deps
+  }
+
+  async run(): Promise<void> {
+    const { config, clock, log, metrics } = this.#d
+    try {
+      while (!this.#stopping) {
+        await retry(
+          async () => {
+            this.#input ??= await this.#d.createInput()
+            await this.#step(this.#input)
+          },
+          {
+            clock,
+            maxDelayMs: config.retryMaxDelayMs,
+            signal: this.#stop.signal,
+            onRetry: async (e, attempt, delay) => {
+              this.lastError = `${e.code}: ${e.message}`
+              metrics.retries.inc({ component: 'ingest', code: e.code })
+              log.warn({ code: e.code, err: e.message, retryInMs: delay, attempt }, 'ingest failed; retrying')
+              if (e.code.startsWith('KAFKA')) await this.#dropInput()
+            },
+          },
+        )
+        this.lastError = undefined
+      }
+    } catch (error) {
+      // Stopping cuts a retry short; the failed batch is redelivered later.
+      if (!this.#stopping) throw error
+    } finally {
+      await this.#dropInput()
+    }
+  }
+
+  /** Finishes the batch in progress, then stops. The uncommitted input is redelivered later. */
+  stop(): void {
+    this.#stopping = true
+    this.#stop.abort()
+    this.#input?.interrupt()
+  }
+
+  async #dropInput(): Promise<void> {
+    const input = this.#input
+    this.#input = undefined
+    // Records taken but not stored are redelivered by the new consumer from the committed offsets.
+    this.#inflight = undefined
+    await this.#pendingCommit
+    await input?.close()
+  }
+
+  async #step(input: Input): Promise<void> {
+    if (!this.#inflight) {
+      const batch = await input.take(this.#d.config.ingestBatch, TAKE_WAIT_MS)
+      if (batch.length === 0) return
+      this.#inflight = batch
+    }
+    await this.#ingest(this.#inflight)
+    const done = this.#inflight
+    this.#inflight = undefined
+    // The offset commit (a ~5 ms round trip) overlaps the next take: the batch is already durable
+    // in PostgreSQL, so it only shortens redelivery. One commit in flight at a time, in order.
+    await this.#pendingCommit
+    this.#pendingCommit = input.commit(done).catch(error => {
+      // Harmless: a redelivered record is recognised by its position and skipped.
+      this.#d.log.warn({ err: (error as Error).message }, 'input offset commit failed; records may be redelivered')
+    })
+  }
+
+  async #ingest(batch: InputRecord[]): Promise<void> {
+    const { config, metrics, store } = this.#d
+    const now = Math.floor(this.#d.clock.now() / 1000)
+    const { events, rejects } = classifyBatch(batch, config, now)
+    const inserted = await store.store(events, rejects)
+    let expired = 0
+    for (const r of inserted.rows) {
+      const state = r.status as RuledState
+      metrics.eventsAccepted.inc({ disposition: DISPOSITION[state] })
+      if (state === 'expired') expired++
+    }
+    metrics.campaignsExpired.inc(expired)
+    metrics.eventsRedelivered.inc(events.length + rejects.length - inserted.rows.length - inserted.rejected)
+    for (const r of rejects) metrics.eventsRejected.inc({ code: r.rejection.code })
+    if (inserted.rows.length + inserted.rejected > 0) this.#d.onStored(byShard(events, rejects))
+    if (rejects.length > 0)
+      this.#d.log.info({ rejected: rejects.length, codes: [...new Set(rejects.map(r => r.rejection.code))] }, 'input rejected to DLQ')
+  }
+}
+
+/** Per shard: whether it got a campaign to fan out now, its earliest pending start, and rejects. */
+function byShard(events: EventRow[], rejects: RejectRow[]): Map<number, StoredForShard> {
+  const out = new Map<number, StoredForShard>()
+  const of = (shard: number) => {
+    let s = out.get(shard)
+    if (!s) out.set(shard, (s = { fanning: false, pendingStart: null, rejects: false }))
+    return s
+  }
+  for (const e of events) {
+    const s = of(e.shard)
+    if (e.status === 'fanning') s.fanning = true
+    if (e.status === 'pending' && (s.pendingStart === null || e.campaign.start < s.pendingStart)) s.pendingStart = e.campaign.start
+  }
+  for (const r of rejects) of(r.shard).rejects = true
+  return out
+}
