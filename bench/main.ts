@@ -29,9 +29,9 @@ Results: tables on stdout, JSON in bench/results/. --cpu-prof writes the service
 // Cores each instance may use in the scaling scenario. On 2 cores the broker, PostgreSQL and the
 // bench's own producer and observers need the rest: 3 × 0.35 = 1.05 cores for the instances leaves
 // ~0.95, about what the sinks used next to an uncapped instance in the quick throughput run. One
-// instance at 0.35 cores is CPU-bound (it used ~90 % of its quota at load average 2–4) and reached
-// 0.20 of the sink bound on a quiet machine, 0.40–0.50 when other jobs depressed the bound (runs of
-// 2026-11-22), so up to 3 instances the table shows whether they add capacity, not CPU contention.
+// instance at 0.35 cores is CPU-bound (it used 84–98 % of its quota at load average 1–4) and reached
+// 0.13–0.22 of the sink bound on a quiet machine, 0.40–0.50 when other jobs depressed the bound (runs
+// of 2026-11-22), so up to 3 instances the table shows whether they add capacity, not CPU contention.
 // A larger share would let 3 instances starve the sinks; a smaller one slows every start-up.
 const CPU_PER_INSTANCE = 0.35
 
