@@ -18,7 +18,7 @@ const TAKE_WAIT_MS = 1000
 type IngesterConfig = Pick<Config, 'activeMarginSeconds' | 'maxEventBytes' | 'ingestBatch' | 'retryMaxDelayMs' | 'shards'>
 
 /** What one ingest transaction stored for a shard. */
-export interface StoredForShard {
+interface StoredForShard {
   fanning: boolean
   pendingStart: number | null
   rejects: boolean
@@ -144,8 +144,8 @@ export class Ingester {
 function byShard(events: EventRow[], rejects: RejectRow[]): Map<number, StoredForShard> {
   const out = new Map<number, StoredForShard>()
   const of = (shard: number) => {
-    let s = out.get(shard)
-    if (!s) out.set(shard, (s = { fanning: false, pendingStart: null, rejects: false }))
+    const s = out.get(shard) ?? { fanning: false, pendingStart: null, rejects: false }
+    out.set(shard, s)
     return s
   }
   for (const e of events) {
