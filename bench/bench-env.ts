@@ -61,6 +61,8 @@ export async function createBenchEnv(services: Services, name: string, overrides
       OFFERSTREAM_TRANSACTIONAL_ID: `bench_tx_${id}`,
       OFFERSTREAM_HTTP_ENABLED: 'false',
       OFFERSTREAM_LOG_LEVEL: 'info',
+      // The one service setting the bench takes from its own environment: to compare shard counts.
+      ...(process.env.OFFERSTREAM_SHARDS ? { OFFERSTREAM_SHARDS: process.env.OFFERSTREAM_SHARDS } : {}),
       ...overrides,
     },
   })

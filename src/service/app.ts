@@ -116,6 +116,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
     },
   })
   let membership: { close(): Promise<void> } | undefined
+  let ingestDone: Promise<void> | undefined
   let listener: { close: () => Promise<void> } | undefined
   try {
     const applied = await withRetry('migration', () => migrate(pool))
@@ -125,6 +126,10 @@ export async function startService(config: Config, log: Logger): Promise<Service
     const created = await withRetry('topic setup', () => ensureTopics(config))
     if (created.length) log.info({ created }, 'topics created')
     listener = listenForShardWork(config.databaseUrl, shard => manager.wake(shard))
+    // Ingest needs no shard: it joins the input group while the shard group forms (after a restart
+    // both joins used to add up before the first record was stored).
+    ingestDone = ingester.run()
+    ingestDone.catch(() => {}) // observed by `done` below; this only keeps an early failure from being "unhandled"
     membership = await withRetry('joining the shard group', () => joinShardGroup(config, manager, log, clock))
     if (config.httpEnabled) {
       http = await startHttp(config.httpHost, config.httpPort, {
@@ -146,13 +151,15 @@ export async function startService(config: Config, log: Logger): Promise<Service
       })
     }
   } catch (error) {
+    ingester.stop()
+    await ingestDone?.catch(() => {})
     await membership?.close()
     await listener?.close()
     await manager.stop(0)
     await pool.end().catch(() => {})
     throw error
   }
-  const ingestDone = ingester.run()
+  const ingest = ingestDone!
   feedback = startFeedbackIntake({ pool, config, log, metrics, onRejected: () => manager.wakeRelays() })
   const fb = feedback
   let stopping: Promise<void> | undefined
@@ -160,7 +167,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
     stopping ??= (async () => {
       startup.abort()
       ingester.stop()
-      await ingestDone.catch(() => {})
+      await ingest.catch(() => {})
       await fb.stop()
       // Everything the shard writers committed is published before exit, within the shutdown budget.
       await manager.stop(config.shutdownTimeoutMs)
@@ -172,7 +179,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
     })()
     return stopping
   }
-  const done = Promise.race([Promise.all([ingestDone, fb.done]), fatal]).then(
+  const done = Promise.race([Promise.all([ingest, fb.done]), fatal]).then(
     () => undefined,
     async error => {
       log.error({ err: (error as Error).message, code: (error as OfferstreamError).code }, 'service failed')
