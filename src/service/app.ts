@@ -36,8 +36,10 @@ export interface Service {
 }
 
 /** Wires the adapters together: the ingest stage, the shard group membership, and a writer and relay per owned shard. */
-export async function startService(config: Config, log: Logger): Promise<Service> {
+export async function startService(config: Config, log: Logger, cancel?: AbortSignal): Promise<Service> {
   const startup = new AbortController()
+  // A stop requested while starting ends the retries of the start-up steps.
+  cancel?.addEventListener('abort', () => startup.abort(), { once: true })
   const clock = systemClock
   const metrics = createMetrics()
   const withRetry = <T>(what: string, fn: () => Promise<T>) =>
