@@ -132,7 +132,7 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
     // both joins used to add up before the first record was stored).
     ingestDone = ingester.run()
     ingestDone.catch(() => {}) // observed by `done` below; this only keeps an early failure from being "unhandled"
-    membership = await withRetry('joining the shard group', () => joinShardGroup(config, manager, log, clock))
+    membership = await withRetry('joining the shard group', () => joinShardGroup(config, manager, log, clock, error => failed(error)))
     if (config.httpEnabled) {
       http = await startHttp(config.httpHost, config.httpPort, {
         databaseUrl: config.databaseUrl,
@@ -204,7 +204,13 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
 }
 
 /** Joins the shard group; a membership the client gave up on is rebuilt (the shards keep running meanwhile, fenced if moved). */
-async function joinShardGroup(config: Config, manager: ShardManager, log: Logger, clock: Clock): Promise<{ close(): Promise<void> }> {
+async function joinShardGroup(
+  config: Config,
+  manager: ShardManager,
+  log: Logger,
+  clock: Clock,
+  onFatal: (error: Error) => void,
+): Promise<{ close(): Promise<void> }> {
   let current: ShardMembership | undefined
   let rebuilding = false
   const build = async (): Promise<ShardMembership> => {
@@ -217,7 +223,12 @@ async function joinShardGroup(config: Config, manager: ShardManager, log: Logger
         log.warn({ err: error.message }, 'shard group membership failed; rejoining')
         void (async () => {
           await m.close()
-          current = await retry(build, { clock, maxDelayMs: config.retryMaxDelayMs }).catch(() => undefined)
+          // Retryable failures are retried for as long as it takes; anything else ends the service,
+          // like any non-retryable failure, since this instance could never own a shard again.
+          current = await retry(build, { clock, maxDelayMs: config.retryMaxDelayMs }).catch(error => {
+            onFatal(error as Error)
+            return undefined
+          })
           rebuilding = false
         })()
       },

@@ -6,6 +6,7 @@ import { PgShardOwner } from '../../src/pg/shard-owner.ts'
 import { shardExpression } from '../../src/pg/sql/shard-expression.ts'
 import { PgWriterStore } from '../../src/pg/writer-store.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
+import { eventually } from '../../testkit/service.ts'
 
 let fx: Fixture
 before(async () => {
@@ -84,10 +85,11 @@ test('taking a shard waits for the old owner’s transaction in flight, which co
     taken = true
     return e
   })
-  for (;;) {
+  const waiting = await eventually(async () => {
     const { rows } = await fx.pool.query(`select 1 from pg_locks where locktype = 'advisory' and not granted and objid = 4`)
-    if (rows.length > 0) break
-  }
+    return rows.length > 0
+  }, 30000)
+  assert.ok(waiting, 'the takeover queues on the shard lock')
   assert.equal(taken, false, 'the new owner waits for the shard lock')
   release()
   assert.equal(await oldTx, 'committed')
