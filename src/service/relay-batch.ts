@@ -5,6 +5,9 @@ import type { OutMessage } from '../kafka/output-producer.ts'
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
 import type { RelayStore } from './ports.ts'
 
+// Fan-out ranges read per batch; a batch that hits it may leave more behind.
+const FANOUTS_PER_READ = 64
+
 export interface RelayBatch {
   /** The cursor this batch starts after. */
   from: RelayCursor
@@ -13,6 +16,8 @@ export interface RelayBatch {
   messages: OutMessage[]
   /** How many of the messages are pushes (the rest are DLQ records). */
   pushed: number
+  /** Everything committed when it was read is in it: after it, only a wake brings more. */
+  drained: boolean
 }
 
 /** Reads up to relayBatch committed pushes (then rejects) after `from` and builds their messages. */
@@ -24,7 +29,7 @@ export async function readRelayBatch(
   const messages: OutMessage[] = []
   let push = from.push
   let dlq = from.dlq
-  const fanouts = await store.fanoutsAfter(push, 64)
+  const fanouts = await store.fanoutsAfter(push, FANOUTS_PER_READ)
   for (const f of fanouts) {
     if (messages.length >= config.relayBatch) break
     const prefix = pushMessagePrefix(f.campaign)
@@ -48,7 +53,10 @@ export async function readRelayBatch(
       dlq = r.id
     }
   }
-  return { from, to: { push, dlq }, messages, pushed }
+  // Short of the message budget and of the range limit: every pending range was read to its end,
+  // and fewer rejects came back than were asked for.
+  const drained = messages.length < config.relayBatch && fanouts.length < FANOUTS_PER_READ
+  return { from, to: { push, dlq }, messages, pushed, drained }
 }
 
 export function isEmpty(b: RelayBatch): boolean {

@@ -64,9 +64,11 @@ export class Relay {
   async #loop(): Promise<void> {
     try {
       while (!this.#stopping) {
-        const worked = await retry(() => this.#publishOnce(), this.#retryOptions(this.#stop.signal))
+        const result = await retry(() => this.#publishOnce(), this.#retryOptions(this.#stop.signal))
         this.lastError = undefined
-        if (!worked) await this.#idle()
+        // After a batch that took everything committed, only a wake brings more: going idle saves a
+        // read per transaction (the idle wait returns at once if a wake came meanwhile).
+        if (result !== 'more') await this.#idle()
       }
     } catch (error) {
       // drain() takes over from a stopped loop, failure and all.
@@ -82,7 +84,7 @@ export class Relay {
     // The loop finishes the transaction it has in flight first: one transaction at a time.
     await this.#running?.catch(() => {})
     const options = { ...this.#retryOptions(this.#closed.signal), retries: DRAIN_RETRIES }
-    while (!this.#closed.signal.aborted && (await retry(() => this.#publishOnce(), options))) {}
+    while (!this.#closed.signal.aborted && (await retry(() => this.#publishOnce(), options)) !== 'empty') {}
   }
 
   async close(): Promise<void> {
@@ -124,8 +126,8 @@ export class Relay {
     this.#wakeRequested = false
   }
 
-  /** One output transaction's worth of work. Returns false when there was nothing to publish. */
-  async #publishOnce(): Promise<boolean> {
+  /** One output transaction's worth of work: 'empty' when there was nothing to publish, 'drained' when it published all there was. */
+  async #publishOnce(): Promise<'empty' | 'drained' | 'more'> {
     const { config, metrics } = this.#d
     if (!this.#output || !this.#cursor) {
       // Initialising the producer fences whoever holds the transactional id: after being fenced
@@ -140,7 +142,7 @@ export class Relay {
     this.#wokenAt = undefined
     const readAt = clock.now()
     const batch = await this.#takeBatch(this.#cursor)
-    if (isEmpty(batch)) return false
+    if (isEmpty(batch)) return 'empty'
     const publishAt = clock.now()
     // Read the next batch while this one's transaction is in flight: a full transaction spends
     // ~5x longer in Kafka round trips than in reading PostgreSQL, and the two no longer add up.
@@ -162,7 +164,7 @@ export class Relay {
     this.#cursor = batch.to
     metrics.pushesPublished.inc(batch.pushed)
     metrics.dlqPublished.inc(batch.messages.length - batch.pushed)
-    return true
+    return batch.drained ? 'drained' : 'more'
   }
 
   #startPrefetch(from: RelayCursor): void {

@@ -93,7 +93,9 @@ test('without a wake the prefetched batch is used as read', async () => {
   t.store.addFanout(15)
   const run = t.relay.run()
   await until(() => t.pushed().length === 15, 'all rows published')
-  assert.deepEqual(t.store.reads.slice(0, 3), [0, 10, 15], 'the second batch came from the prefetch, not a second read at 10')
+  // The second batch came from the prefetch, not a second read at 10; it took everything there was,
+  // so the relay went idle without an empty read at 15.
+  assert.deepEqual(t.store.reads, [0, 10])
   await t.relay.close()
   await run
 })
