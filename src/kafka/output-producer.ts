@@ -2,6 +2,7 @@ import { Consumer, Producer } from '@platformatic/kafka'
 import type { Config } from '../config/settings.ts'
 import { kafkaBaseOptions } from './client-options.ts'
 import { translateKafkaError } from './kafka-errors.ts'
+import { keyPartition } from './key-partition.ts'
 import { readCursor } from './read-cursor.ts'
 import { encodeCursor, type RelayCursor, START_CURSOR } from './relay-cursor.ts'
 
@@ -60,6 +61,8 @@ export class OutputProducer {
   #config: Config
   #id: string
   #before: (() => Promise<RelayCursor | null>) | undefined
+  /** push_message's partition count, read at open(): pushes get their partition from keyPartition. */
+  #pushPartitions = 0
 
   /** before: the cursor to start from when this id has none yet (a deployment upgraded from one relay). */
   constructor(config: Config, transactionalId: string, before?: () => Promise<RelayCursor | null>) {
@@ -87,6 +90,9 @@ export class OutputProducer {
       // default (0/0) is refused as fenced once the id has history.
       const tx = await this.#producer.beginTransaction({ producerId: -1n, producerEpoch: -1 })
       await tx.cancel()
+      const { outputTopic } = this.#config
+      const metadata = await this.#producer.metadata({ topics: [outputTopic] })
+      this.#pushPartitions = metadata.topics.get(outputTopic)?.partitionsCount ?? 0
       const cursor = await readCursor(this.#reader, this.#config.stateTopic, this.#id)
       return cursor ?? (await this.#before?.()) ?? START_CURSOR
     } catch (error) {
@@ -98,12 +104,19 @@ export class OutputProducer {
   async publish(messages: OutMessage[], cursor: RelayCursor): Promise<void> {
     try {
       const tx = await this.#producer.beginTransaction()
-      const all: Array<{ topic: string; key?: Bytes; value?: Bytes; headers?: Map<Bytes, Bytes> }> = messages.map(m => ({
-        topic: m.topic,
-        key: m.key ?? undefined,
-        value: m.value ?? undefined,
-        headers: m.headers,
-      }))
+      const { outputTopic } = this.#config
+      const partitions = this.#pushPartitions
+      const all: Array<{ topic: string; partition?: number; key?: Bytes; value?: Bytes; headers?: Map<Bytes, Bytes> }> = messages.map(
+        m => ({
+          topic: m.topic,
+          // A partition count added since open() is seen at the next incarnation; until then pushes
+          // stay on the partitions that existed, as a Java producer with stale metadata would do.
+          partition: m.topic === outputTopic && m.key !== null && partitions > 0 ? keyPartition(m.key, partitions) : undefined,
+          key: m.key ?? undefined,
+          value: m.value ?? undefined,
+          headers: m.headers,
+        }),
+      )
       all.push({ topic: this.#config.stateTopic, key: this.#id, value: encodeCursor(cursor) })
       for (const slice of slicesOfBytes(all, SEND_BYTES)) await tx.send({ messages: slice })
       await tx.commit()

@@ -164,6 +164,7 @@ export class Writer {
     // the lock, BEGIN) cost ~10 ms per campaign, which capped the writer at ~70 small campaigns/s and
     // queued them (p50 1.8 s at 100/s). Ranges stay contiguous per chunk and commit in id order.
     let exhausted = false
+    const startedAt = this.#d.clock.now()
     const results = await this.#d.store.transaction(async tx => {
       const done: Array<{ expired: boolean; inserted: number; campaignId: string; finished: boolean }> = []
       const seen = new Set<number>()
@@ -201,6 +202,7 @@ export class Writer {
         this.#d.log.info({ campaign: result.campaignId }, 'campaign passed end minus margin during fan-out; stopped')
       }
     }
+    this.#d.log.debug({ campaigns: results.length, inserted, txMs: this.#d.clock.now() - startedAt }, 'fan-out transaction committed')
     if (inserted > 0) {
       metrics.pushesWritten.inc(inserted)
       this.#d.onWritten()

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
+import { keyPartition } from '../../src/kafka/key-partition.ts'
 import type { Service } from '../../src/service/app.ts'
 import { verifySinks } from '../../testkit/expected.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
@@ -46,6 +47,11 @@ test('default-size relay transactions with large pushes and large DLQ values get
   const pushes = await fx.readTopic(fx.config.outputTopic, { atLeast: expected.size, timeoutMs: 120000, settleMs: 1000 })
   const report = await verifySinks(fx.pool, pushes, expected)
   assert.deepEqual(report.kafka, { missing: 0, duplicated: 0, unexpected: 0, total: expected.size })
+  // Every push sits where Kafka's Java producer would have put its key (the relay partitions itself).
+  const partitions = fx.config.topicPartitions
+  assert.ok(partitions > 1)
+  const misplaced = pushes.filter(p => p.partition !== keyPartition(p.key!, partitions))
+  assert.equal(misplaced.length, 0, `${misplaced.length} pushes on another partition than the Java producer's`)
   const dlq = await fx.readTopic(fx.config.dlqTopic, { atLeast: oversized.length, timeoutMs: 60000, settleMs: 500 })
   assert.equal(dlq.length, oversized.length)
   assert.ok(dlq.every(d => d.headers.get('offerstream.error.code') === 'too_large' && d.value?.length === oversized[0]!.length))

@@ -13,8 +13,13 @@ export async function feedbackClients(
 ): Promise<{ ids: number[]; clients: string[] }> {
   const { rows } = await client.query<[number, string]>({
     name: 'offerstream_feedback_clients',
-    text: `select id, client_id from subscribers_feedback
-           where id > $1 and id <= $2 and adv_campaign_id = $3 order by id limit $4`,
+    // The "offset 0" fence keeps this a primary-key range scan that stops after $4 rows. Without it the
+    // generic plan of this prepared statement read the campaign's (adv_campaign_id, client_id) index
+    // instead, i.e. all of a big campaign's rows on every batch: 57 ms per 5,000-push read in a
+    // 300,000-subscriber fan-out, as much PostgreSQL time as the fan-out's inserts.
+    text: `select id, client_id from (
+             select id, client_id, adv_campaign_id from subscribers_feedback where id > $1 and id <= $2 order by id offset 0
+           ) r where adv_campaign_id = $3 limit $4`,
     values: [afterId, lastId, campaignId, limit],
     rowMode: 'array',
   })
