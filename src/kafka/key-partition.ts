@@ -11,7 +11,7 @@ const encoder = new TextEncoder()
 // Keys are client ids (36 ASCII bytes); any key up to 256 UTF-8 bytes is hashed without allocating.
 const scratch = new Uint8Array(256)
 
-/** Kafka's murmur2 (Utils.murmur2) of the first `length` bytes, as a signed 32-bit integer. */
+/** Kafka's murmur2 (Utils.murmur2) of the first `length` bytes, as a signed 32-bit integer. @internal exported for its unit test */
 export function murmur2(data: Uint8Array, length = data.length): number {
   let h = SEED ^ length
   const whole = length - (length & 3)
