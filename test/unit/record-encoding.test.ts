@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
-import { createRecord, createRecordsBatch } from '@platformatic/kafka'
+import { createRecord, createRecordsBatch, jsCRC32C } from '@platformatic/kafka'
 
 // scripts/patch-kafka-client.mjs replaces how the client lays out a batch's records (one buffer,
 // sized first). The client's own per-record encoder, createRecord, is left in place: a patched
@@ -28,6 +28,8 @@ function expectedRecords(batch: Message[]): Buffer {
 test('a batch holds the bytes of the client record encoder, with keys, values and headers absent, empty and large', () => {
   const source = readFileSync(new URL('./protocol/records.js', import.meta.resolve('@platformatic/kafka')), 'utf8')
   assert.ok(source.includes('offerstream flat records patch v1'), 'the record-encoding patch is not applied: run npm install')
+  const crc = readFileSync(new URL('./protocol/crc32c.js', import.meta.resolve('@platformatic/kafka')), 'utf8')
+  assert.ok(crc.includes('offerstream chained crc patch v1'), 'the CRC patch is not applied: run npm install')
   for (const count of [1, 2, 17, 300]) {
     const batch = messages(count, BigInt(Date.now()))
     const records = expectedRecords(batch)
@@ -36,5 +38,8 @@ test('a batch holds the bytes of the client record encoder, with keys, values an
     )
     assert.ok(bytes.length > records.length)
     assert.equal(Buffer.compare(bytes.subarray(bytes.length - records.length), records), 0, `${count} records`)
+    // The CRC (chained over the batch's pieces by the patch) equals a one-pass CRC-32C of everything
+    // after it: baseOffset 8, batchLength 4, partitionLeaderEpoch 4, magic 1, crc 4, then attributes...
+    assert.equal(bytes.readUInt32BE(17), jsCRC32C(bytes.subarray(21)) >>> 0, `${count} records: CRC`)
   }
 })
