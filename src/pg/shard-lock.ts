@@ -1,4 +1,6 @@
+import type pg from 'pg'
 import type { Db } from './db.ts'
+import { assertShardEpoch } from './sql/check-shard-epoch.ts'
 
 // Every transaction that writes a shard's subscribers_feedback ranges or offerstream_rejects holds
 // that shard's lock until it commits. So each shard's ids become visible in id order (the ids
@@ -12,4 +14,18 @@ export async function takeShardLocks(client: Db, shards: Iterable<number>): Prom
   for (const shard of [...new Set(shards)].sort((a, b) => a - b)) {
     await client.query({ name: 'offerstream_shard_lock', text: 'select pg_advisory_xact_lock($1, $2)', values: [SHARD_LOCK, shard] })
   }
+}
+
+/**
+ * Opens a shard writer's transaction: BEGIN, the shard lock and the epoch check (SHARD_LOST if
+ * another instance took the shard) as one simple-protocol query, one round trip instead of three.
+ * On a busy 2-core machine every round trip waits for the CPU twice; fewer of them per fan-out was
+ * measured as lower latency at 100 campaigns/s (README, Benchmarks). Only integers are inlined.
+ */
+export async function beginShardTransaction(client: pg.PoolClient, shard: number, epoch: number): Promise<void> {
+  const n = Math.trunc(shard)
+  const results = (await client.query(
+    `begin; select pg_advisory_xact_lock(${SHARD_LOCK}, ${n}); select epoch from offerstream_shards where shard = ${n}`,
+  )) as unknown as pg.QueryResult<{ epoch: number }>[]
+  assertShardEpoch(shard, results[2]?.rows[0]?.epoch, epoch)
 }

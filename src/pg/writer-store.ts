@@ -1,10 +1,9 @@
 import type pg from 'pg'
 import type { RuledState } from '../core/campaign-state.ts'
-import { takeShardLocks } from './shard-lock.ts'
-import { checkShardEpoch } from './sql/check-shard-epoch.ts'
+import { beginShardTransaction } from './shard-lock.ts'
 import { dueEvents } from './sql/due-events.ts'
 import { fanOutChunk } from './sql/fan-out-chunk.ts'
-import { type FanningEvent, nextFanningEvent } from './sql/fanning-events.ts'
+import { type FanningEvent, fanningRoundRobin } from './sql/fanning-events.ts'
 import { nextPendingStart } from './sql/next-pending-start.ts'
 import { setEventState } from './sql/set-event-state.ts'
 import { withTransaction } from './transaction.ts'
@@ -22,17 +21,22 @@ export class PgWriterStore {
   }
 
   transaction<T>(fn: (tx: PgWriterTx) => Promise<T>): Promise<T> {
-    return withTransaction(this.#pool, async client => {
-      await takeShardLocks(client, [this.#shard])
-      await checkShardEpoch(client, this.#shard, this.#epoch)
-      return fn(new PgWriterTx(client, this.#shard))
-    })
+    return withTransaction(
+      this.#pool,
+      client => fn(new PgWriterTx(client, this.#shard)),
+      client => beginShardTransaction(client, this.#shard, this.#epoch),
+    )
   }
 }
+
+// The writer takes at most this many campaigns per transaction (MAX_EVENTS_PER_TX in writer.ts).
+const FANNING_PER_TX = 64
 
 class PgWriterTx {
   #c: pg.PoolClient
   #shard: number
+  /** This transaction's round of fanning campaigns, read at the first nextFanning(). */
+  #round: FanningEvent[] | undefined
 
   constructor(client: pg.PoolClient, shard: number) {
     this.#c = client
@@ -48,8 +52,14 @@ class PgWriterTx {
   nextPendingStart() {
     return nextPendingStart(this.#c, this.#shard)
   }
-  nextFanning(afterId: number) {
-    return nextFanningEvent(this.#c, this.#shard, afterId)
+  /**
+   * The next campaign of this transaction's round, null once each has had its turn. Every call but
+   * the first continues the round the first one read (the writer passes the id it just took, so the
+   * order is the same); campaigns stored meanwhile wait for the next transaction, whose wake is counted.
+   */
+  async nextFanning(afterId: number): Promise<FanningEvent | null> {
+    this.#round ??= await fanningRoundRobin(this.#c, this.#shard, afterId, FANNING_PER_TX)
+    return this.#round.shift() ?? null
   }
   fanOutChunk(event: FanningEvent, size: number) {
     return fanOutChunk(this.#c, event, size)

@@ -7,7 +7,7 @@ import { promisify } from 'node:util'
 import type { Feedback, FeedbackKind } from '../../src/core/feedback.ts'
 import { campaignStats } from '../../src/pg/sql/campaign-stats.ts'
 import { fanOutChunk } from '../../src/pg/sql/fan-out-chunk.ts'
-import { nextFanningEvent } from '../../src/pg/sql/fanning-events.ts'
+import { fanningRoundRobin } from '../../src/pg/sql/fanning-events.ts'
 import { insertEvents } from '../../src/pg/sql/insert-events.ts'
 import { recordFeedback } from '../../src/pg/sql/record-feedback.ts'
 import { restaurantCampaigns } from '../../src/pg/sql/restaurant-campaigns.ts'
@@ -42,7 +42,7 @@ async function pushed(restaurant: string, clients: string[], window: { start: nu
         shard: 0,
       },
     ])
-    for (let e = await nextFanningEvent(client, 0, 0); e; e = await nextFanningEvent(client, 0, 0)) {
+    for (let [e] = await fanningRoundRobin(client, 0, 0, 1); e; [e] = await fanningRoundRobin(client, 0, 0, 1)) {
       if ((await fanOutChunk(client, e, 1000)).finished) break
     }
   })

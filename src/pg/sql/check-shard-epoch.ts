@@ -12,7 +12,11 @@ export async function checkShardEpoch(client: Db, shard: number, epoch: number):
     text: 'select epoch from offerstream_shards where shard = $1',
     values: [shard],
   })
-  const current = rows[0]?.epoch
+  assertShardEpoch(shard, rows[0]?.epoch, epoch)
+}
+
+/** SHARD_LOST unless the epoch read is ours. */
+export function assertShardEpoch(shard: number, current: number | undefined, epoch: number): void {
   if (current !== epoch)
     throw new OfferstreamError(ErrorCodes.SHARD_LOST, `shard ${shard} was taken over (epoch ${current ?? 'none'}, ours ${epoch})`)
 }

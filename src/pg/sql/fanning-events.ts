@@ -13,21 +13,19 @@ export interface FanningEvent {
 }
 
 /**
- * The shard's next fan-out in progress after afterId (round robin, so one huge restaurant does not hold up
- * the small ones behind it), wrapping to the oldest. Locks the row for this transaction.
+ * The shard's fan-outs in progress in round-robin order: those after afterId first, then wrapping
+ * to the oldest (so one huge restaurant does not hold up the small ones behind it). Up to `limit`,
+ * locked for this transaction. One query per writer transaction: it used to be one or two per
+ * campaign taken, plus one more to find that the round was over.
  */
-export async function nextFanningEvent(client: Db, shard: number, afterId: number): Promise<FanningEvent | null> {
-  const after = await fanningEvents(client, shard, afterId)
-  return after ?? (afterId > 0 ? fanningEvents(client, shard, 0) : null)
-}
-
-async function fanningEvents(client: Db, shard: number, afterId: number): Promise<FanningEvent | null> {
+export async function fanningRoundRobin(client: Db, shard: number, afterId: number, limit: number): Promise<FanningEvent[]> {
   const { rows } = await client.query<FanningEvent>({
-    name: 'offerstream_fanning_events',
+    name: 'offerstream_fanning_round_robin',
     text: `select id, restaurant_id as "restaurantId", adv_campaign_id as "campaignId",
              adv_campaign_datetime_start as start, adv_campaign_datetime_end as "end", fanout_after as "fanoutAfter"
-           from offerstream_events where shard = $2 and status = '${FANNING}' and id > $1 order by id limit 1 for update`,
-    values: [afterId, shard],
+           from offerstream_events where shard = $2 and status = '${FANNING}'
+           order by id <= $1, id limit $3 for update`,
+    values: [afterId, shard, limit],
   })
-  return rows[0] ?? null
+  return rows
 }
