@@ -42,7 +42,7 @@ test('two instances split the shards; a frozen one loses them, is fenced when it
     assert.ok(takenOver, `b took every shard while a was frozen: ${(await owners()).join(',')}`)
     process.kill(a.pid!, 'SIGCONT')
     const back = await eventually(async () => (await owners()).includes('a'), 90000)
-    assert.ok(back, `a rejoined and got shards back: ${(await owners()).join(',')}`)
+    assert.ok(back, `a rejoined and got shards back: ${(await owners()).join(',')}\n${a.output.slice(-2500)}`)
 
     const sinks = await checkSinks(fx, w.expected, 240000)
     const exact = { missing: 0, duplicated: 0, unexpected: 0, total: w.expected.size }
