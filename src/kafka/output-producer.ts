@@ -75,6 +75,11 @@ export class OutputProducer {
       // markers (~10-20 ms); the client's default 1 s retry delay would put that on every transaction.
       retryDelay: 10,
       retries: 20,
+      // The client refreshes metadata before a send once it is older than this (default 5 s): a
+      // shard relay that sends every ~12 s at a quiet rate paid a Metadata round trip on every
+      // transaction. Java's default is 5 min; a leader move is noticed anyway, by the send it breaks,
+      // after which the relay rebuilds the producer with fresh metadata.
+      metadataMaxAge: 300_000,
       idempotent: true,
       transactionalId,
       acks: -1,

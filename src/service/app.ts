@@ -24,6 +24,7 @@ import type { Clock } from './ports.ts'
 import { Relay } from './relay.ts'
 import { retry } from './retry.ts'
 import { ShardManager } from './shard-manager.ts'
+import { Turns } from './turns.ts'
 import { Writer } from './writer.ts'
 
 export interface Service {
@@ -70,6 +71,7 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
     })
     return legacy
   }
+  const fanOutTurns = new Turns(config.fanoutConcurrency)
   const manager = new ShardManager({
     acquire: (shard, generation, force) => owner.acquire(shard, generation, ownerId, force),
     startShard: (shard, epoch) => {
@@ -90,6 +92,7 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
         metrics,
         clock,
         onWritten: () => relay.wake(),
+        turns: fanOutTurns,
       })
       return { writer, relay }
     },

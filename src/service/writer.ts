@@ -30,6 +30,8 @@ export interface WriterDeps {
   clock: Clock
   /** Called after a commit that wrote something the relay must publish. */
   onWritten: () => void
+  /** Shared by the instance's shard writers: how many fan-out transactions run at once. */
+  turns?: { take(): Promise<() => void> }
 }
 
 /**
@@ -164,32 +166,35 @@ export class Writer {
     // the lock, BEGIN) cost ~10 ms per campaign, which capped the writer at ~70 small campaigns/s and
     // queued them (p50 1.8 s at 100/s). Ranges stay contiguous per chunk and commit in id order.
     let exhausted = false
+    const endTurn = await this.#d.turns?.take()
     const startedAt = this.#d.clock.now()
-    const results = await this.#d.store.transaction(async tx => {
-      const done: Array<{ expired: boolean; inserted: number; campaignId: string; finished: boolean }> = []
-      const seen = new Set<number>()
-      let budget = config.fanoutChunk
-      while (done.length < MAX_EVENTS_PER_TX && budget >= MIN_CHUNK) {
-        const event = await tx.nextFanning(this.#lastFanned)
-        // Back at a campaign this transaction already took: every fanning campaign had its turn.
-        if (!event || seen.has(event.id)) {
-          // ...and if each of them finished, nothing is left to fan out.
-          exhausted = done.every(d => d.finished)
-          break
+    const results = await this.#d.store
+      .transaction(async tx => {
+        const done: Array<{ expired: boolean; inserted: number; campaignId: string; finished: boolean }> = []
+        const seen = new Set<number>()
+        let budget = config.fanoutChunk
+        while (done.length < MAX_EVENTS_PER_TX && budget >= MIN_CHUNK) {
+          const event = await tx.nextFanning(this.#lastFanned)
+          // Back at a campaign this transaction already took: every fanning campaign had its turn.
+          if (!event || seen.has(event.id)) {
+            // ...and if each of them finished, nothing is left to fan out.
+            exhausted = done.every(d => d.finished)
+            break
+          }
+          seen.add(event.id)
+          this.#lastFanned = event.id
+          if (stateAt(event.start, event.end, now, config.activeMarginSeconds) === 'expired') {
+            await tx.setState([event.id], 'expired', null)
+            done.push({ expired: true, inserted: 0, campaignId: event.campaignId, finished: true })
+            continue
+          }
+          const r = await tx.fanOutChunk(event, budget)
+          budget -= r.inserted
+          done.push({ expired: false, inserted: r.inserted, campaignId: event.campaignId, finished: r.finished })
         }
-        seen.add(event.id)
-        this.#lastFanned = event.id
-        if (stateAt(event.start, event.end, now, config.activeMarginSeconds) === 'expired') {
-          await tx.setState([event.id], 'expired', null)
-          done.push({ expired: true, inserted: 0, campaignId: event.campaignId, finished: true })
-          continue
-        }
-        const r = await tx.fanOutChunk(event, budget)
-        budget -= r.inserted
-        done.push({ expired: false, inserted: r.inserted, campaignId: event.campaignId, finished: r.finished })
-      }
-      return done
-    })
+        return done
+      })
+      .finally(() => endTurn?.())
     // No campaign left fanning (this transaction found none, or finished every one it found): idle,
     // unless a wake came meanwhile — its campaign may have committed after this transaction looked.
     if (exhausted && this.#wakes === wakes) this.#hasFanning = false

@@ -5,6 +5,7 @@ import { ErrorCodes, OfferstreamError } from '../../src/errors.ts'
 import { createMetrics } from '../../src/metrics/metrics.ts'
 import { Ingester } from '../../src/service/ingester.ts'
 import { createLogger } from '../../src/service/logger.ts'
+import { Turns } from '../../src/service/turns.ts'
 import { Writer } from '../../src/service/writer.ts'
 import { FakeClock, FakeInput, FakeTopic, MemWriterStore, until } from './support/fakes.ts'
 
@@ -20,7 +21,7 @@ const config = {
 
 // The ingest stage and one shard's writer over the same in-memory tables, wired as app.ts wires
 // them: a stored batch wakes the shard's writer.
-function setup(overrides: Partial<typeof config> = {}) {
+function setup(overrides: Partial<typeof config> = {}, turns?: Turns) {
   const clock = new FakeClock()
   const store = new MemWriterStore()
   const topic = new FakeTopic()
@@ -28,7 +29,7 @@ function setup(overrides: Partial<typeof config> = {}) {
   const metrics = createMetrics()
   let written = 0
   const log = createLogger('silent')
-  const writer = new Writer({ store, config: { ...config, ...overrides }, log, metrics, clock, onWritten: () => written++ })
+  const writer = new Writer({ store, config: { ...config, ...overrides }, log, metrics, clock, onWritten: () => written++, turns })
   const ingester = new Ingester({
     store,
     config: { ...config, ...overrides },
@@ -338,5 +339,24 @@ test('a wake that comes while a fan-out transaction finds nothing is not lost', 
   await until(() => t.store.rowsOf(1) === 6, 'the fan-out of the campaign woken about')
   assert.equal(t.clock.now(), before, 'without waiting for the periodic re-check')
   t.writer.stop()
+  await run
+})
+
+test('a fan-out waits for a turn shared with the other shard writers, then runs', async () => {
+  const turns = new Turns(1)
+  const held = await turns.take()
+  const t = setup({}, turns)
+  const restaurant = randomUUID()
+  t.store.subscribe(restaurant, 50)
+  const run = t.runBoth()
+  t.topic.campaign({ restaurantId: restaurant, start: t.clock.seconds - 1, end: t.clock.seconds + 3600 })
+  // Stored by the ingest stage, but another shard's writer holds the only turn: nothing written.
+  await until(() => t.store.state.events.length === 1, 'the campaign stored')
+  // Event-loop turns, not time: the in-memory store answers within a few, had the writer gone ahead.
+  for (let i = 0; i < 50; i++) await new Promise(r => setImmediate(r))
+  assert.equal(t.written(), 0)
+  held()
+  await until(() => t.written() > 0, 'the fan-out after the turn came')
+  t.stop()
   await run
 })
