@@ -7,8 +7,14 @@ test('at most `size` turns at once, handed on in arrival order; ending a turn tw
   const a = await turns.take()
   const b = await turns.take()
   const order: string[] = []
-  const c = turns.take().then(end => (order.push('c'), end))
-  const d = turns.take().then(end => (order.push('d'), end))
+  const c = turns.take().then(end => {
+    order.push('c')
+    return end
+  })
+  const d = turns.take().then(end => {
+    order.push('d')
+    return end
+  })
   await new Promise(r => setImmediate(r))
   assert.deepEqual(order, [], 'nobody gets a third turn while two are held')
   a()
