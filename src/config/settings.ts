@@ -228,14 +228,15 @@ export const SETTINGS = {
     default: 'offerstream_shards',
     help: 'Topic with one partition per shard: the consumer group hands out its partitions, and owning partition p is owning shard p.',
   },
-  // Performance (issue 9): one instance's shard writers take turns. 2, not 1 or all: measured (npm
-  // run bench, throughput, 1,032,894 pushes, 12 shards) 51,709 pushes/s with 2 against 43,461 with
-  // no limit, whose 12 concurrent inserts into subscribers_feedback cost 38 % more PostgreSQL CPU;
-  // 1 left PostgreSQL idle while Kafka work ran (28,586 against 40,672 in the quick run).
+  // Performance (issue 9): one instance's shard writers take turns. Measured with 12 shards (npm run
+  // bench, one run each, 2-core machine): throughput of 1,032,894 pushes 43,461 pushes/s with no
+  // limit (12 concurrent inserts into subscribers_feedback cost ~38 % more PostgreSQL CPU), 51,709
+  // and 48,151 with 2, 46,665 with 4; but at 300 campaigns/s rows reached PostgreSQL at p50 4.5 s
+  // with 2, 2.3 s with 4, 0.7 s with 12 (quick runs). 4 trades some of the first for the second.
   fanoutConcurrency: {
     env: 'OFFERSTREAM_FANOUT_CONCURRENCY',
     kind: 'int',
-    default: '2',
+    default: '4',
     min: 1,
     max: 256,
     help: 'Fan-out transactions one instance runs at once, whatever the number of shards it owns.',

@@ -2,7 +2,7 @@
  * At most `size` holders at a time, served in arrival order: the shard writers of one instance take
  * turns through one of these. Fan-out transactions of many shards inserting into
  * subscribers_feedback at once contend inside PostgreSQL (the same index pages, WAL insertion):
- * 12 at once took ~4x the PostgreSQL time per row of one at a time (README, Benchmarks).
+ * 12 at once took ~4x the PostgreSQL time per row of one at a time (settings.ts, fanoutConcurrency).
  */
 export class Turns {
   #free: number
