@@ -19,8 +19,8 @@ export async function takeShardLocks(client: Db, shards: Iterable<number>): Prom
 /**
  * Opens a shard writer's transaction: BEGIN, the shard lock and the epoch check (SHARD_LOST if
  * another instance took the shard) as one simple-protocol query, one round trip instead of three.
- * On a busy 2-core machine every round trip waits for the CPU twice; fewer of them per fan-out was
- * measured as lower latency at 100 campaigns/s (README, Benchmarks). Only integers are inlined.
+ * On a busy machine every round trip waits for a CPU twice (node, then the backend), so at 100
+ * campaigns/s each one adds to every fan-out's time. Only integers are inlined.
  */
 export async function beginShardTransaction(client: pg.PoolClient, shard: number, epoch: number): Promise<void> {
   const n = Math.trunc(shard)
