@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics/metrics.ts'
 import type { Logger } from './logger.ts'
 import type { Clock, Output, RelayStore } from './ports.ts'
 import { isEmpty, type RelayBatch, readRelayBatch } from './relay-batch.ts'
+import { WOKEN } from './clock.ts'
 import { retry } from './retry.ts'
 
 export interface RelayDeps {
@@ -52,7 +53,7 @@ export class Relay {
   wake(): void {
     this.#wokenAt ??= this.#d.clock.now()
     this.#wakeRequested = true
-    this.#idleWait?.abort()
+    this.#idleWait?.abort(WOKEN)
     this.#idleWait = undefined
   }
 

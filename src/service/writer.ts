@@ -4,6 +4,7 @@ import type { RuledState } from '../core/campaign-state.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import type { Logger } from './logger.ts'
 import type { Clock, WriterStore } from './ports.ts'
+import { WOKEN } from './clock.ts'
 import { retry } from './retry.ts'
 
 // Most campaigns fanned out in one transaction, and the smallest chunk worth starting in it.
@@ -87,7 +88,7 @@ export class Writer {
   stop(): void {
     this.#stopping = true
     this.#stop.abort()
-    this.#idleWait?.abort()
+    this.#idleWait?.abort(WOKEN)
   }
 
   /**
@@ -100,7 +101,7 @@ export class Writer {
     if (!hint || hint.fanning) this.#hasFanning = true
     if (!hint) this.#nextDueCheckMs = 0
     else if (hint.pendingStart !== null) this.#nextDue = earliest(this.#nextDue, hint.pendingStart)
-    this.#idleWait?.abort()
+    this.#idleWait?.abort(WOKEN)
   }
 
   async #step(): Promise<void> {
