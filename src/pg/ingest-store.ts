@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { encodeShardWork, shardWork } from '../core/shard-work.ts'
 import { type EventRow, insertEvents } from './sql/insert-events.ts'
 import type { RejectRow } from './sql/insert-rejects.ts'
 import { notifyShards } from './sql/notify-shards.ts'
@@ -11,19 +12,22 @@ import { withTransaction } from './transaction.ts'
  */
 export class PgIngestStore {
   #pool: pg.Pool
+  #sender: string
 
-  constructor(pool: pg.Pool) {
+  /** sender: this instance's id, carried by the shard notifications so that it can skip its own. */
+  constructor(pool: pg.Pool, sender: string) {
     this.#pool = pool
+    this.#sender = sender
   }
 
   store(events: EventRow[], rejects: RejectRow[]) {
     return withTransaction(this.#pool, async client => {
       const rows = await insertEvents(client, events)
-      const rejected = await storeRejects(client, rejects)
-      if (rows.length > 0)
+      const rejected = await storeRejects(client, rejects, false)
+      if (rows.length + rejected > 0)
         await notifyShards(
           client,
-          events.map(e => e.shard),
+          [...shardWork(events, rejects)].map(([shard, work]) => encodeShardWork(shard, this.#sender, work)),
         )
       return { rows, rejected }
     })

@@ -1,14 +1,20 @@
 import pg from 'pg'
+import { decodeShardWork, type ShardWork, senderTag } from '../core/shard-work.ts'
 import { SHARD_CHANNEL } from './sql/notify-shards.ts'
 
 const RECONNECT_MS = 1000
 
 /**
  * Listens for "shard p has new work" from any instance's ingest stage (sql/notify-shards.ts) on a
- * connection of its own, reconnecting after a loss. A notification missed while disconnected costs
+ * connection of its own, reconnecting after a loss; skips those `self` sent. A notification missed while disconnected costs
  * latency only: every shard writer also re-checks on its own every OFFERSTREAM_SCHEDULER_MAX_SLEEP_MS.
  */
-export function listenForShardWork(databaseUrl: string, onShard: (shard: number) => void): { close: () => Promise<void> } {
+export function listenForShardWork(
+  databaseUrl: string,
+  self: string,
+  onShard: (shard: number, work?: ShardWork) => void,
+): { close: () => Promise<void> } {
+  const me = senderTag(self)
   let closed = false
   let client: pg.Client | undefined
   let timer: NodeJS.Timeout | undefined
@@ -28,8 +34,9 @@ export function listenForShardWork(databaseUrl: string, onShard: (shard: number)
     c.on('error', retry)
     c.on('end', retry)
     c.on('notification', n => {
-      const shard = Number(n.payload)
-      if (Number.isInteger(shard)) onShard(shard)
+      const note = decodeShardWork(n.payload ?? '')
+      // Our own ingest stage woke its shards in-process, with the same detail, before this arrived.
+      if (note && note.sender !== me) onShard(note.shard, note.work)
     })
     try {
       await c.connect()

@@ -103,7 +103,7 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
     onOwned: shards => metrics.shardsOwned.set(shards.length),
   })
   const ingester = new Ingester({
-    store: new PgIngestStore(pool),
+    store: new PgIngestStore(pool, ownerId),
     config,
     log,
     metrics,
@@ -130,7 +130,7 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
     if (setup === 'created') log.info({ shards: config.shards }, 'shards set up')
     const created = await withRetry('topic setup', () => ensureTopics(config))
     if (created.length) log.info({ created }, 'topics created')
-    listener = listenForShardWork(config.databaseUrl, shard => manager.wake(shard))
+    listener = listenForShardWork(config.databaseUrl, ownerId, (shard, work) => manager.wake(shard, work))
     // Ingest needs no shard: it joins the input group while the shard group forms (after a restart
     // both joins used to add up before the first record was stored).
     ingestDone = ingester.run()

@@ -1,9 +1,8 @@
 import type { Config } from '../config/settings.ts'
 import type { RuledState } from '../core/campaign-state.ts'
+import { type ShardWork, shardWork } from '../core/shard-work.ts'
 import type { InputRecord } from '../kafka/input-source.ts'
 import type { Metrics } from '../metrics/metrics.ts'
-import type { EventRow } from '../pg/sql/insert-events.ts'
-import type { RejectRow } from '../pg/sql/insert-rejects.ts'
 import { classifyBatch } from './ingest.ts'
 import type { Logger } from './logger.ts'
 import type { Clock, IngestStore, Input } from './ports.ts'
@@ -17,13 +16,6 @@ const TAKE_WAIT_MS = 1000
 
 type IngesterConfig = Pick<Config, 'activeMarginSeconds' | 'maxEventBytes' | 'ingestBatch' | 'retryMaxDelayMs' | 'shards'>
 
-/** What one ingest transaction stored for a shard. */
-interface StoredForShard {
-  fanning: boolean
-  pendingStart: number | null
-  rejects: boolean
-}
-
 export interface IngesterDeps {
   store: IngestStore
   config: IngesterConfig
@@ -32,7 +24,7 @@ export interface IngesterDeps {
   clock: Clock
   createInput: () => Promise<Input>
   /** Called after a commit with what each shard got. */
-  onStored: (shards: Map<number, StoredForShard>) => void
+  onStored: (shards: Map<number, ShardWork>) => void
 }
 
 /**
@@ -140,25 +132,8 @@ export class Ingester {
     metrics.campaignsExpired.inc(expired)
     metrics.eventsRedelivered.inc(events.length + rejects.length - inserted.rows.length - inserted.rejected)
     for (const r of rejects) metrics.eventsRejected.inc({ code: r.rejection.code })
-    if (inserted.rows.length + inserted.rejected > 0) this.#d.onStored(byShard(events, rejects))
+    if (inserted.rows.length + inserted.rejected > 0) this.#d.onStored(shardWork(events, rejects))
     if (rejects.length > 0)
       this.#d.log.info({ rejected: rejects.length, codes: [...new Set(rejects.map(r => r.rejection.code))] }, 'input rejected to DLQ')
   }
-}
-
-/** Per shard: whether it got a campaign to fan out now, its earliest pending start, and rejects. */
-function byShard(events: EventRow[], rejects: RejectRow[]): Map<number, StoredForShard> {
-  const out = new Map<number, StoredForShard>()
-  const of = (shard: number) => {
-    const s = out.get(shard) ?? { fanning: false, pendingStart: null, rejects: false }
-    out.set(shard, s)
-    return s
-  }
-  for (const e of events) {
-    const s = of(e.shard)
-    if (e.status === 'fanning') s.fanning = true
-    if (e.status === 'pending' && (s.pendingStart === null || e.campaign.start < s.pendingStart)) s.pendingStart = e.campaign.start
-  }
-  for (const r of rejects) of(r.shard).rejects = true
-  return out
 }

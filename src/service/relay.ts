@@ -2,10 +2,10 @@ import type { Config } from '../config/settings.ts'
 import type { OfferstreamError } from '../errors.ts'
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
 import type { Metrics } from '../metrics/metrics.ts'
+import { WOKEN } from './clock.ts'
 import type { Logger } from './logger.ts'
 import type { Clock, Output, RelayStore } from './ports.ts'
 import { isEmpty, type RelayBatch, readRelayBatch } from './relay-batch.ts'
-import { WOKEN } from './clock.ts'
 import { retry } from './retry.ts'
 
 export interface RelayDeps {

@@ -2,9 +2,9 @@ import type { Config } from '../config/settings.ts'
 import { stateAt } from '../core/activity.ts'
 import type { RuledState } from '../core/campaign-state.ts'
 import type { Metrics } from '../metrics/metrics.ts'
+import { WOKEN } from './clock.ts'
 import type { Logger } from './logger.ts'
 import type { Clock, WriterStore } from './ports.ts'
-import { WOKEN } from './clock.ts'
 import { retry } from './retry.ts'
 
 // Most campaigns fanned out in one transaction, and the smallest chunk worth starting in it.

@@ -56,10 +56,17 @@ with cand as (
     (select shard from offerstream_events where id = $1)
   from ins having count(*) > 0
   returning row_count
+), progress as (
+  -- The event's resume point and count move in the same statement: one round trip per campaign
+  -- where there were three (a count of earlier fan-outs, this insert, this update).
+  update offerstream_events set
+    fanout_after = coalesce((select client_id from cand order by client_id desc limit 1), fanout_after),
+    pushed = pushed + (select count(*) from ins),
+    status = case when (select count(*) from cand) < $3 then '${DONE}' else status end
+  where id = $1
 )
 select (select count(*) from cand)::int as candidates,
-       (select coalesce(sum(row_count), 0) from range)::int as inserted,
-       (select max(client_id::text) from cand) as last_client`
+       (select coalesce(sum(row_count), 0) from range)::int as inserted`
 }
 
 const SQL = new Map<string, string>()
@@ -67,31 +74,17 @@ for (const resume of [false, true]) for (const resent of [false, true]) SQL.set(
 
 /**
  * Writes the next chunk of one campaign's fan-out into subscribers_feedback, records the id range,
- * and moves the event's resume point. Must run inside the writer's transaction.
+ * and moves the event's resume point, in one statement. Must run inside the writer's transaction.
  */
 export async function fanOutChunk(client: Db, event: FanningEvent, chunkSize: number): Promise<ChunkResult> {
-  const prior = await client.query<{ n: number }>({
-    name: 'offerstream_prior_fanouts',
-    text: `select (select count(*) from offerstream_fanouts where adv_campaign_id = $1 and event_id <> $2)::int
-             + (select count(*) from offerstream_pruned_fanouts where adv_campaign_id = $1)::int as n`,
-    values: [event.campaignId, event.id],
-  })
   const resume = event.fanoutAfter !== null
-  const resent = (prior.rows[0]?.n ?? 0) > 0
   const values: unknown[] = [event.id, event.restaurantId, chunkSize]
   if (resume) values.push(event.fanoutAfter)
-  const { rows } = await client.query<{ candidates: number; inserted: number; last_client: string | null }>({
-    name: `offerstream_fan_out_${resume}_${resent}`,
-    text: SQL.get(`${resume}${resent}`)!,
+  const { rows } = await client.query<{ candidates: number; inserted: number }>({
+    name: `offerstream_fan_out_${resume}_${event.resent}`,
+    text: SQL.get(`${resume}${event.resent}`)!,
     values,
   })
   const r = rows[0]!
-  const finished = r.candidates < chunkSize
-  await client.query({
-    name: 'offerstream_fan_out_progress',
-    text: `update offerstream_events set fanout_after = coalesce($2::uuid, fanout_after), pushed = pushed + $3,
-             status = case when $4 then '${DONE}' else status end where id = $1`,
-    values: [event.id, r.last_client, r.inserted, finished],
-  })
-  return { inserted: r.inserted, candidates: r.candidates, finished }
+  return { inserted: r.inserted, candidates: r.candidates, finished: r.candidates < chunkSize }
 }

@@ -10,6 +10,12 @@ export interface FanningEvent {
   start: number
   end: number
   fanoutAfter: string | null
+  /**
+   * The campaign has another event, or pruned fan-outs: its fan-out must skip clients those reached.
+   * A superset of "fanned out before" (the other event may not have fanned out yet, or may do so
+   * earlier in this very transaction), so the chunk can choose its plan without a query of its own.
+   */
+  resent: boolean
 }
 
 /**
@@ -22,8 +28,10 @@ export async function fanningRoundRobin(client: Db, shard: number, afterId: numb
   const { rows } = await client.query<FanningEvent>({
     name: 'offerstream_fanning_round_robin',
     text: `select id, restaurant_id as "restaurantId", adv_campaign_id as "campaignId",
-             adv_campaign_datetime_start as start, adv_campaign_datetime_end as "end", fanout_after as "fanoutAfter"
-           from offerstream_events where shard = $2 and status = '${FANNING}'
+             adv_campaign_datetime_start as start, adv_campaign_datetime_end as "end", fanout_after as "fanoutAfter",
+             exists (select 1 from offerstream_events o where o.adv_campaign_id = e.adv_campaign_id and o.id <> e.id)
+               or exists (select 1 from offerstream_pruned_fanouts p where p.adv_campaign_id = e.adv_campaign_id) as resent
+           from offerstream_events e where shard = $2 and status = '${FANNING}'
            order by id <= $1, id limit $3 for update`,
     values: [afterId, shard, limit],
   })

@@ -202,7 +202,15 @@ export class MemWriterStore implements WriterStore, IngestStore {
         const fanning = s().events.filter(e => e.status === 'fanning')
         const e = fanning.find(x => x.id > afterId) ?? fanning[0]
         return e
-          ? { id: e.id, restaurantId: e.restaurantId, campaignId: e.campaignId, start: e.start, end: e.end, fanoutAfter: e.fanoutAfter }
+          ? {
+              id: e.id,
+              restaurantId: e.restaurantId,
+              campaignId: e.campaignId,
+              start: e.start,
+              end: e.end,
+              fanoutAfter: e.fanoutAfter,
+              resent: s().events.some(o => o.campaignId === e.campaignId && o.id !== e.id),
+            }
           : null
       },
       fanOutChunk: async (event: FanningEvent, size: number): Promise<ChunkResult> => {
