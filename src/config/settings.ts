@@ -92,6 +92,14 @@ export const SETTINGS = {
     max: 100000,
     help: 'Most input records stored in one PostgreSQL transaction.',
   },
+  inputCommitIntervalMs: {
+    env: 'OFFERSTREAM_INPUT_COMMIT_INTERVAL_MS',
+    kind: 'int',
+    default: '200',
+    min: 0,
+    max: 60000,
+    help: 'Input offsets are committed to Kafka at most this often (0: after every stored batch). Stored records are skipped by position when redelivered, so a longer interval only means more of them after a crash or rebalance.',
+  },
   fanoutChunk: {
     env: 'OFFERSTREAM_FANOUT_CHUNK',
     kind: 'int',

@@ -14,7 +14,10 @@ const DISPOSITION: Record<RuledState, string> = { fanning: 'active', pending: 'e
 // How long a take waits for input before the loop goes round (stop() interrupts it anyway).
 const TAKE_WAIT_MS = 1000
 
-type IngesterConfig = Pick<Config, 'activeMarginSeconds' | 'maxEventBytes' | 'ingestBatch' | 'retryMaxDelayMs' | 'shards'>
+type IngesterConfig = Pick<
+  Config,
+  'activeMarginSeconds' | 'maxEventBytes' | 'ingestBatch' | 'inputCommitIntervalMs' | 'retryMaxDelayMs' | 'shards'
+>
 
 export interface IngesterDeps {
   store: IngestStore
@@ -38,6 +41,9 @@ export class Ingester {
   #input: Input | undefined
   #inflight: InputRecord[] | undefined
   #pendingCommit: Promise<void> | undefined
+  /** The last stored record of each input partition whose offset is not committed yet. */
+  #uncommitted = new Map<string, InputRecord>()
+  #lastCommitAt = 0
   #stopping = false
   #stop = new AbortController()
   /** Message of the last failed step, cleared by the next successful one; read by /healthz. */
@@ -90,23 +96,58 @@ export class Ingester {
     this.#input = undefined
     // Records taken but not stored are redelivered by the new consumer from the committed offsets.
     this.#inflight = undefined
+    // Stored ones need no commit to be safe, but one saves their redelivery; after a failure it may fail too.
+    if (input) this.#commit(input)
+    this.#uncommitted.clear()
     await this.#pendingCommit
     await input?.close()
   }
 
   async #step(input: Input): Promise<void> {
     if (!this.#inflight) {
-      const batch = await input.take(this.#d.config.ingestBatch, TAKE_WAIT_MS)
-      if (batch.length === 0) return
+      const batch = await input.take(this.#d.config.ingestBatch, this.#takeWaitMs())
+      if (batch.length === 0) {
+        if (this.#commitDue()) this.#commit(input)
+        return
+      }
       this.#inflight = batch
     }
     await this.#ingest(this.#inflight)
-    const done = this.#inflight
+    for (const r of this.#inflight) {
+      const k = `${r.topic}\u0000${r.partition}`
+      const prev = this.#uncommitted.get(k)
+      if (!prev || prev.offset < r.offset) this.#uncommitted.set(k, r)
+    }
     this.#inflight = undefined
-    // The offset commit (a ~5 ms round trip) overlaps the next take: the batch is already durable
-    // in PostgreSQL, so it only shortens redelivery. One commit in flight at a time, in order.
-    await this.#pendingCommit
-    this.#pendingCommit = input.commit(done).catch(error => {
+    if (this.#commitDue()) this.#commit(input)
+  }
+
+  /** A quiet input still gets its last offsets committed once the interval is up. */
+  #takeWaitMs(): number {
+    if (this.#uncommitted.size === 0) return TAKE_WAIT_MS
+    const dueIn = this.#lastCommitAt + this.#d.config.inputCommitIntervalMs - this.#d.clock.now()
+    return Math.max(1, Math.min(TAKE_WAIT_MS, dueIn))
+  }
+
+  #commitDue(): boolean {
+    return this.#uncommitted.size > 0 && this.#d.clock.now() - this.#lastCommitAt >= this.#d.config.inputCommitIntervalMs
+  }
+
+  /**
+   * Commits the stored offsets in the background: the batches are already durable in PostgreSQL,
+   * so the commit only shortens redelivery, and it overlaps the next take. Committing once per
+   * interval instead of once per batch spares the broker an OffsetCommit (and a log append) per
+   * ingest transaction: ~60 a second at 100 campaigns/s. One commit in flight at a time, in order.
+   */
+  #commit(input: Input): void {
+    const done = [...this.#uncommitted.values()]
+    this.#uncommitted.clear()
+    this.#lastCommitAt = this.#d.clock.now()
+    const previous = this.#pendingCommit
+    this.#pendingCommit = (async () => {
+      await previous
+      await input.commit(done)
+    })().catch(error => {
       // Harmless: a redelivered record is recognised by its position and skipped.
       this.#d.log.warn({ err: (error as Error).message }, 'input offset commit failed; records may be redelivered')
     })

@@ -13,6 +13,8 @@ const config = {
   activeMarginSeconds: 600,
   maxEventBytes: 65536,
   ingestBatch: 100,
+  // Every stored batch commits its offsets at once, unless a test says otherwise.
+  inputCommitIntervalMs: 0,
   fanoutChunk: 300,
   schedulerMaxSleepMs: 5000,
   retryMaxDelayMs: 5000,
@@ -238,6 +240,26 @@ test('a Kafka failure rebuilds the consumer, which resumes from the committed of
   await until(() => t.inputs.length === 2 && t.store.state.events.length === 2, 'a new consumer to store the second campaign')
   assert.ok(t.inputs[0]?.closed)
   assert.equal(t.store.rowsOf(2), 3)
+  t.stop()
+  await run
+})
+
+test('input offsets are committed at most once per interval, and a quiet input gets its last ones when the interval is up', async () => {
+  const t = setup({ inputCommitIntervalMs: 500 })
+  const restaurant = randomUUID()
+  t.store.subscribe(restaurant, 2)
+  const now = t.clock.seconds
+  t.topic.campaign({ restaurantId: restaurant, start: now, end: now + 3600 })
+  const run = t.runBoth()
+  await until(() => t.topic.committed === 1n, 'the first batch committed at once: no commit yet in this interval')
+  t.topic.campaign({ restaurantId: restaurant, start: now, end: now + 3600 })
+  t.input().interrupt()
+  await until(() => t.store.state.events.length === 2 && t.input().waiting, 'the second campaign stored, the input waiting again')
+  assert.equal(t.topic.committed, 1n, 'not committed within the interval')
+  assert.ok((t.input().takes.at(-1) ?? Infinity) <= 500, 'the take waits no longer than until the commit is due')
+  t.clock.advance(500)
+  await until(() => t.topic.committed === 2n, 'committed once the interval was up')
+  assert.equal(t.store.rowsOf(2), 2)
   t.stop()
   await run
 })
