@@ -19,8 +19,8 @@ export class PgRelayStore {
     this.#shard = shard
   }
 
-  fanoutsAfter(pushCursor: number, limit: number) {
-    return translated(relayFanouts(this.#pool, this.#shard, pushCursor, limit))
+  fanoutsAfter(pushCursor: number, limit: number, rowBudget: number) {
+    return translated(relayFanouts(this.#pool, this.#shard, pushCursor, limit, rowBudget))
   }
   feedbackClients(campaignId: string, afterId: number, lastId: number, limit: number) {
     return translated(feedbackClients(this.#pool, campaignId, afterId, lastId, limit))

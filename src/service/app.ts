@@ -91,7 +91,7 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
         log: shardLog,
         metrics,
         clock,
-        onWritten: () => relay.wake(),
+        onWritten: () => relay.wake(false),
         turns: fanOutTurns,
       })
       return { writer, relay }

@@ -55,7 +55,8 @@ export interface WriterStore {
 
 /** A shard's committed rows the relay publishes; reads outside any transaction. */
 export interface RelayStore {
-  fanoutsAfter(pushCursor: number, limit: number): Promise<RelayFanout[]>
+  /** Ranges after the cursor; the leading ones whose rows fit in rowBudget may come with their rows. */
+  fanoutsAfter(pushCursor: number, limit: number, rowBudget: number): Promise<RelayFanout[]>
   feedbackClients(campaignId: string, afterId: number, lastId: number, limit: number): Promise<{ ids: number[]; clients: string[] }>
   rejectsAfter(dlqCursor: number, limit: number): Promise<StoredReject[]>
 }

@@ -20,22 +20,25 @@ export interface RelayBatch {
   drained: boolean
 }
 
-/** Reads up to relayBatch committed pushes (then rejects) after `from` and builds their messages. */
+/** Reads up to relayBatch committed pushes (then rejects, if asked) after `from` and builds their messages. */
 export async function readRelayBatch(
   store: RelayStore,
   config: Pick<Config, 'relayBatch' | 'outputTopic' | 'dlqTopic' | 'feedbackTopic' | 'feedbackDlqTopic'>,
   from: RelayCursor,
+  /** False when no reject can have been stored since the last read that included them. */
+  withRejects = true,
 ): Promise<RelayBatch> {
   const messages: OutMessage[] = []
   let push = from.push
   let dlq = from.dlq
-  const fanouts = await store.fanoutsAfter(push, FANOUTS_PER_READ)
+  const fanouts = await store.fanoutsAfter(push, FANOUTS_PER_READ, config.relayBatch)
   for (const f of fanouts) {
     if (messages.length >= config.relayBatch) break
     const prefix = pushMessagePrefix(f.campaign)
     const suffix = pushMessageSuffix(f.campaign, f.trigger)
     const want = config.relayBatch - messages.length
-    const rows = await store.feedbackClients(f.campaign.campaignId, Math.max(push, f.firstId - 1), f.lastId, want)
+    // Rows read with the ranges were read after the same cursor and fit in the budget.
+    const rows = f.rows ?? (await store.feedbackClients(f.campaign.campaignId, Math.max(push, f.firstId - 1), f.lastId, want))
     for (let i = 0; i < rows.ids.length; i++) {
       const clientId = rows.clients[i]!
       messages.push({ topic: config.outputTopic, key: clientId, value: pushMessage(prefix, clientId, suffix) })
@@ -44,7 +47,7 @@ export async function readRelayBatch(
     push = rows.ids.length < want ? f.lastId : rows.ids[rows.ids.length - 1]!
   }
   const pushed = messages.length
-  if (messages.length < config.relayBatch) {
+  if (withRejects && messages.length < config.relayBatch) {
     const rejects = await store.rejectsAfter(dlq, config.relayBatch - messages.length)
     for (const r of rejects) {
       // Each input has its own dead-letter topic.

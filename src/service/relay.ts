@@ -39,7 +39,14 @@ export class Relay {
   #stop = new AbortController()
   #closed = new AbortController()
   #running: Promise<void> | undefined
-  #prefetch: { from: RelayCursor; batch: Promise<RelayBatch> } | undefined
+  #prefetch: { from: RelayCursor; withRejects: boolean; batch: Promise<RelayBatch> } | undefined
+  /**
+   * Whether a reject may have been stored since the last read that took them all. Fan-out commits
+   * (most wakes) store none, so a read skips the rejects query unless a wake said otherwise, or an
+   * idle poll (another instance's notification may have been missed) or a failure came since.
+   */
+  #rejectsDue = true
+  #rejectWakes = 0
   /** When the first wake since the last transaction arrived: the debug log's latency breakdown. */
   #wokenAt: number | undefined
   /** Message of the last failure, cleared by the next successful pass; read by /healthz. */
@@ -49,8 +56,12 @@ export class Relay {
     this.#d = deps
   }
 
-  /** Tells the relay there are new committed rows. */
-  wake(): void {
+  /** Tells the relay there are new committed rows; rejects: whether they may include rejects. */
+  wake(rejects = true): void {
+    if (rejects) {
+      this.#rejectsDue = true
+      this.#rejectWakes++
+    }
     this.#wokenAt ??= this.#d.clock.now()
     this.#wakeRequested = true
     this.#idleWait?.abort(WOKEN)
@@ -112,6 +123,7 @@ export class Relay {
         this.#output = undefined
         this.#cursor = undefined
         this.#prefetch = undefined
+        this.#rejectsDue = true
       },
     }
   }
@@ -124,6 +136,8 @@ export class Relay {
     this.#idleWait = new AbortController()
     await this.#d.clock.sleep(IDLE_POLL_MS, this.#idleWait.signal)
     this.#idleWait = undefined
+    // Nobody woke us: look at everything, in case a notification was missed.
+    if (!this.#wakeRequested) this.#rejectsDue = true
     this.#wakeRequested = false
   }
 
@@ -142,8 +156,15 @@ export class Relay {
     const wokenAt = this.#wokenAt
     this.#wokenAt = undefined
     const readAt = clock.now()
-    const batch = await this.#takeBatch(this.#cursor)
-    if (isEmpty(batch)) return 'empty'
+    const withRejects = this.#rejectsDue
+    const rejectWakes = this.#rejectWakes
+    const batch = await this.#takeBatch(this.#cursor, withRejects)
+    // Every reject committed before the read is in this batch, and no wake has named new ones since.
+    const rejectsTaken = withRejects && batch.drained && this.#rejectWakes === rejectWakes
+    if (isEmpty(batch)) {
+      if (rejectsTaken) this.#rejectsDue = false
+      return 'empty'
+    }
     const publishAt = clock.now()
     // Read the next batch while this one's transaction is in flight: a full transaction spends
     // ~5x longer in Kafka round trips than in reading PostgreSQL, and the two no longer add up.
@@ -163,6 +184,7 @@ export class Relay {
       'relay transaction committed',
     )
     this.#cursor = batch.to
+    if (rejectsTaken) this.#rejectsDue = false
     metrics.pushesPublished.inc(batch.pushed)
     metrics.dlqPublished.inc(batch.messages.length - batch.pushed)
     return batch.drained ? 'drained' : 'more'
@@ -170,21 +192,22 @@ export class Relay {
 
   #startPrefetch(from: RelayCursor): void {
     this.#wakeRequested = false
-    const batch = readRelayBatch(this.#d.store, this.#d.config, from)
+    const withRejects = this.#rejectsDue
+    const batch = readRelayBatch(this.#d.store, this.#d.config, from, withRejects)
     batch.catch(() => {}) // a failed prefetch is simply not used; the next read reports the error
-    this.#prefetch = { from, batch }
+    this.#prefetch = { from, withRejects, batch }
   }
 
   /** The prefetched batch if it starts at the cursor and nothing was committed since it was read. */
-  async #takeBatch(cursor: RelayCursor): Promise<RelayBatch> {
+  async #takeBatch(cursor: RelayCursor, withRejects: boolean): Promise<RelayBatch> {
     const pre = this.#prefetch
     this.#prefetch = undefined
-    if (pre && pre.from.push === cursor.push && pre.from.dlq === cursor.dlq) {
+    if (pre && pre.from.push === cursor.push && pre.from.dlq === cursor.dlq && (pre.withRejects || !withRejects)) {
       const batch = await pre.batch.catch(() => undefined)
       // A partial batch read before the writer's latest commit would publish less than is there.
       if (batch && (batch.messages.length >= this.#d.config.relayBatch || !this.#wakeRequested)) return batch
     }
     this.#wakeRequested = false
-    return readRelayBatch(this.#d.store, this.#d.config, cursor)
+    return readRelayBatch(this.#d.store, this.#d.config, cursor, withRejects)
   }
 }

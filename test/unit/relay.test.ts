@@ -48,6 +48,46 @@ test('publishes committed rows in transactions of at most relayBatch, each with 
   await run
 })
 
+test('ranges read with their rows give the same transactions, without a read per range', async () => {
+  const t = setup()
+  t.store.withRows = true
+  const clients = [...t.store.addFanout(4), ...t.store.addFanout(3), ...t.store.addFanout(7), ...t.store.addFanout(2)]
+  const run = t.relay.run()
+  await until(() => t.broker.cursor.push === 16, 'everything published')
+  assert.deepEqual(t.pushed(), clients)
+  assert.deepEqual(t.broker.transactions, [10, 6])
+  // The first batch: ranges of 4 and 3 came with their rows, the third (7, past the budget of 10)
+  // was read on its own; the second batch's two ranges (the rest of it, and 2) came with theirs.
+  assert.equal(t.store.clientReads, 1)
+  await t.relay.close()
+  await run
+})
+
+test('rejects are read when a wake may bring them or an idle poll comes, not after every fan-out', async () => {
+  const t = setup()
+  const run = t.relay.run()
+  await until(() => t.clock.waiting === 1, 'the relay to idle')
+  assert.equal(t.store.rejectReads, 1, 'the first read looks at everything')
+  t.store.addFanout(3)
+  t.relay.wake(false)
+  await until(() => t.pushed().length === 3 && t.clock.waiting === 1, 'the fan-out published')
+  assert.equal(t.store.rejectReads, 1, 'a fan-out wake reads no rejects')
+  t.store.addReject()
+  t.relay.wake()
+  await until(() => t.broker.cursor.dlq === 1, 'a wake that may bring rejects reads them')
+  await until(() => t.clock.waiting === 1, 'idle again')
+  const reads = t.store.rejectReads
+  t.store.addReject()
+  t.relay.wake(false)
+  await until(() => t.store.reads.length >= 4 && t.clock.waiting === 1, 'the fan-out wake handled')
+  assert.equal(t.store.rejectReads, reads)
+  assert.equal(t.broker.cursor.dlq, 1, 'a reject nobody announced waits for the poll')
+  t.clock.advance(1000)
+  await until(() => t.broker.cursor.dlq === 2, 'the idle poll reads rejects')
+  await t.relay.close()
+  await run
+})
+
 test('an idle relay publishes on wake() at once, and without a wake after the idle poll', async () => {
   const t = setup()
   const run = t.relay.run()

@@ -7,26 +7,43 @@ export interface RelayFanout {
   eventId: number
   trigger: number
   campaign: Campaign
+  /** The range's feedback ids and clients after the cursor, when they were read with it (see below). */
+  rows?: { ids: number[]; clients: string[] }
 }
+
+// The ranges, and in the same statement the rows of the leading ranges that fit in the batch (their
+// sizes after the cursor add up to at most $4): a quiet or steady stream's whole read in one round
+// trip, where it was one for the ranges plus one per range. A range past that budget (a big fan-out)
+// is read afterwards, a batch's worth at a time (feedback-clients.ts). The budget test only reads
+// values of the outer row, so PostgreSQL runs it once per range before touching the table.
+const SQL = `
+with f as (
+  select x.first_id, x.last_id, x.event_id, e.trigger_datetime_created, e.restaurant_id, e.adv_campaign_id,
+    e.adv_campaign_content, e.adv_campaign_owner, e.adv_campaign_owner_contact,
+    e.adv_campaign_datetime_start, e.adv_campaign_datetime_end, e.datetime_created
+  from offerstream_fanouts x join offerstream_events e on e.id = x.event_id
+  where x.shard = $3
+    and x.first_id >= coalesce((select max(first_id) from offerstream_fanouts where shard = $3 and first_id <= $1), 0)
+    and x.last_id > $1
+  order by x.first_id limit $2
+), sized as (
+  select f.*, sum(f.last_id - greatest($1, f.first_id - 1)) over (order by f.first_id) <= $4 as fits from f
+)
+select s.*, c.ids, c.clients from sized s cross join lateral (
+  select array_agg(r.id order by r.id) as ids, array_agg(r.client_id order by r.id) as clients from (
+    select id, client_id, adv_campaign_id from subscribers_feedback
+    where s.fits and id > greatest($1, s.first_id - 1) and id <= s.last_id order by id offset 0
+  ) r where r.adv_campaign_id = s.adv_campaign_id
+) c
+order by s.first_id`
 
 /**
  * The shard's committed fan-out ranges not yet fully relayed (their last id is past the cursor), oldest first.
  * Ranges are disjoint and ordered, so the scan starts at the range holding the cursor: a primary-key
  * range scan, not a pass over every fan-out ever made.
  */
-export async function relayFanouts(client: Db, shard: number, afterId: number, limit: number): Promise<RelayFanout[]> {
-  const { rows } = await client.query({
-    name: 'offerstream_relay_fanouts',
-    text: `select x.first_id, x.last_id, x.event_id, e.trigger_datetime_created, e.restaurant_id, e.adv_campaign_id,
-             e.adv_campaign_content, e.adv_campaign_owner, e.adv_campaign_owner_contact,
-             e.adv_campaign_datetime_start, e.adv_campaign_datetime_end, e.datetime_created
-           from offerstream_fanouts x join offerstream_events e on e.id = x.event_id
-           where x.shard = $3
-             and x.first_id >= coalesce((select max(first_id) from offerstream_fanouts where shard = $3 and first_id <= $1), 0)
-             and x.last_id > $1
-           order by x.first_id limit $2`,
-    values: [afterId, limit, shard],
-  })
+export async function relayFanouts(client: Db, shard: number, afterId: number, limit: number, rowBudget: number): Promise<RelayFanout[]> {
+  const { rows } = await client.query({ name: 'offerstream_relay_fanouts', text: SQL, values: [afterId, limit, shard, rowBudget] })
   return rows.map(r => ({
     firstId: r.first_id,
     lastId: r.last_id,
@@ -42,5 +59,6 @@ export async function relayFanouts(client: Db, shard: number, afterId: number, l
       end: r.adv_campaign_datetime_end,
       created: r.datetime_created,
     },
+    ...(r.fits ? { rows: { ids: ((r.ids as string[] | null) ?? []).map(Number), clients: (r.clients as string[] | null) ?? [] } } : {}),
   }))
 }

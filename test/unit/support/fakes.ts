@@ -321,6 +321,11 @@ export class MemRelayStore implements RelayStore {
   failures: OfferstreamError[] = []
   /** Push cursor of every batch read (fanoutsAfter call). */
   reads: number[] = []
+  /** Calls of feedbackClients and of rejectsAfter. */
+  clientReads = 0
+  rejectReads = 0
+  /** Whether fanoutsAfter returns the rows of the leading ranges that fit in its budget, as the SQL does. */
+  withRows = false
   #nextId = 1
 
   /** Commits one fan-out chunk of `count` clients, with contiguous ids; returns the client ids. */
@@ -361,19 +366,29 @@ export class MemRelayStore implements RelayStore {
     if (failure) throw failure
   }
 
-  async fanoutsAfter(pushCursor: number, limit: number): Promise<RelayFanout[]> {
+  async fanoutsAfter(pushCursor: number, limit: number, rowBudget: number): Promise<RelayFanout[]> {
     this.reads.push(pushCursor)
     this.#fail()
-    return this.fanouts.filter(f => f.lastId > pushCursor).slice(0, limit)
+    const ranges = this.fanouts.filter(f => f.lastId > pushCursor).slice(0, limit)
+    if (!this.withRows) return ranges
+    let upto = 0
+    return ranges.map(f => {
+      upto += f.lastId - Math.max(pushCursor, f.firstId - 1)
+      if (upto > rowBudget) return f
+      const rows = this.feedback.filter(r => r.id > Math.max(pushCursor, f.firstId - 1) && r.id <= f.lastId && r.campaignId === f.campaign.campaignId)
+      return { ...f, rows: { ids: rows.map(r => r.id), clients: rows.map(r => r.clientId) } }
+    })
   }
 
   async feedbackClients(campaignId: string, afterId: number, lastId: number, limit: number) {
+    this.clientReads++
     this.#fail()
     const rows = this.feedback.filter(f => f.id > afterId && f.id <= lastId && f.campaignId === campaignId).slice(0, limit)
     return { ids: rows.map(r => r.id), clients: rows.map(r => r.clientId) }
   }
 
   async rejectsAfter(dlqCursor: number, limit: number): Promise<StoredReject[]> {
+    this.rejectReads++
     this.#fail()
     return this.rejects.filter(r => r.id > dlqCursor).slice(0, limit)
   }
