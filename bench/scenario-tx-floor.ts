@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type OutMessage, OutputProducer } from '../src/kafka/output-producer.ts'
 import { createBenchEnv, type Services } from './bench-env.ts'
 import { javaProducer } from './java-producer.ts'
+import { watchKafka } from './observe.ts'
 import { createProgress } from './progress.ts'
 import { type Percentiles, percentiles, type Row } from './report.ts'
 
@@ -14,6 +15,8 @@ const PER_TX = 100
  * second, begin → send → commit, with Kafka's own Java producer and then with our OutputProducer (plus
  * its cursor record), one after the other on the same topic. What the Java client needs is the
  * broker's share (AddPartitionsToTxn, Produce with acks=all, EndTxn); the rest of ours is the client's.
+ * Our transactions are also timed to the moment the latency scenario's read_committed consumer sees
+ * them: after the commit come the markers and the consumer's fetch, which no producer can shorten.
  */
 export async function runTxFloor(services: Services, transactions: number) {
   const p = createProgress('tx floor')
@@ -32,15 +35,27 @@ export async function runTxFloor(services: Services, transactions: number) {
     ])
     p.set(`OutputProducer: ${transactions} transactions at 1/s`)
     await producer.open()
-    const value = 'x'.repeat(400)
+    const watch = await watchKafka(env.config.kafkaBrokers, env.config.outputTopic, false)
     const ours: number[] = []
-    for (let t = 0; t < transactions + WARM; t++) {
-      const next = Date.now() + 1000
-      const messages: OutMessage[] = Array.from({ length: PER_TX }, (_, i) => ({ topic: env.config.outputTopic, key: `k${i}`, value }))
-      const t0 = performance.now()
-      await producer.publish(messages, { push: t + 1, dlq: 0 })
-      if (t >= WARM) ours.push(performance.now() - t0)
-      await sleep(Math.max(0, next - Date.now()))
+    const visible: number[] = []
+    try {
+      for (let t = 0; t < transactions + WARM; t++) {
+        const next = Date.now() + 1000
+        // Each transaction's records carry an id the watcher reads where a push carries its campaign id.
+        const id = `tx-${String(t).padStart(33, '0')}`
+        const value = `{"adv_campaign_id":"${id}",${'x'.repeat(360)}}`
+        const messages: OutMessage[] = Array.from({ length: PER_TX }, (_, i) => ({ topic: env.config.outputTopic, key: `k${i}`, value }))
+        const startedAt = Date.now()
+        const t0 = performance.now()
+        await producer.publish(messages, { push: t + 1, dlq: 0 })
+        if (t >= WARM) ours.push(performance.now() - t0)
+        while (!watch.seen.byCampaign.has(id) && Date.now() < next + 5000) await sleep(1)
+        const seenAt = watch.seen.byCampaign.get(id)?.first
+        if (t >= WARM && seenAt !== undefined) visible.push(seenAt - startedAt)
+        await sleep(Math.max(0, next - Date.now()))
+      }
+    } finally {
+      await watch.close()
     }
     p.done(`done: ${transactions} transactions each`)
     return {
@@ -51,6 +66,7 @@ export async function runTxFloor(services: Services, transactions: number) {
       javaCommitMs: percentiles(java.commitMs.slice(WARM)),
       javaTotalMs: percentiles(java.totalMs.slice(WARM)),
       oursTotalMs: percentiles(ours),
+      oursVisibleMs: percentiles(visible),
     }
   } finally {
     p.done()
@@ -72,5 +88,6 @@ export function txFloorRows(r: Awaited<ReturnType<typeof runTxFloor>>): Row[] {
     row('Java producer: commitTransaction (EndTxn), ms', r.javaCommitMs),
     row('Java producer: begin → committed, ms', r.javaTotalMs),
     row('our OutputProducer.publish: begin → committed, ms', r.oursTotalMs),
+    row('our OutputProducer.publish: begin → first record seen by a read_committed consumer (fetch wait 10 ms), ms', r.oursVisibleMs),
   ]
 }
