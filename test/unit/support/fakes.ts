@@ -375,7 +375,9 @@ export class MemRelayStore implements RelayStore {
     return ranges.map(f => {
       upto += f.lastId - Math.max(pushCursor, f.firstId - 1)
       if (upto > rowBudget) return f
-      const rows = this.feedback.filter(r => r.id > Math.max(pushCursor, f.firstId - 1) && r.id <= f.lastId && r.campaignId === f.campaign.campaignId)
+      const rows = this.feedback.filter(
+        r => r.id > Math.max(pushCursor, f.firstId - 1) && r.id <= f.lastId && r.campaignId === f.campaign.campaignId,
+      )
       return { ...f, rows: { ids: rows.map(r => r.id), clients: rows.map(r => r.clientId) } }
     })
   }
