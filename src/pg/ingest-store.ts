@@ -1,8 +1,9 @@
 import type pg from 'pg'
 import { encodeShardWork, shardWork } from '../core/shard-work.ts'
+import { translatePgError } from './pg-errors.ts'
 import { type EventRow, insertEvents } from './sql/insert-events.ts'
 import type { RejectRow } from './sql/insert-rejects.ts'
-import { notifyShards } from './sql/notify-shards.ts'
+import { notifyShards, SHARD_CHANNEL } from './sql/notify-shards.ts'
 import { storeRejects } from './store-rejects.ts'
 import { withTransaction } from './transaction.ts'
 
@@ -20,15 +21,21 @@ export class PgIngestStore {
     this.#sender = sender
   }
 
-  store(events: EventRow[], rejects: RejectRow[]) {
+  async store(events: EventRow[], rejects: RejectRow[]) {
+    const payloads = () => [...shardWork(events, rejects)].map(([shard, work]) => encodeShardWork(shard, this.#sender, work))
+    if (rejects.length === 0) {
+      // The common batch: one autocommitted statement stores the events and notifies their shards.
+      try {
+        const rows = await insertEvents(this.#pool, events, { channel: SHARD_CHANNEL, payloads: payloads() })
+        return { rows, rejected: 0 }
+      } catch (error) {
+        throw translatePgError(error)
+      }
+    }
     return withTransaction(this.#pool, async client => {
       const rows = await insertEvents(client, events)
       const rejected = await storeRejects(client, rejects, false)
-      if (rows.length + rejected > 0)
-        await notifyShards(
-          client,
-          [...shardWork(events, rejects)].map(([shard, work]) => encodeShardWork(shard, this.#sender, work)),
-        )
+      if (rows.length + rejected > 0) await notifyShards(client, payloads())
       return { rows, rejected }
     })
   }

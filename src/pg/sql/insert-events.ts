@@ -24,13 +24,29 @@ select * from unnest($1::text[], $2::int[], $3::bigint[], $4::uuid[], $5::uuid[]
 on conflict (source_topic, source_partition, source_offset) do nothing
 returning id, status`
 
-/** Stores accepted events; records already stored (a redelivery) are skipped. Returns the new ones. */
-export async function insertEvents(client: Db, rows: EventRow[]): Promise<Array<{ id: number; status: string }>> {
+// The same insert with the shards' notifications in the same statement, sent only when a row was
+// new: a batch without rejects is then one autocommitted round trip instead of BEGIN, insert,
+// notify and COMMIT. (The notify list is uncorrelated, so it runs once, as an init plan, and only if
+// a row comes back; pg_notify is volatile, so the count cannot skip it.)
+const SQL_NOTIFY = `
+with ins as (${SQL}),
+note as (select count(*) as n from (select pg_notify($15, p) from unnest($16::text[]) p where exists (select 1 from ins)) sent)
+select id, status, (select n from note) as notified from ins`
+
+/**
+ * Stores accepted events; records already stored (a redelivery) are skipped. Returns the new ones.
+ * With `notify`, the statement also sends those notifications on `channel` if any row was new.
+ */
+export async function insertEvents(
+  client: Db,
+  rows: EventRow[],
+  notify?: { channel: string; payloads: string[] },
+): Promise<Array<{ id: number; status: string }>> {
   if (rows.length === 0) return []
   const col = <T>(f: (r: EventRow) => T) => rows.map(f)
   const result = await client.query<{ id: number; status: string }>({
-    name: 'offerstream_insert_events',
-    text: SQL,
+    name: notify ? 'offerstream_insert_events_notify' : 'offerstream_insert_events',
+    text: notify ? SQL_NOTIFY : SQL,
     values: [
       col(r => r.topic),
       col(r => r.partition),
@@ -46,6 +62,7 @@ export async function insertEvents(client: Db, rows: EventRow[]): Promise<Array<
       col(r => r.status),
       col(r => r.trigger),
       col(r => r.shard),
+      ...(notify ? [notify.channel, notify.payloads] : []),
     ],
   })
   return result.rows

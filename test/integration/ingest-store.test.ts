@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { after, before, test } from 'node:test'
+import pg from 'pg'
+import { decodeShardWork } from '../../src/core/shard-work.ts'
+import { PgIngestStore } from '../../src/pg/ingest-store.ts'
+import type { EventRow } from '../../src/pg/sql/insert-events.ts'
+import type { RejectRow } from '../../src/pg/sql/insert-rejects.ts'
+import { SHARD_CHANNEL } from '../../src/pg/sql/notify-shards.ts'
+import { createFixture, type Fixture } from '../../testkit/fixture.ts'
+import { eventually } from '../../testkit/service.ts'
+
+const until = async (cond: () => boolean, what: string) =>
+  assert.ok(await eventually(async () => cond(), 30_000), `timed out waiting for ${what}`)
+
+// The ingest stage's store: a batch without rejects is one statement that also notifies; a batch
+// with rejects is a transaction. Both notify only for what was new, naming the sender and the detail.
+let fx: Fixture
+let listener: pg.Client
+const notes: string[] = []
+before(async () => {
+  fx = await createFixture()
+  listener = new pg.Client({ connectionString: fx.config.databaseUrl })
+  await listener.connect()
+  listener.on('notification', n => notes.push(n.payload ?? ''))
+  await listener.query(`listen ${SHARD_CHANNEL}`)
+})
+after(async () => {
+  await listener?.end()
+  await fx?.cleanup()
+})
+
+const T = Math.floor(Date.now() / 1000)
+let offset = 0
+const event = (shard: number, status: 'fanning' | 'pending', start = T - 60): EventRow => ({
+  topic: 't',
+  partition: 0,
+  offset: String(offset++),
+  campaign: {
+    restaurantId: randomUUID(),
+    campaignId: randomUUID(),
+    content: 'x',
+    owner: null,
+    ownerContact: null,
+    created: T,
+    start,
+    end: T + 3600,
+  },
+  status,
+  trigger: status === 'fanning' ? T : null,
+  shard,
+})
+const reject = (shard: number): RejectRow => ({
+  topic: 't',
+  partition: 1,
+  offset: String(offset++),
+  key: null,
+  value: Buffer.from('nope'),
+  rejection: { code: 'not_json', reason: 'not JSON' },
+  shard,
+})
+
+test('events alone: stored and notified in one statement, once; a redelivery is skipped and sends nothing', async () => {
+  const store = new PgIngestStore(fx.pool, 'inst/1')
+  const batch = [event(2, 'fanning'), event(2, 'pending', T + 500), event(5, 'pending', T + 900)]
+  const first = await store.store(batch, [])
+  assert.equal(first.rows.length, 3)
+  await until(() => notes.length === 2, 'one notification per shard')
+  assert.deepEqual(
+    notes.map(decodeShardWork).sort((a, b) => (a?.shard ?? 0) - (b?.shard ?? 0)),
+    [
+      { shard: 2, sender: 'inst_1', work: { fanning: true, pendingStart: T + 500, rejects: false } },
+      { shard: 5, sender: 'inst_1', work: { fanning: false, pendingStart: T + 900, rejects: false } },
+    ],
+  )
+  const again = await store.store(batch, [])
+  assert.equal(again.rows.length, 0, 'a redelivered batch stores nothing')
+  const next = await store.store([event(7, 'fanning')], [])
+  assert.equal(next.rows.length, 1)
+  await until(() => notes.length === 3, "the next batch's notification")
+  assert.equal(decodeShardWork(notes[2]!)?.shard, 7, 'the redelivery sent none in between')
+  const { rows } = await fx.pool.query('select count(*)::int as n from offerstream_events')
+  assert.equal(rows[0].n, 4)
+})
+
+test('events with rejects: one transaction, and the reject shard is told it has rejects', async () => {
+  notes.length = 0
+  const store = new PgIngestStore(fx.pool, 'inst-2')
+  const result = await store.store([event(3, 'fanning')], [reject(4)])
+  assert.equal(result.rows.length, 1)
+  assert.equal(result.rejected, 1)
+  await until(() => notes.length === 2, 'both shards notified')
+  const work = new Map(notes.map(decodeShardWork).map(n => [n?.shard, n?.work]))
+  assert.deepEqual(work.get(3), { fanning: true, pendingStart: null, rejects: false })
+  assert.deepEqual(work.get(4), { fanning: false, pendingStart: null, rejects: true })
+})
