@@ -97,7 +97,7 @@ export class Ingester {
     // Records taken but not stored are redelivered by the new consumer from the committed offsets.
     this.#inflight = undefined
     // Stored ones need no commit to be safe, but one saves their redelivery; after a failure it may fail too.
-    if (input) this.#commit(input)
+    if (input && this.#uncommitted.size > 0) this.#commit(input)
     this.#uncommitted.clear()
     await this.#pendingCommit
     await input?.close()
