@@ -1,6 +1,7 @@
 import type { Config } from '../config/settings.ts'
 import { stateAt } from '../core/activity.ts'
 import type { RuledState } from '../core/campaign-state.ts'
+import type { ShardWork } from '../core/shard-work.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { WOKEN } from './clock.ts'
 import type { Logger } from './logger.ts'
@@ -11,13 +12,8 @@ import { retry } from './retry.ts'
 const MAX_EVENTS_PER_TX = 64
 const MIN_CHUNK = 100
 
-/** What the ingest stage on this instance stored for the shard. */
-export interface WakeHint {
-  /** A campaign to fan out now. */
-  fanning: boolean
-  /** Earliest start of a campaign stored as pending, or null. */
-  pendingStart: number | null
-}
+/** What an ingest stage stored for the shard, as far as the writer is concerned. */
+export type WakeHint = Pick<ShardWork, 'fanning' | 'pendingStart'>
 
 const earliest = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b))
 
