@@ -1,0 +1,251 @@
+// The edits that turn @platformatic/kafka 2.12.1, as published on npm, into offerstream's vendored
+// build (vendor/platformatic-kafka-2.12.1-offerstream.1.tgz). build-vendored.mjs applies them, all
+// or none: each `from` is text of the published file that must occur in it exactly once, and an edit
+// that replaces more than its anchor names the end and the SHA-256 of what it replaces, so an edit
+// can never land on code it was not written against. docs/upstream/ holds the same changes written
+// against upstream's TypeScript source, to be sent upstream; once a release carries them, this
+// folder and the tarball go away.
+
+export const UPSTREAM = {
+  name: '@platformatic/kafka',
+  version: '2.12.1',
+  // `npm view @platformatic/kafka@2.12.1 dist.integrity`
+  integrity: 'sha512-lQ511Fkb2dmexyZmOlakGcmp/3dxaiBSWUMs6QdnNoWRnfTdZHxUI6oY4uTcmjbStSl2DbbA7COiJrCrIy6bsw==',
+}
+
+/** The version the vendored build carries; bump the last number whenever an edit changes. */
+export const BUILD_VERSION = '2.12.1-offerstream.1'
+
+// Apache-2.0 §4(b): a modified file carries a notice that it was changed.
+export const NOTICE = `// Modified by offerstream (${BUILD_VERSION}): see tools/kafka-client/edits.mjs in the offerstream repository.\n`
+
+// 1. read_committed. 2.12.1 filters aborted transactions wrongly: it keeps one aborted range per
+// producer id per fetch response (every aborted transaction of that producer but the last leaks
+// through), ignores a range whose abort marker is not in the same response (its records leak
+// through), and removes filtered batches from the response, so a response holding only aborted
+// batches never advances the fetch offset. offerstream's relay reuses one producer id across
+// incarnations, so after a SIGKILL consumers of push_message saw aborted pushes as duplicates; the
+// service's own input consumer would ingest aborted campaigns the same way. The replacement follows
+// the Java consumer and lives in its own module, so that a test and offerstream's start-up check
+// (src/kafka/client-check.ts) can feed it fetch responses without a broker.
+const READ_COMMITTED_FILTER = `// Added by offerstream (${BUILD_VERSION}): see tools/kafka-client/edits.mjs in the offerstream repository.
+//
+// Removes the records of aborted transactions from a read_committed fetch response as the Java
+// consumer does: the response's aborted transactions, in first-offset order, become active as the
+// batches reach their first offset; an abort marker ends its producer's active aborted transaction;
+// a transactional batch of a producer with an active aborted transaction is aborted. Aborted
+// batches keep their place with no records, so the fetch offset still moves past them. Control
+// batches stay too: MessagesStream skips them after tracking their offsets.
+import { IS_CONTROL, IS_TRANSACTIONAL } from "../../protocol/records.js";
+// A control record's key is (version: int16, type: int16); type 0 marks an abort, 1 a commit.
+const ABORT_MARKER = 0;
+function byFirstOffset(a, b) {
+    return a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0;
+}
+function filterAbortedPartition(partition) {
+    const aborted = partition.abortedTransactions ?? [];
+    if (!partition.records || aborted.length === 0) {
+        return;
+    }
+    const pending = [...aborted].sort(byFirstOffset);
+    const aborting = new Set();
+    let next = 0;
+    for (const batch of partition.records) {
+        const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta);
+        while (next < pending.length && pending[next].firstOffset <= lastOffset) {
+            aborting.add(pending[next].producerId);
+            next++;
+        }
+        if (batch.attributes & IS_CONTROL) {
+            if (batch.records[0]?.key?.readInt16BE(2) === ABORT_MARKER) {
+                aborting.delete(batch.producerId);
+            }
+        }
+        else if (batch.attributes & IS_TRANSACTIONAL && aborting.has(batch.producerId)) {
+            batch.records = [];
+        }
+    }
+}
+/** Empties, in place, the batches of aborted transactions in every partition of a fetch response. */
+export function filterAbortedRecords(response) {
+    for (const topic of response.responses) {
+        for (const partition of topic.partitions) {
+            filterAbortedPartition(partition);
+        }
+    }
+}
+`
+
+export const ADDED = { 'dist/clients/consumer/read-committed.js': READ_COMMITTED_FILTER }
+
+
+// 2. Record encoding. The client builds every record of a produce request from ~8 small Buffers
+// (one per field) plus BigInt arithmetic, then copies them all into one buffer for the CRC and again
+// for the request: per 5,000-push relay transaction, ~40,000 short-lived objects, most of which
+// outlived a young-generation collection and were promoted. The replacement sizes a batch's records
+// first and writes them into one buffer; the bytes are the same (Kafka's record format v2: zigzag
+// varints, null as length -1; test/unit/record-encoding.test.ts compares them with createRecord's).
+// A timestamp delta beyond 30 bits falls back to the client's encoder.
+const FLAT_ENCODER = `/* offerstream flat records encoder v1 */
+function zigzag32(n) {
+    return ((n << 1) ^ (n >> 31)) >>> 0;
+}
+function uvarintSize(u) {
+    return u < 0x80 ? 1 : u < 0x4000 ? 2 : u < 0x200000 ? 3 : u < 0x10000000 ? 4 : 5;
+}
+function putUvarint(b, o, u) {
+    while (u >= 0x80) {
+        b[o++] = (u & 0x7f) | 0x80;
+        u >>>= 7;
+    }
+    b[o++] = u;
+    return o;
+}
+function bytesSize(v) {
+    return v == null ? 1 : uvarintSize(zigzag32(v.length)) + v.length;
+}
+function putBytes(b, o, v) {
+    if (v == null) {
+        return putUvarint(b, o, 1);
+    }
+    o = putUvarint(b, o, zigzag32(v.length));
+    b.set(v, o);
+    return o + v.length;
+}
+function encodeRecordsFlat(messages, firstTimestamp) {
+    const sizes = new Array(messages.length);
+    const deltas = new Array(messages.length);
+    let total = 0;
+    for (let i = 0; i < messages.length; i++) {
+        const m = messages[i];
+        const delta = m.timestamp - firstTimestamp;
+        if (delta < -0x40000000n || delta > 0x3fffffffn) {
+            return null;
+        }
+        deltas[i] = Number(delta);
+        let size = 1 + uvarintSize(zigzag32(deltas[i])) + uvarintSize(zigzag32(i)) + bytesSize(m.key) + bytesSize(m.value);
+        const headers = m.headers;
+        size += uvarintSize(zigzag32(headers ? headers.size : 0));
+        if (headers) {
+            for (const [k, v] of headers) {
+                size += bytesSize(k) + bytesSize(v);
+            }
+        }
+        sizes[i] = size;
+        total += uvarintSize(zigzag32(size)) + size;
+    }
+    const b = Buffer.allocUnsafe(total);
+    let o = 0;
+    for (let i = 0; i < messages.length; i++) {
+        const m = messages[i];
+        o = putUvarint(b, o, zigzag32(sizes[i]));
+        b[o++] = 0;
+        o = putUvarint(b, o, zigzag32(deltas[i]));
+        o = putUvarint(b, o, zigzag32(i));
+        o = putBytes(b, o, m.key);
+        o = putBytes(b, o, m.value);
+        const headers = m.headers;
+        o = putUvarint(b, o, zigzag32(headers ? headers.size : 0));
+        if (headers) {
+            for (const [k, v] of headers) {
+                o = putBytes(b, o, k);
+                o = putBytes(b, o, v);
+            }
+        }
+    }
+    return b;
+}
+`
+
+/**
+ * Each `from` must occur exactly once in its file. An edit replaces `from`, or with `until` the text
+ * from `from` up to (not including) `until`, which must then hash to `sha256`. Edits of one file
+ * apply in order.
+ */
+export const EDITS = [
+  {
+    file: 'dist/clients/consumer/consumer.js',
+    from: 'import { IS_CONTROL } from "../../protocol/records.js";\n',
+    to: 'import { filterAbortedRecords } from "./read-committed.js";\n',
+  },
+  {
+    file: 'dist/clients/consumer/consumer.js',
+    // The whole method, from its first line up to the next method's: the slice must hash to
+    // `sha256`, so that nothing else upstream put between the two is replaced with it.
+    from: '    #filterUncommittedMessages(response) {\n',
+    until: '    #getRejoinError(error) {\n',
+    sha256: 'a7086647afb32fc7c4f38206827a9bb89b39b7c1a6be9ee34f8e18a8ee04062a',
+    to: `    #filterUncommittedMessages(response) {
+        /* offerstream read_committed patch v2: the filter is in ./read-committed.js */
+        filterAbortedRecords(response);
+    }
+`,
+  },
+  {
+    file: 'dist/protocol/records.js',
+    from: `        const record = createRecord(messages[i], i, firstTimestamp);
+        buffer.appendFrom(record.dynamicBuffer);
+    }
+`,
+    to: `        /* offerstream flat records patch v1 */
+    }
+    const flat = encodeRecordsFlat(messages, firstTimestamp);
+    if (flat) {
+        buffer.append(flat);
+    }
+    else {
+        for (let i = 0; i < messages.length; i++) {
+            buffer.appendFrom(createRecord(messages[i], i, firstTimestamp).dynamicBuffer);
+        }
+    }
+`,
+  },
+  {
+    file: 'dist/protocol/records.js',
+    from: 'function prepareRecordsBatch(messages, options) {\n',
+    to: `${FLAT_ENCODER}function prepareRecordsBatch(messages, options) {\n`,
+  },
+  // 3. No whole-request copies. The CRC of a record batch and the request itself were each computed
+  // over one Buffer.concat of all their pieces: with the records already in one buffer (2.), that is
+  // two copies of every produced byte, ~4.5 MB of short-lived buffers per 5,000-push transaction that
+  // stayed resident until the next full collection. The CRC is now chained over the pieces
+  // (crc32c(piece, previous)), and a request over 64 KB is written piece by piece to a corked socket.
+  {
+    file: 'dist/protocol/crc32c.js',
+    from: `        return function nativeCRC32C(data) {
+            const bytes = DynamicBuffer.isDynamicBuffer(data)
+`,
+    to: `        return function nativeCRC32C(data) {
+            /* offerstream chained crc patch v1 */
+            if (DynamicBuffer.isDynamicBuffer(data)) {
+                let crc = 0;
+                for (const piece of data.buffers) {
+                    crc = nativeImplementation(piece, crc);
+                }
+                return crc;
+            }
+            const bytes = DynamicBuffer.isDynamicBuffer(data)
+`,
+  },
+  {
+    file: 'dist/network/connection.js',
+    from: '                        payload: writer.buffer,\n',
+    to: '                        payload: writer.length > 65536 ? writer.dynamicBuffer.buffers : writer.buffer, /* offerstream request pieces patch v1 */\n',
+  },
+  {
+    file: 'dist/network/connection.js',
+    from: '            let canWrite = this.#socket.write(request.payload);\n',
+    to: `            let canWrite; /* offerstream corked write patch v1 */
+            if (Array.isArray(request.payload)) {
+                this.#socket.cork();
+                for (const piece of request.payload) {
+                    canWrite = this.#socket.write(piece);
+                }
+                this.#socket.uncork();
+            }
+            else {
+                canWrite = this.#socket.write(request.payload);
+            }
+`,
+  },
+]
