@@ -11,6 +11,8 @@ export const ErrorCodes = {
   PG_FAILED: 'PG_FAILED',
   /** This instance no longer owns the shard: another took it (a newer epoch); its work there stops. */
   SHARD_LOST: 'SHARD_LOST',
+  /** The installed Kafka client lets aborted records through read_committed consumers; the service refuses to start (exit 2). */
+  KAFKA_CLIENT_UNPATCHED: 'KAFKA_CLIENT_UNPATCHED',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

@@ -33,6 +33,8 @@ export async function main(args: string[], loadDev: LoadDevTools): Promise<void>
     }
   } catch (error) {
     process.stderr.write(`offerstream: ${(error as Error).message}\n`)
-    process.exit(error instanceof OfferstreamError && error.code === ErrorCodes.CONFIG_INVALID ? 2 : 1)
+    // 2: restarting cannot help (bad settings, or an unpatched Kafka client).
+    const fatal: string[] = [ErrorCodes.CONFIG_INVALID, ErrorCodes.KAFKA_CLIENT_UNPATCHED]
+    process.exit(error instanceof OfferstreamError && fatal.includes(error.code) ? 2 : 1)
   }
 }

@@ -1,3 +1,4 @@
+import { checkKafkaClient } from '../kafka/client-check.ts'
 import { type Service, startService } from '../service/app.ts'
 import { createLogger } from '../service/logger.ts'
 import type { EmbeddedServices } from './dev-tools.ts'
@@ -5,6 +6,8 @@ import { configWithServices } from './services.ts'
 
 /** `offerstream run`: the long-running service; SIGTERM/SIGINT drain, commit and exit 0. */
 export async function runRun(argv: string[], embedded: EmbeddedServices): Promise<void> {
+  // Before anything connects: an unpatched client would consume aborted transactions unnoticed.
+  await checkKafkaClient()
   const bootLog = createLogger('info')
   const config = await configWithServices(argv, m => bootLog.info(m), embedded)
   const log = createLogger(config.logLevel)

@@ -8,8 +8,10 @@ import { requireServices } from '../../testkit/fixture.ts'
 // whose transactions alternate between abort and commit. @platformatic/kafka 2.12.1 kept one
 // aborted range per producer id per fetch response (so all but the last aborted transaction of a
 // producer leaked through) and dropped a range whose abort marker fell outside the response (so
-// its records leaked too); scripts/patch-kafka-client.mjs fixes both. The relay reuses one
-// producer id across incarnations, so every SIGKILL leaves exactly this pattern in push_message.
+// its records leaked too); offerstream's vendored build of it (tools/kafka-client/) fixes both, and
+// test/unit/read-committed-filter.test.ts feeds that filter such responses without a broker. The
+// relay reuses one producer id across incarnations, so every SIGKILL leaves exactly this pattern in
+// push_message.
 
 const id = randomBytes(4).toString('hex')
 const topic = `rc_${id}`

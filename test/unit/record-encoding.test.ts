@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { createRecord, createRecordsBatch, jsCRC32C } from '@platformatic/kafka'
 
-// scripts/patch-kafka-client.mjs replaces how the client lays out a batch's records (one buffer,
-// sized first). The client's own per-record encoder, createRecord, is left in place: a patched
+// offerstream's vendored build of the client (tools/kafka-client/edits.mjs) replaces how it lays
+// out a batch's records (one buffer, sized first). The client's own per-record encoder, createRecord, is left in place: a patched
 // batch must end with exactly the bytes it gives, record after record.
 type Message = { topic: string; partition: number; key?: Buffer; value?: Buffer; headers: Map<Buffer, Buffer>; timestamp: bigint }
 
@@ -27,9 +27,9 @@ function expectedRecords(batch: Message[]): Buffer {
 
 test('a batch holds the bytes of the client record encoder, with keys, values and headers absent, empty and large', () => {
   const source = readFileSync(new URL('./protocol/records.js', import.meta.resolve('@platformatic/kafka')), 'utf8')
-  assert.ok(source.includes('offerstream flat records patch v1'), 'the record-encoding patch is not applied: run npm install')
+  assert.ok(source.includes('offerstream flat records patch v1'), 'the record-encoding edit is missing: run npm ci (vendored client)')
   const crc = readFileSync(new URL('./protocol/crc32c.js', import.meta.resolve('@platformatic/kafka')), 'utf8')
-  assert.ok(crc.includes('offerstream chained crc patch v1'), 'the CRC patch is not applied: run npm install')
+  assert.ok(crc.includes('offerstream chained crc patch v1'), 'the CRC edit is missing: run npm ci (vendored client)')
   for (const count of [1, 2, 17, 300]) {
     const batch = messages(count, BigInt(Date.now()))
     const records = expectedRecords(batch)

@@ -117,7 +117,9 @@ try {
     if (!existsSync(tarball)) fail(`${path.relative(root, tarball)} is missing`)
     const want = filesOf(unpack(built, path.join(work, 'want')))
     const have = filesOf(unpack(tarball, path.join(work, 'have')))
-    const differ = [...new Set([...want.keys(), ...have.keys()])].filter(f => !want.get(f)?.equals(have.get(f) ?? Buffer.alloc(0)) || !have.has(f))
+    const differ = [...new Set([...want.keys(), ...have.keys()])].filter(
+      f => !want.get(f)?.equals(have.get(f) ?? Buffer.alloc(0)) || !have.has(f),
+    )
     if (differ.length) fail(`${path.relative(root, tarball)} differs from a rebuild in:`, ...differ)
     const same = integrityOf(built) === integrityOf(tarball) ? 'byte for byte' : 'file for file (the gzip bytes differ)'
     console.log(`${path.relative(root, tarball)} matches a rebuild ${same}`)

@@ -78,7 +78,6 @@ export function filterAbortedRecords(response) {
 
 export const ADDED = { 'dist/clients/consumer/read-committed.js': READ_COMMITTED_FILTER }
 
-
 // 2. Record encoding. The client builds every record of a produce request from ~8 small Buffers
 // (one per field) plus BigInt arithmetic, then copies them all into one buffer for the CRC and again
 // for the request: per 5,000-push relay transaction, ~40,000 short-lived objects, most of which
