@@ -59,14 +59,15 @@ async function filterProblem(entry: string): Promise<string | null> {
   const modulePath = 'dist/clients/consumer/read-committed.js'
   let filter: unknown
   try {
-    filter = ((await import(new URL('./clients/consumer/read-committed.js', entry).href)) as { filterAbortedRecords?: unknown })
-      .filterAbortedRecords
+    filter = ((await import(new URL('./clients/consumer/read-committed.js', entry).href)) as { filterUncommittedMessages?: unknown })
+      .filterUncommittedMessages
   } catch {
     filter = undefined
   }
-  if (typeof filter !== 'function') return `it has no patched read_committed filter (${modulePath} with filterAbortedRecords)`
+  if (typeof filter !== 'function') return `it has no patched read_committed filter (${modulePath} with filterUncommittedMessages)`
   const { Consumer } = (await import(entry)) as { Consumer?: unknown }
-  if (typeof Consumer !== 'function' || !Consumer.toString().includes('filterAbortedRecords(response)')) {
+  // The patched Consumer calls the module's function; the unpatched one its own #filterUncommittedMessages.
+  if (typeof Consumer !== 'function' || !/[^#.\w]filterUncommittedMessages\(response\)/.test(Consumer.toString())) {
     return `its Consumer does not call the patched read_committed filter of ${modulePath}`
   }
   const response = probeResponse()

@@ -18,10 +18,10 @@ type Partition = { partitionIndex: number; abortedTransactions: { producerId: bi
 type FetchResponse = { responses: { topicId: string; partitions: Partition[] }[] }
 type Filter = (response: FetchResponse) => void
 
-const { filterAbortedRecords } = (await import(
+const { filterUncommittedMessages } = (await import(
   new URL('./clients/consumer/read-committed.js', import.meta.resolve('@platformatic/kafka')).href
 )) as {
-  filterAbortedRecords: Filter
+  filterUncommittedMessages: Filter
 }
 
 const IS_TRANSACTIONAL = 0x10
@@ -84,7 +84,7 @@ function fetchResponse(log: Entry[], from = 0, to = log.length): FetchResponse {
 }
 
 /** What a consumer reads from the filtered response: keys in offset order, and where it fetches next. */
-function consume(response: FetchResponse, filter: Filter = filterAbortedRecords): { keys: string[]; nextOffset: bigint } {
+function consume(response: FetchResponse, filter: Filter = filterUncommittedMessages): { keys: string[]; nextOffset: bigint } {
   filter(response)
   const batches = response.responses[0]!.partitions[0]!.records
   const keys = batches.filter(b => !(b.attributes & IS_CONTROL)).flatMap(b => b.records.map(r => String(r.key)))
@@ -158,23 +158,25 @@ after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
-/** A stand-in client package whose Consumer calls `filterSource` (a read-committed.js module), or has none. */
-function standInClient(filterSource: string | null): string {
+const CALLS_MODULE = 'export class Consumer { f(response) { filterUncommittedMessages(response) } }'
+// As 2.12.1's Consumer: its own private filter, whatever the module holds.
+const CALLS_OWN = 'export class Consumer { #filterUncommittedMessages(r) {} f(response) { this.#filterUncommittedMessages(response) } }'
+
+/** A stand-in client package: its Consumer, and its read-committed.js module (`filterSource`) or none. */
+function standInClient(filterSource: string | null, consumer = CALLS_MODULE): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'offerstream-client-check-'))
   dirs.push(dir)
   mkdirSync(path.join(dir, 'dist/clients/consumer'), { recursive: true })
   writeFileSync(path.join(dir, 'package.json'), '{ "name": "stand-in-kafka", "version": "0.0.1", "type": "module" }')
-  const consumer =
-    filterSource === null ? 'export class Consumer {}' : 'export class Consumer { f(response) { filterAbortedRecords(response) } }'
-  const imports = filterSource === null ? '' : "import { filterAbortedRecords } from './clients/consumer/read-committed.js'\n"
-  writeFileSync(path.join(dir, 'dist/index.js'), `${imports}${consumer}\n`)
+  const imports = "import { filterUncommittedMessages } from './clients/consumer/read-committed.js'\n"
+  writeFileSync(path.join(dir, 'dist/index.js'), `${filterSource === null ? '' : imports}${consumer}\n`)
   if (filterSource !== null) writeFileSync(path.join(dir, 'dist/clients/consumer/read-committed.js'), filterSource)
   return pathToFileURL(path.join(dir, 'dist/index.js')).href
 }
 
 // As 2.12.1 filters (rewritten here): one aborted range per producer, the last one listed; a range
 // without its abort marker in the response is ignored; filtered batches are removed.
-const LIKE_2_12_1 = `export function filterAbortedRecords(response) {
+const LIKE_2_12_1 = `export function filterUncommittedMessages(response) {
   for (const topic of response.responses) for (const p of topic.partitions) {
     const ranges = new Map(p.abortedTransactions.map(t => [t.producerId, [t.firstOffset, -1n]]))
     for (const b of p.records) if (b.attributes & 0x20 && b.records[0].key.readInt16BE(2) === 0 && ranges.has(b.producerId)) ranges.get(b.producerId)[1] = b.firstOffset
@@ -182,8 +184,13 @@ const LIKE_2_12_1 = `export function filterAbortedRecords(response) {
   }
 }
 `
+// Right records, batches kept (enough for the check's one response).
+const LIKE_FIXED = `export function filterUncommittedMessages(response) {
+  for (const topic of response.responses) for (const p of topic.partitions) for (const b of p.records) if (b.firstOffset !== 3n && !(b.attributes & 0x20)) b.records = []
+}
+`
 // Right records, but aborted batches are removed instead of emptied.
-const DROPS_BATCHES = `export function filterAbortedRecords(response) {
+const DROPS_BATCHES = `export function filterUncommittedMessages(response) {
   for (const topic of response.responses) for (const p of topic.partitions) p.records = p.records.filter(b => b.firstOffset === 3n || b.attributes & 0x20)
 }
 `
@@ -203,15 +210,16 @@ async function refusal(entry: string): Promise<OfferstreamError> {
 
 test('the start-up check accepts the installed client and refuses clients whose read_committed filter is missing or wrong', async () => {
   await checkKafkaClient()
-  assert.match((await refusal(standInClient(null))).message, /it has no patched read_committed filter/)
+  assert.match((await refusal(standInClient(null, CALLS_OWN))).message, /it has no patched read_committed filter/)
+  assert.match((await refusal(standInClient(LIKE_FIXED, CALLS_OWN))).message, /its Consumer does not call the patched/)
   assert.match((await refusal(standInClient(LIKE_2_12_1))).message, /its filter returned offsets \[0, 1, 3, 5\]/)
   assert.match((await refusal(standInClient(DROPS_BATCHES))).message, /removes aborted batches/)
 })
 
 test('the buggy filter the check refuses fails the fetch responses above, so they are worth feeding', async () => {
   const url = new URL('dist/clients/consumer/read-committed.js', standInClient(LIKE_2_12_1).replace('dist/index.js', ''))
-  const { filterAbortedRecords: buggy } = (await import(url.href)) as { filterAbortedRecords: Filter }
+  const { filterUncommittedMessages: buggy } = (await import(url.href)) as { filterUncommittedMessages: Filter }
   const log = [data(P1, 'a0'), abort(P1), data(P1, 'b0'), commit(P1), data(P1, 'c0'), abort(P1)]
   assert.deepEqual(consume(fetchResponse(log), buggy).keys, ['a0', 'b0'])
-  assert.deepEqual(consume(fetchResponse(log), filterAbortedRecords).keys, ['b0'])
+  assert.deepEqual(consume(fetchResponse(log), filterUncommittedMessages).keys, ['b0'])
 })

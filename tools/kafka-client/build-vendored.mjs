@@ -9,8 +9,10 @@
 //
 // All or nothing: the release's integrity and version are checked, every edit is applied in memory
 // first, and a missing file, a missing or repeated anchor or a changed method stops the build before
-// anything is written. After changing an edit: bump BUILD_VERSION, run this, `npm install`, and
-// commit the new tarball with package.json and package-lock.json.
+// anything is written. After changing an edit: bump BUILD_VERSION, run this, point package.json at
+// the new file and run `npm install @platformatic/kafka@file:vendor/<new file>` (a plain `npm install`
+// keeps the integrity it has locked for an unchanged name), and commit the tarball, package.json and
+// package-lock.json together.
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'

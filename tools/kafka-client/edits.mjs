@@ -27,7 +27,9 @@ export const NOTICE = `// Modified by offerstream (${BUILD_VERSION}): see tools/
 // incarnations, so after a SIGKILL consumers of push_message saw aborted pushes as duplicates; the
 // service's own input consumer would ingest aborted campaigns the same way. The replacement follows
 // the Java consumer and lives in its own module, so that a test and offerstream's start-up check
-// (src/kafka/client-check.ts) can feed it fetch responses without a broker.
+// (src/kafka/client-check.ts) can feed it fetch responses without a broker. Module, function names
+// and call site are those of the upstream proposal (docs/upstream/platformatic-kafka-read-committed.md),
+// so the start-up check also accepts an upstream release that takes it.
 const READ_COMMITTED_FILTER = `// Added by offerstream (${BUILD_VERSION}): see tools/kafka-client/edits.mjs in the offerstream repository.
 //
 // Removes the records of aborted transactions from a read_committed fetch response as the Java
@@ -42,7 +44,7 @@ const ABORT_MARKER = 0;
 function byFirstOffset(a, b) {
     return a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0;
 }
-function filterAbortedPartition(partition) {
+export function filterAbortedTransactions(partition) {
     const aborted = partition.abortedTransactions ?? [];
     if (!partition.records || aborted.length === 0) {
         return;
@@ -67,10 +69,10 @@ function filterAbortedPartition(partition) {
     }
 }
 /** Empties, in place, the batches of aborted transactions in every partition of a fetch response. */
-export function filterAbortedRecords(response) {
+export function filterUncommittedMessages(response) {
     for (const topic of response.responses) {
         for (const partition of topic.partitions) {
-            filterAbortedPartition(partition);
+            filterAbortedTransactions(partition);
         }
     }
 }
@@ -165,20 +167,21 @@ export const EDITS = [
   {
     file: 'dist/clients/consumer/consumer.js',
     from: 'import { IS_CONTROL } from "../../protocol/records.js";\n',
-    to: 'import { filterAbortedRecords } from "./read-committed.js";\n',
+    to: 'import { filterUncommittedMessages } from "./read-committed.js";\n',
   },
   {
     file: 'dist/clients/consumer/consumer.js',
-    // The whole method, from its first line up to the next method's: the slice must hash to
-    // `sha256`, so that nothing else upstream put between the two is replaced with it.
+    from: '                this.#filterUncommittedMessages(response);\n',
+    to: '                filterUncommittedMessages(response); /* offerstream read_committed patch v2 */\n',
+  },
+  {
+    file: 'dist/clients/consumer/consumer.js',
+    // The old filter method goes, whole: the text from its first line up to the next method's must
+    // hash to `sha256`, so that nothing upstream put between the two can go with it.
     from: '    #filterUncommittedMessages(response) {\n',
     until: '    #getRejoinError(error) {\n',
     sha256: 'a7086647afb32fc7c4f38206827a9bb89b39b7c1a6be9ee34f8e18a8ee04062a',
-    to: `    #filterUncommittedMessages(response) {
-        /* offerstream read_committed patch v2: the filter is in ./read-committed.js */
-        filterAbortedRecords(response);
-    }
-`,
+    to: '',
   },
   {
     file: 'dist/protocol/records.js',
