@@ -5,8 +5,9 @@ import { test } from 'node:test'
 import { createRecord, createRecordsBatch, jsCRC32C } from '@platformatic/kafka'
 
 // offerstream's vendored build of the client (tools/kafka-client/edits.mjs) replaces how it lays
-// out a batch's records (one buffer, sized first). The client's own per-record encoder, createRecord, is left in place: a patched
-// batch must end with exactly the bytes it gives, record after record.
+// out a batch's records (one buffer, sized first). The client's own per-record encoder,
+// createRecord, is left in place: a patched batch must end with exactly the bytes it gives, record
+// after record.
 type Message = { topic: string; partition: number; key?: Buffer; value?: Buffer; headers: Map<Buffer, Buffer>; timestamp: bigint }
 
 function messages(count: number, base: bigint): Message[] {
