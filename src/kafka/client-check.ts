@@ -10,7 +10,7 @@ import { ErrorCodes, OfferstreamError } from '../errors.ts'
 // aborted records come out.
 
 const FIX =
-  'run `npm ci` in the offerstream checkout: it installs the patched build that package.json names ' +
+  'run `npm ci` in the offerstream checkout, which installs the build package.json names ' +
   '(file:vendor/platformatic-kafka-2.12.1-offerstream.1.tgz, made by tools/kafka-client/build-vendored.mjs); ' +
   '@platformatic/kafka from the npm registry is not patched'
 
@@ -105,6 +105,7 @@ export async function checkKafkaClient(entry: string = import.meta.resolve('@pla
   throw new OfferstreamError(
     ErrorCodes.KAFKA_CLIENT_UNPATCHED,
     `the Kafka client ${describe(entry)} is not offerstream's patched build: ${problem}. ` +
-      `Its read_committed consumers would read records of aborted transactions. Fix: ${FIX}.`,
+      'offerstream refuses it because @platformatic/kafka 2.12.1 as published lets records of aborted ' +
+      `transactions through read_committed consumers. Fix: ${FIX}.`,
   )
 }
