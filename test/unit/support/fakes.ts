@@ -180,6 +180,7 @@ export class MemWriterStore implements WriterStore, IngestStore {
 
   #tx(chunks: Array<[number, number]>): WriterTx {
     const s = () => this.state
+    let round: FanningEvent[] | undefined
     return {
       dueCampaigns: async (nowSeconds: number): Promise<DueCampaign[]> =>
         s()
@@ -198,20 +199,22 @@ export class MemWriterStore implements WriterStore, IngestStore {
           .map(e => e.start)
         return starts.length ? Math.min(...starts) : null
       },
-      nextFanning: async (afterId: number): Promise<FanningEvent | null> => {
-        const fanning = s().events.filter(e => e.status === 'fanning')
-        const e = fanning.find(x => x.id > afterId) ?? fanning[0]
-        return e
-          ? {
-              id: e.id,
-              restaurantId: e.restaurantId,
-              campaignId: e.campaignId,
-              start: e.start,
-              end: e.end,
-              fanoutAfter: e.fanoutAfter,
-              resent: s().events.some(o => o.campaignId === e.campaignId && o.id !== e.id),
-            }
-          : null
+      // WriterTx's contract: one round per transaction, read at the first call.
+      nextFanning: async (afterId: number, limit: number): Promise<FanningEvent | null> => {
+        round ??= s()
+          .events.filter(e => e.status === 'fanning')
+          .sort((a, b) => Number(a.id <= afterId) - Number(b.id <= afterId) || a.id - b.id)
+          .slice(0, limit)
+          .map(e => ({
+            id: e.id,
+            restaurantId: e.restaurantId,
+            campaignId: e.campaignId,
+            start: e.start,
+            end: e.end,
+            fanoutAfter: e.fanoutAfter,
+            resent: s().events.some(o => o.campaignId === e.campaignId && o.id !== e.id),
+          }))
+        return round.shift() ?? null
       },
       fanOutChunk: async (event: FanningEvent, size: number): Promise<ChunkResult> => {
         const all = this.subscribers.get(event.restaurantId) ?? []
