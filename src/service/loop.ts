@@ -33,7 +33,7 @@ export interface LoopOptions {
   retryMessage: string
   /** Runs before each backoff, after lastError is set: drop the clients that must be rebuilt. */
   onRetry?: (error: OfferstreamError) => void | Promise<void>
-  /** After each idle wait: woken is false when it ran to its end (nobody woke the loop). */
+  /** After each idle wait that stop() did not cut short: woken is false when it ran to its end (nobody woke the loop). */
   afterIdle?: (woken: boolean) => void
   /** Runs once when the loop ends, however it ends: close what the steps opened. */
   finish?: () => Promise<void>
@@ -138,7 +138,7 @@ export class Loop {
         this.lastError = undefined
         if (idleMs === undefined || this.#stopping) continue
         const woken = await this.idle(idleMs)
-        this.#o.afterIdle?.(woken)
+        if (!this.#stopping) this.#o.afterIdle?.(woken)
       }
     } catch (error) {
       // Stopping cuts a retry short: what the failed step had not committed is redone by the next

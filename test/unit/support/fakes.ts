@@ -9,9 +9,21 @@ import type { ChunkResult } from '../../../src/pg/sql/fan-out-chunk.ts'
 import type { FanningEvent } from '../../../src/pg/sql/fanning-events.ts'
 import type { EventRow } from '../../../src/pg/sql/insert-events.ts'
 import type { RejectRow } from '../../../src/pg/sql/insert-rejects.ts'
+import type { FeedbackResult } from '../../../src/pg/sql/record-feedback.ts'
 import type { RelayFanout } from '../../../src/pg/sql/relay-fanouts.ts'
 import type { StoredReject } from '../../../src/pg/sql/relay-rejects.ts'
-import type { Clock, DueCampaign, IngestStore, Input, Output, RelayStore, WriterStore, WriterTx } from '../../../src/service/ports.ts'
+import type {
+  Clock,
+  DueCampaign,
+  FeedbackItem,
+  FeedbackStore,
+  IngestStore,
+  Input,
+  Output,
+  RelayStore,
+  WriterStore,
+  WriterTx,
+} from '../../../src/service/ports.ts'
 
 /** Waits, turn by turn of the event loop, until cond holds; fails after many turns. Never sleeps. */
 export async function until(cond: () => boolean, what = 'condition'): Promise<void> {
@@ -229,6 +241,41 @@ export class MemWriterStore implements WriterStore, IngestStore {
         return { inserted: candidates.length, candidates: candidates.length, finished }
       },
     }
+  }
+}
+
+/** The feedback intake's tables: pushes sent, feedback recorded (one per event key), rejects by position. */
+export class MemFeedbackStore implements FeedbackStore {
+  /** `campaign/client` of every push sent. */
+  pushes = new Set<string>()
+  recorded: string[] = []
+  rejects: RejectRow[] = []
+  /** Errors the next transactions throw before doing anything, one each. */
+  failures: OfferstreamError[] = []
+  transactions = 0
+
+  async store(items: FeedbackItem[], rejects: RejectRow[]): Promise<{ results: FeedbackResult[]; rejected: number }> {
+    const failure = this.failures.shift()
+    if (failure) throw failure
+    this.transactions++
+    const all = [...rejects]
+    const results = items.map(({ feedback: f, unknownPush }): FeedbackResult => {
+      if (!this.pushes.has(`${f.adv_campaign_id}/${f.client_id}`)) {
+        all.push(unknownPush('no such push'))
+        return { outcome: 'unknown_push', reason: 'no such push' }
+      }
+      const key = `${f.adv_campaign_id}/${f.client_id}/${f.feedback}/${f.datetime_created}`
+      if (this.recorded.includes(key)) return { outcome: 'duplicate' }
+      this.recorded.push(key)
+      return { outcome: 'recorded' }
+    })
+    let rejected = 0
+    for (const r of all) {
+      if (this.rejects.some(x => x.topic === r.topic && x.partition === r.partition && x.offset === r.offset)) continue
+      this.rejects.push(r)
+      rejected++
+    }
+    return { results, rejected }
   }
 }
 
