@@ -26,6 +26,7 @@ import type { Clock, Input } from './ports.ts'
 import { Relay } from './relay.ts'
 import { Resources } from './resources.ts'
 import { retry } from './retry.ts'
+import { joinShardGroup } from './shard-group.ts'
 import { ShardManager } from './shard-manager.ts'
 import { Turns } from './turns.ts'
 import { Writer } from './writer.ts'
@@ -82,7 +83,7 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
     const parts = buildParts(startup, pool)
     httpPort = await startHttpServer(startup, parts)
     startShardWorkListener(startup, parts.manager)
-    const joined = joinShardGroup(startup, parts.manager)
+    const joined = startShardGroup(startup, parts.manager)
     // Ingest needs no shard: it joins the input group while the shard group forms (after a restart
     // both joins used to add up before the first record was stored).
     running = startInputs(startup, parts)
@@ -294,53 +295,25 @@ function startInputs({ resources }: Startup, { ingester, intake }: Parts): Promi
 }
 
 /**
- * Joins the shard group, in the background; the promise returned settles once joined. A membership
- * the client gave up on is rebuilt (the shards keep running meanwhile, fenced if moved), until stop.
- * Registers the group's leave and, after it, the shards' stop: on the way down the shards stop
- * (their relays drain) before the instance leaves the group.
+ * Joins the shard group, in the background; the promise returned settles once joined. Registers
+ * the group's leave and, after it, the shards' stop: on the way down the shards stop (their relays
+ * drain) before the instance leaves the group.
  */
-function joinShardGroup(startup: Startup, manager: ShardManager): Promise<void> {
-  const { config, log, clock, resources, withRetry, fatal } = startup
-  const signal = startup.stopping.signal
-  let current: ShardMembership | undefined
-  let rebuilding: Promise<void> | undefined
-  const build = async (): Promise<void> => {
-    const m = new ShardMembership(config, {
+function startShardGroup(startup: Startup, manager: ShardManager): Promise<void> {
+  const { config, log, clock, resources, fatal } = startup
+  const group = joinShardGroup({
+    createMember: events => new ShardMembership(config, events),
+    events: {
       onAssignment: a => manager.assign(a.generation, a.shards),
       onHeartbeat: generation => manager.heartbeat(generation),
-      onFailure: error => {
-        if (rebuilding || current !== m || signal.aborted) return
-        log.warn({ err: error.message }, 'shard group membership failed; rejoining')
-        current = undefined
-        rebuilding = (async () => {
-          await m.close()
-          // Retryable failures are retried for as long as it takes (or until stop); anything else
-          // ends the service, like any non-retryable failure, since this instance could never own
-          // a shard again.
-          await retry(build, { clock, maxDelayMs: config.retryMaxDelayMs, signal }).catch(error => {
-            if (!signal.aborted) fatal(error as Error)
-          })
-          rebuilding = undefined
-        })()
-      },
-    })
-    try {
-      await m.start()
-    } catch (error) {
-      await m.close()
-      throw error
-    }
-    // Joined after stop began: leave at once, nothing else would.
-    if (signal.aborted) await m.close()
-    else current = m
-  }
-  const joined = withRetry('joining the shard group', build)
-  resources.defer('shard group', async () => {
-    await joined.catch(() => {})
-    await rebuilding
-    await current?.close()
-    current = undefined
+    },
+    log,
+    clock,
+    retryMaxDelayMs: config.retryMaxDelayMs,
+    signal: startup.stopping.signal,
+    onFatal: fatal,
   })
+  resources.defer('shard group', () => group.leave())
   resources.defer('shards', () => manager.stop(startup.started ? AbortSignal.timeout(config.shutdownTimeoutMs) : undefined))
-  return joined
+  return group.joined
 }

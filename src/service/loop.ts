@@ -11,11 +11,12 @@ import { retry } from './retry.ts'
  */
 export interface Stoppable {
   /**
-   * Ends the work after the step in flight and resolves once it has ended and what it holds is
-   * closed; idempotent, never rejects (a failure is reported by whatever the part's run returned).
-   * `drain`: a part that holds committed work still to hand on (the relay's rows not yet in Kafka)
-   * first finishes it, until the signal aborts. The others have nothing to drain: what they had
-   * not committed is redone by the next owner or redelivered.
+   * Ends the work and resolves once it has ended and what it holds is closed; idempotent, never
+   * rejects (a failure is reported by the part's run()). Waits, idle or backoff, end at once; the
+   * step in flight finishes, or is cut short where nothing is lost by it (a pending take, a relay
+   * transaction the shard's next owner redoes). `drain`: a part that holds committed work still to
+   * hand on (the relay's rows not yet in Kafka) first publishes it, until the signal aborts. The
+   * others have nothing to drain: what they had not committed is redone or redelivered.
    */
   stop(drain?: AbortSignal): Promise<void>
 }

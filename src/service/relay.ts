@@ -92,18 +92,27 @@ export class Relay implements Stoppable {
   }
 
   /**
-   * Stops after the transaction in flight (one transaction at a time); with `drain`, then publishes
-   * everything already committed until the signal aborts. Closes the producer either way.
+   * Stops and closes the producer. Without `drain` the transaction in flight is cut short (the
+   * shard's next owner publishes it); with it, once that transaction is done (one at a time),
+   * everything already committed is published until the signal aborts.
    */
   stop(drain?: AbortSignal): Promise<void> {
     this.#stopped ??= (async () => {
       this.wake()
-      await this.#loop.stop()
+      const stopped = this.#loop.stop()
+      if (!drain) await this.#closeOutput()
+      await stopped
       if (drain) await this.#drain(drain)
-      await this.#output?.close()
-      this.#output = undefined
+      // Also a producer that the step in flight created after the first close.
+      await this.#closeOutput()
     })()
     return this.#stopped
+  }
+
+  async #closeOutput(): Promise<void> {
+    const output = this.#output
+    this.#output = undefined
+    await output?.close()
   }
 
   /** Takes over from the stopped loop, failure and all; what it leaves is published by the shard's next owner. */

@@ -259,3 +259,20 @@ test('the drain deadline cuts short a transaction that does not finish: stop() r
   await stopped
   assert.equal(t.pushed().length, 0)
 })
+
+test('stop() without a drain cuts the transaction in flight short: the producer is closed under it', async () => {
+  const t = setup()
+  t.store.addFanout(3)
+  let open!: () => void
+  t.broker.gate = new Promise(resolve => {
+    open = resolve
+  })
+  const run = t.relay.run()
+  await until(() => t.broker.publishing === 1, 'a transaction in flight')
+  const stopped = t.relay.stop()
+  await until(() => t.broker.closed === 1, 'the producer closed while the transaction is in flight')
+  open()
+  await stopped
+  await run
+  assert.equal(t.broker.opened, 1, 'no new producer after stop')
+})

@@ -454,6 +454,7 @@ export class FakeBroker {
   transactions: number[] = []
   epoch = 0
   opened = 0
+  closed = 0
   /** What the next publishes do, one each: throw the error (after sending, before commit), or commit (null). */
   failures: Array<OfferstreamError | null> = []
   /** When set, a publish waits for it before committing. */
@@ -485,6 +486,7 @@ export class FakeBroker {
         }
       },
       close: async () => {
+        if (!closed) this.closed++
         closed = true
       },
     }
