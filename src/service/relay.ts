@@ -19,7 +19,7 @@ export interface RelayDeps {
 
 // How often the relay looks for work when nobody woke it (another instance's writes, missed wake).
 const IDLE_POLL_MS = 1000
-// Failures drain() rides out before it gives up and leaves the rest to the next start.
+// Failures a drain (stop with a drain signal) rides out before it gives up and leaves the rest to the next start.
 const DRAIN_RETRIES = 4
 
 /**
