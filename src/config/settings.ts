@@ -28,6 +28,41 @@ export const SETTINGS = {
     secret: true,
     help: 'PostgreSQL connection string (postgres://user:pass@host:port/db?sslmode=...).',
   },
+  // The service's own pool (the HTTP API has 4 more connections of its own). What holds a
+  // connection at once: up to fanoutConcurrency fan-out transactions, the shard writers' short
+  // promotion transactions, each relay's read and prefetch, the ingest and feedback transactions.
+  // Measured (bench/pool-demand.ts: one instance, 12 shards, a 96,000-push burst, 2 runs each):
+  // busy connections p95 5-7, at most 9 with a pool of 10 (never all 10), at most 11 with 20 and no
+  // faster; with 4 they sat at the cap 45 % of the time. Instances × (pool + 4) must fit
+  // PostgreSQL's max_connections (100 by default: 7 instances at these defaults).
+  pgPoolSize: {
+    env: 'OFFERSTREAM_PG_POOL_SIZE',
+    kind: 'int',
+    default: '10',
+    min: 2,
+    max: 200,
+    help: 'Most PostgreSQL connections of the service pool (writers, relays, ingest, feedback intake).',
+  },
+  pgConnectTimeoutMs: {
+    env: 'OFFERSTREAM_PG_CONNECT_TIMEOUT_MS',
+    kind: 'int',
+    default: '5000',
+    min: 100,
+    max: 600000,
+    help: 'How long taking a pooled connection may wait (for a free one, or to connect) before it fails and is retried.',
+  },
+  // A frozen process (SIGSTOP, a long GC pause) inside a shard transaction holds the shard's lock
+  // until the server ends its session; 10 s matches the groups' session timeout, after which the
+  // shard's next owner arrives and waits for that lock. Writer transactions are never idle on
+  // purpose (their statements follow each other within milliseconds).
+  pgIdleInTransactionTimeoutMs: {
+    env: 'OFFERSTREAM_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+    kind: 'int',
+    default: '10000',
+    min: 100,
+    max: 3600000,
+    help: 'idle_in_transaction_session_timeout of the service sessions: the server ends a session whose transaction waited this long for its client.',
+  },
   inputTopic: { env: 'OFFERSTREAM_INPUT_TOPIC', kind: 'string', default: 'restaurant_actions', help: 'Topic the campaigns arrive on.' },
   outputTopic: {
     env: 'OFFERSTREAM_OUTPUT_TOPIC',

@@ -4,16 +4,26 @@ import pg from 'pg'
 // and spare every caller a conversion.
 pg.types.setTypeParser(pg.types.builtins.INT8, v => Number(v))
 
-export function createPool(databaseUrl: string, max = 4): pg.Pool {
+/** Session settings; the defaults are those of settings.ts (pgConnectTimeoutMs, pgIdleInTransactionTimeoutMs). */
+export interface PoolTimeouts {
+  connectMs: number
+  idleInTransactionMs: number
+}
+
+export function createPool(
+  databaseUrl: string,
+  max = 4,
+  timeouts: PoolTimeouts = { connectMs: 5000, idleInTransactionMs: 10000 },
+): pg.Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max,
-    connectionTimeoutMillis: 5000,
+    connectionTimeoutMillis: timeouts.connectMs,
     idleTimeoutMillis: 30000,
     application_name: 'offerstream',
     // A frozen process (SIGSTOP, a long GC pause) inside a shard transaction holds the shard lock;
     // the server ends its session after this long, so the shard's next owner is not blocked for good.
-    idle_in_transaction_session_timeout: 10000,
+    idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
   })
   // An idle client losing its connection (database restart) must not crash the process; the next
   // query gets a fresh one.

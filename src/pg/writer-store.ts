@@ -29,9 +29,6 @@ export class PgWriterStore {
   }
 }
 
-// The writer takes at most this many campaigns per transaction (MAX_EVENTS_PER_TX in writer.ts).
-const FANNING_PER_TX = 64
-
 class PgWriterTx {
   #c: pg.PoolClient
   #shard: number
@@ -52,13 +49,9 @@ class PgWriterTx {
   nextPendingStart() {
     return nextPendingStart(this.#c, this.#shard)
   }
-  /**
-   * The next campaign of this transaction's round, null once each has had its turn. Every call but
-   * the first continues the round the first one read (the writer passes the id it just took, so the
-   * order is the same); campaigns stored meanwhile wait for the next transaction, whose wake is counted.
-   */
-  async nextFanning(afterId: number): Promise<FanningEvent | null> {
-    this.#round ??= await fanningRoundRobin(this.#c, this.#shard, afterId, FANNING_PER_TX)
+  /** WriterTx.nextFanning: the round is one query, at the first call; campaigns stored meanwhile wait for the next transaction, whose wake is counted. */
+  async nextFanning(afterId: number, limit: number): Promise<FanningEvent | null> {
+    this.#round ??= await fanningRoundRobin(this.#c, this.#shard, afterId, limit)
     return this.#round.shift() ?? null
   }
   fanOutChunk(event: FanningEvent, size: number) {

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import type pg from 'pg'
 import type { Config } from '../config/settings.ts'
 import type { OfferstreamError } from '../errors.ts'
 import { startHttp } from '../http/server.ts'
@@ -9,6 +10,7 @@ import { OutputProducer, shardTransactionalId } from '../kafka/output-producer.t
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
 import { ShardMembership } from '../kafka/shard-membership.ts'
 import { createMetrics, type Metrics } from '../metrics/metrics.ts'
+import { PgFeedbackStore } from '../pg/feedback-store.ts'
 import { PgIngestStore } from '../pg/ingest-store.ts'
 import { migrate } from '../pg/migrate.ts'
 import { createPool } from '../pg/pool.ts'
@@ -17,12 +19,14 @@ import { listenForShardWork } from '../pg/shard-notifications.ts'
 import { PgShardOwner } from '../pg/shard-owner.ts'
 import { PgWriterStore } from '../pg/writer-store.ts'
 import { systemClock } from './clock.ts'
-import { type FeedbackIntake, startFeedbackIntake } from './feedback-intake.ts'
+import { FeedbackIntake } from './feedback-intake.ts'
 import { Ingester } from './ingester.ts'
 import type { Logger } from './logger.ts'
-import type { Clock } from './ports.ts'
+import type { Clock, Input } from './ports.ts'
 import { Relay } from './relay.ts'
+import { Resources } from './resources.ts'
 import { retry } from './retry.ts'
+import { joinShardGroup } from './shard-group.ts'
 import { ShardManager } from './shard-manager.ts'
 import { Turns } from './turns.ts'
 import { Writer } from './writer.ts'
@@ -36,32 +40,176 @@ export interface Service {
   stop(): Promise<void>
 }
 
-/** Wires the adapters together: the ingest stage, the shard group membership, and a writer and relay per owned shard. */
+/** What the start-up steps share. */
+interface Startup {
+  config: Config
+  log: Logger
+  clock: Clock
+  metrics: Metrics
+  ownerId: string
+  /** What start-up opened; closed in reverse order on a failed start and on stop. */
+  resources: Resources
+  /** Aborted by stop() or the caller's cancel: ends start-up retries and the shard group's rebuilds. */
+  stopping: AbortController
+  /** Set once start-up succeeded: from then on, stopping drains the relays within the shutdown budget. */
+  started: boolean
+  withRetry<T>(what: string, fn: () => Promise<T>): Promise<T>
+  /** Ends the service with a non-retryable failure of a part that runs in the background. */
+  fatal(error: Error): void
+}
+
+/** The service's parts, built before anything runs so that every reader (the health check) sees them. */
+interface Parts {
+  manager: ShardManager
+  ingester: Ingester
+  intake: FeedbackIntake
+}
+
+/**
+ * Wires the adapters together: the ingest stage, the feedback intake, the shard group membership,
+ * and a writer and relay per owned shard. Each start-up step registers what it opened; stop (and a
+ * failed start) closes it all in reverse: feedback intake, ingest, shards (writers stop, relays
+ * drain), shard group, shard-work listener, HTTP, pool.
+ */
 export async function startService(config: Config, log: Logger, cancel?: AbortSignal): Promise<Service> {
-  const startup = new AbortController()
+  const { startup, died } = createStartup(config, log)
   // A stop requested while starting ends the retries of the start-up steps.
-  cancel?.addEventListener('abort', () => startup.abort(), { once: true })
-  const clock = systemClock
-  const metrics = createMetrics()
-  const withRetry = <T>(what: string, fn: () => Promise<T>) =>
-    retry(fn, {
-      clock,
-      maxDelayMs: config.retryMaxDelayMs,
-      signal: startup.signal,
-      onRetry: (e, _attempt, delay) => log.warn({ code: e.code, err: e.message, retryInMs: delay }, `${what} failed; retrying`),
-    })
-  // Shard writers and relays each hold a connection while they work; more than the 2 cores can
-  // keep busy only queues inside PostgreSQL.
-  const pool = createPool(config.databaseUrl, 10)
-  const owner = new PgShardOwner(pool)
-  const ownerId = `${config.groupInstanceId || hostname()}:${process.pid}`
-  let failed: (error: Error) => void = () => {}
-  const fatal = new Promise<never>((_, reject) => {
-    failed = reject
+  cancel?.addEventListener('abort', () => startup.stopping.abort(), { once: true })
+  let running: Promise<unknown>
+  let httpPort: number | undefined
+  try {
+    const pool = openPool(startup)
+    await prepareStorage(startup, pool)
+    const parts = buildParts(startup, pool)
+    httpPort = await startHttpServer(startup, parts)
+    startShardWorkListener(startup, parts.manager)
+    const joined = startShardGroup(startup, parts.manager)
+    // Ingest needs no shard: it joins the input group while the shard group forms (after a restart
+    // both joins used to add up before the first record was stored).
+    running = startInputs(startup, parts)
+    await joined
+  } catch (error) {
+    startup.stopping.abort()
+    await startup.resources.closeAll()
+    throw error
+  }
+  startup.started = true
+  let stopping: Promise<void> | undefined
+  const stop = () => {
+    stopping ??= (async () => {
+      startup.stopping.abort()
+      await startup.resources.closeAll()
+      log.info('stopped')
+    })()
+    return stopping
+  }
+  const done = Promise.race([running, died]).then(
+    () => undefined,
+    async error => {
+      log.error({ err: (error as Error).message, code: (error as OfferstreamError).code }, 'service failed')
+      await stop()
+      throw error
+    },
+  )
+  log.info(
+    {
+      input: config.inputTopic,
+      output: config.outputTopic,
+      dlq: config.dlqTopic,
+      shards: config.shards,
+      owner: startup.ownerId,
+      httpPort,
+    },
+    'offerstream running',
+  )
+  return { metrics: startup.metrics, httpPort, done, stop }
+}
+
+function createStartup(config: Config, log: Logger): { startup: Startup; died: Promise<never> } {
+  let fatal: (error: Error) => void = () => {}
+  const died = new Promise<never>((_, reject) => {
+    fatal = reject
   })
-  fatal.catch(() => {})
-  let http: { port: number; close: () => Promise<void> } | undefined
-  let feedback: FeedbackIntake | undefined
+  died.catch(() => {})
+  const clock = systemClock
+  const stopping = new AbortController()
+  const startup: Startup = {
+    config,
+    log,
+    clock,
+    metrics: createMetrics(),
+    ownerId: `${config.groupInstanceId || hostname()}:${process.pid}`,
+    resources: new Resources(log),
+    stopping,
+    started: false,
+    withRetry: (what, fn) =>
+      retry(fn, {
+        clock,
+        maxDelayMs: config.retryMaxDelayMs,
+        signal: stopping.signal,
+        onRetry: (e, _attempt, delay) => log.warn({ code: e.code, err: e.message, retryInMs: delay }, `${what} failed; retrying`),
+      }),
+    fatal: error => fatal(error),
+  }
+  return { startup, died }
+}
+
+function openPool({ config, resources }: Startup): pg.Pool {
+  const pool = createPool(config.databaseUrl, config.pgPoolSize, {
+    connectMs: config.pgConnectTimeoutMs,
+    idleInTransactionMs: config.pgIdleInTransactionTimeoutMs,
+  })
+  resources.defer('PostgreSQL pool', () => pool.end())
+  return pool
+}
+
+/** Schema, shard rows and topics: idempotent, retried while PostgreSQL or Kafka is unavailable. */
+async function prepareStorage({ config, log, withRetry }: Startup, pool: pg.Pool): Promise<void> {
+  const applied = await withRetry('migration', () => migrate(pool))
+  if (applied.length) log.info({ applied }, 'migrations applied')
+  const setup = await withRetry('shard set-up', () => new PgShardOwner(pool).setup(config.shards))
+  if (setup === 'created') log.info({ shards: config.shards }, 'shards set up')
+  const created = await withRetry('topic setup', () => ensureTopics(config))
+  if (created.length) log.info({ created }, 'topics created')
+}
+
+function buildParts(startup: Startup, pool: pg.Pool): Parts {
+  const { config, log, metrics, clock, ownerId } = startup
+  const manager = createShardManager(startup, pool)
+  const consumer = async (sourceConfig: Config): Promise<Input> => {
+    const source = new InputSource(sourceConfig)
+    await source.start().catch(async error => {
+      await source.close()
+      throw error
+    })
+    return source
+  }
+  const ingester = new Ingester({
+    store: new PgIngestStore(pool, ownerId),
+    config,
+    log,
+    metrics,
+    clock,
+    onStored: shards => {
+      for (const [shard, stored] of shards) manager.wake(shard, stored)
+    },
+    createInput: () => consumer(config),
+  })
+  const intake = new FeedbackIntake({
+    store: new PgFeedbackStore(pool),
+    config,
+    log,
+    metrics,
+    clock,
+    // The input consumer's settings, pointed at the feedback topic with a group of its own.
+    createInput: () => consumer({ ...config, inputTopic: config.feedbackTopic, groupId: `${config.groupId}-feedback` }),
+    onRejected: () => manager.wakeRelays(),
+  })
+  return { manager, ingester, intake }
+}
+
+function createShardManager({ config, log, metrics, clock, ownerId, fatal }: Startup, pool: pg.Pool): ShardManager {
+  const owner = new PgShardOwner(pool)
   // Read once per process, and only by a shard relay that has no cursor of its own yet.
   let legacy: Promise<RelayCursor | null> | undefined
   const legacyStart = () => {
@@ -72,7 +220,7 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
     return legacy
   }
   const fanOutTurns = new Turns(config.fanoutConcurrency)
-  const manager = new ShardManager({
+  return new ShardManager({
     acquire: (shard, generation, force) => owner.acquire(shard, generation, ownerId, force),
     startShard: (shard, epoch) => {
       const shardLog = log.child({ shard })
@@ -99,152 +247,73 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
     log,
     clock,
     retryMaxDelayMs: config.retryMaxDelayMs,
-    onFatal: error => failed(error),
+    onFatal: fatal,
     onOwned: shards => metrics.shardsOwned.set(shards.length),
   })
-  const ingester = new Ingester({
-    store: new PgIngestStore(pool, ownerId),
-    config,
-    log,
-    metrics,
-    clock,
-    onStored: shards => {
-      for (const [shard, stored] of shards) manager.wake(shard, stored)
-    },
-    createInput: async () => {
-      const source = new InputSource(config)
-      await source.start().catch(async error => {
-        await source.close()
-        throw error
-      })
-      return source
-    },
-  })
-  let membership: { close(): Promise<void> } | undefined
-  let ingestDone: Promise<void> | undefined
-  let listener: { close: () => Promise<void> } | undefined
-  try {
-    const applied = await withRetry('migration', () => migrate(pool))
-    if (applied.length) log.info({ applied }, 'migrations applied')
-    const setup = await withRetry('shard set-up', () => owner.setup(config.shards))
-    if (setup === 'created') log.info({ shards: config.shards }, 'shards set up')
-    const created = await withRetry('topic setup', () => ensureTopics(config))
-    if (created.length) log.info({ created }, 'topics created')
-    listener = listenForShardWork(config.databaseUrl, ownerId, (shard, work) => manager.wake(shard, work))
-    // Ingest needs no shard: it joins the input group while the shard group forms (after a restart
-    // both joins used to add up before the first record was stored).
-    ingestDone = ingester.run()
-    ingestDone.catch(() => {}) // observed by `done` below; this only keeps an early failure from being "unhandled"
-    membership = await withRetry('joining the shard group', () => joinShardGroup(config, manager, log, clock, error => failed(error)))
-    if (config.httpEnabled) {
-      http = await startHttp(config.httpHost, config.httpPort, {
-        databaseUrl: config.databaseUrl,
-        metrics,
-        apiToken: config.apiToken,
-        // Unhealthy while a dependency is failing; the loops keep retrying, so it recovers by itself.
-        health: () => {
-          const shards = manager.health()
-          return {
-            ok: !ingester.lastError && !feedback?.lastError && shards.failing.length === 0,
-            detail: {
-              ingest: ingester.lastError ?? 'ok',
-              shards: shards.failing.length ? shards.failing.join('; ') : 'ok',
-              feedback: feedback?.lastError ?? 'ok',
-            },
-          }
-        },
-      })
-    }
-  } catch (error) {
-    ingester.stop()
-    await ingestDone?.catch(() => {})
-    await membership?.close()
-    await listener?.close()
-    await manager.stop(0)
-    await pool.end().catch(() => {})
-    throw error
-  }
-  const ingest = ingestDone!
-  feedback = startFeedbackIntake({ pool, config, log, metrics, onRejected: () => manager.wakeRelays() })
-  const fb = feedback
-  let stopping: Promise<void> | undefined
-  const stop = () => {
-    stopping ??= (async () => {
-      startup.abort()
-      ingester.stop()
-      await ingest.catch(() => {})
-      await fb.stop()
-      // Everything the shard writers committed is published before exit, within the shutdown budget.
-      await manager.stop(config.shutdownTimeoutMs)
-      await membership?.close()
-      await listener?.close()
-      await http?.close()
-      await pool.end().catch(() => {})
-      log.info('stopped')
-    })()
-    return stopping
-  }
-  const done = Promise.race([Promise.all([ingest, fb.done]), fatal]).then(
-    () => undefined,
-    async error => {
-      log.error({ err: (error as Error).message, code: (error as OfferstreamError).code }, 'service failed')
-      await stop()
-      throw error
-    },
-  )
-  log.info(
-    {
-      input: config.inputTopic,
-      output: config.outputTopic,
-      dlq: config.dlqTopic,
-      shards: config.shards,
-      owner: ownerId,
-      httpPort: http?.port,
-    },
-    'offerstream running',
-  )
-  return { metrics, httpPort: http?.port, done, stop }
 }
 
-/** Joins the shard group; a membership the client gave up on is rebuilt (the shards keep running meanwhile, fenced if moved). */
-async function joinShardGroup(
-  config: Config,
-  manager: ShardManager,
-  log: Logger,
-  clock: Clock,
-  onFatal: (error: Error) => void,
-): Promise<{ close(): Promise<void> }> {
-  let current: ShardMembership | undefined
-  let rebuilding = false
-  const build = async (): Promise<ShardMembership> => {
-    const m = new ShardMembership(config, {
+/** /healthz, /metrics, the API and the dashboard; the port it listens on (undefined when disabled). */
+async function startHttpServer({ config, metrics, resources }: Startup, parts: Parts): Promise<number | undefined> {
+  if (!config.httpEnabled) return undefined
+  const { ingester, intake, manager } = parts
+  const http = await startHttp(config.httpHost, config.httpPort, {
+    databaseUrl: config.databaseUrl,
+    metrics,
+    apiToken: config.apiToken,
+    // Unhealthy while a dependency is failing; the loops keep retrying, so it recovers by itself.
+    health: () => {
+      const shards = manager.health()
+      return {
+        ok: !ingester.lastError && !intake.lastError && shards.failing.length === 0,
+        detail: {
+          ingest: ingester.lastError ?? 'ok',
+          shards: shards.failing.length ? shards.failing.join('; ') : 'ok',
+          feedback: intake.lastError ?? 'ok',
+        },
+      }
+    },
+  })
+  resources.defer('HTTP server', () => http.close())
+  return http.port
+}
+
+/** Other instances' ingest stages tell this one about work for the shards it owns. */
+function startShardWorkListener({ config, ownerId, resources }: Startup, manager: ShardManager): void {
+  const listener = listenForShardWork(config.databaseUrl, ownerId, (shard, work) => manager.wake(shard, work))
+  resources.defer('shard-work listener', () => listener.close())
+}
+
+/** Starts ingest and the feedback intake; resolves when both ended, rejects when either failed. */
+function startInputs({ resources }: Startup, { ingester, intake }: Parts): Promise<unknown> {
+  const ingest = ingester.run()
+  resources.defer('ingest', () => ingester.stop())
+  const feedback = intake.run()
+  resources.defer('feedback intake', () => intake.stop())
+  const both = Promise.all([ingest, feedback])
+  both.catch(() => {}) // observed by `done`; this only keeps an early failure from being "unhandled"
+  return both
+}
+
+/**
+ * Joins the shard group, in the background; the promise returned settles once joined. Registers
+ * the group's leave and, after it, the shards' stop: on the way down the shards stop (their relays
+ * drain) before the instance leaves the group.
+ */
+function startShardGroup(startup: Startup, manager: ShardManager): Promise<void> {
+  const { config, log, clock, resources, fatal } = startup
+  const group = joinShardGroup({
+    createMember: events => new ShardMembership(config, events),
+    events: {
       onAssignment: a => manager.assign(a.generation, a.shards),
       onHeartbeat: generation => manager.heartbeat(generation),
-      onFailure: error => {
-        if (rebuilding || current !== m) return
-        rebuilding = true
-        log.warn({ err: error.message }, 'shard group membership failed; rejoining')
-        void (async () => {
-          await m.close()
-          // Retryable failures are retried for as long as it takes; anything else ends the service,
-          // like any non-retryable failure, since this instance could never own a shard again.
-          current = await retry(build, { clock, maxDelayMs: config.retryMaxDelayMs }).catch(error => {
-            onFatal(error as Error)
-            return undefined
-          })
-          rebuilding = false
-        })()
-      },
-    })
-    try {
-      await m.start()
-    } catch (error) {
-      await m.close()
-      throw error
-    }
-    current = m
-    return m
-  }
-  await build()
-  return { close: async () => current?.close() }
+    },
+    log,
+    clock,
+    retryMaxDelayMs: config.retryMaxDelayMs,
+    signal: startup.stopping.signal,
+    onFatal: fatal,
+  })
+  resources.defer('shard group', () => group.leave())
+  resources.defer('shards', () => manager.stop(startup.started ? AbortSignal.timeout(config.shutdownTimeoutMs) : undefined))
+  return group.joined
 }

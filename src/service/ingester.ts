@@ -5,14 +5,13 @@ import type { InputRecord } from '../kafka/input-source.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { classifyBatch } from './ingest.ts'
 import type { Logger } from './logger.ts'
+import { Loop } from './loop.ts'
+import { OffsetCommits } from './offset-commits.ts'
 import type { Clock, IngestStore, Input } from './ports.ts'
-import { retry } from './retry.ts'
 
 // Values of the `disposition` label of offerstream_events_accepted_total, as published before the
 // states had one vocabulary; kept because dashboards select on them.
 const DISPOSITION: Record<RuledState, string> = { fanning: 'active', pending: 'early', expired: 'expired' }
-// How long a take waits for input before the loop goes round (stop() interrupts it anyway).
-const TAKE_WAIT_MS = 1000
 
 type IngesterConfig = Pick<
   Config,
@@ -40,55 +39,46 @@ export class Ingester {
   #d: IngesterDeps
   #input: Input | undefined
   #inflight: InputRecord[] | undefined
-  #pendingCommit: Promise<void> | undefined
-  /** The last stored record of each input partition whose offset is not committed yet. */
-  #uncommitted = new Map<string, InputRecord>()
-  #lastCommitAt = 0
-  #stopping = false
-  #stop = new AbortController()
-  /** Message of the last failed step, cleared by the next successful one; read by /healthz. */
-  lastError: string | undefined
+  #commits: OffsetCommits
+  #loop: Loop
 
   constructor(deps: IngesterDeps) {
     this.#d = deps
+    this.#commits = new OffsetCommits(deps.clock, deps.log, deps.config.inputCommitIntervalMs)
+    this.#loop = new Loop({
+      component: 'ingest',
+      step: async () => {
+        this.#input ??= await this.#d.createInput()
+        await this.#step(this.#input)
+        return undefined
+      },
+      clock: deps.clock,
+      log: deps.log,
+      metrics: deps.metrics,
+      retryMaxDelayMs: deps.config.retryMaxDelayMs,
+      retryMessage: 'ingest failed; retrying',
+      onRetry: async e => {
+        if (e.code.startsWith('KAFKA')) await this.#dropInput()
+      },
+      finish: () => this.#dropInput(),
+    })
   }
 
-  async run(): Promise<void> {
-    const { config, clock, log, metrics } = this.#d
-    try {
-      while (!this.#stopping) {
-        await retry(
-          async () => {
-            this.#input ??= await this.#d.createInput()
-            await this.#step(this.#input)
-          },
-          {
-            clock,
-            maxDelayMs: config.retryMaxDelayMs,
-            signal: this.#stop.signal,
-            onRetry: async (e, attempt, delay) => {
-              this.lastError = `${e.code}: ${e.message}`
-              metrics.retries.inc({ component: 'ingest', code: e.code })
-              log.warn({ code: e.code, err: e.message, retryInMs: delay, attempt }, 'ingest failed; retrying')
-              if (e.code.startsWith('KAFKA')) await this.#dropInput()
-            },
-          },
-        )
-        this.lastError = undefined
-      }
-    } catch (error) {
-      // Stopping cuts a retry short; the failed batch is redelivered later.
-      if (!this.#stopping) throw error
-    } finally {
-      await this.#dropInput()
-    }
+  /** Message of the last failed step, cleared by the next successful one; read by /healthz. */
+  get lastError(): string | undefined {
+    return this.#loop.lastError
   }
 
-  /** Finishes the batch in progress, then stops. The uncommitted input is redelivered later. */
-  stop(): void {
-    this.#stopping = true
-    this.#stop.abort()
+  /** Runs until stopped; rejects on a non-retryable failure. */
+  run(): Promise<void> {
+    return this.#loop.run()
+  }
+
+  /** Finishes the batch in progress, then stops and closes the input. The uncommitted input is redelivered later. */
+  async stop(): Promise<void> {
+    const stopped = this.#loop.stop()
     this.#input?.interrupt()
+    await stopped
   }
 
   async #dropInput(): Promise<void> {
@@ -96,61 +86,23 @@ export class Ingester {
     this.#input = undefined
     // Records taken but not stored are redelivered by the new consumer from the committed offsets.
     this.#inflight = undefined
-    // Stored ones need no commit to be safe, but one saves their redelivery; after a failure it may fail too.
-    if (input && this.#uncommitted.size > 0) this.#commit(input)
-    this.#uncommitted.clear()
-    await this.#pendingCommit
+    await this.#commits.flush(input)
     await input?.close()
   }
 
   async #step(input: Input): Promise<void> {
     if (!this.#inflight) {
-      const batch = await input.take(this.#d.config.ingestBatch, this.#takeWaitMs())
+      const batch = await input.take(this.#d.config.ingestBatch, this.#commits.takeWaitMs())
       if (batch.length === 0) {
-        if (this.#commitDue()) this.#commit(input)
+        this.#commits.maybeCommit(input)
         return
       }
       this.#inflight = batch
     }
     await this.#ingest(this.#inflight)
-    for (const r of this.#inflight) {
-      const k = `${r.topic}\u0000${r.partition}`
-      const prev = this.#uncommitted.get(k)
-      if (!prev || prev.offset < r.offset) this.#uncommitted.set(k, r)
-    }
+    const stored = this.#inflight
     this.#inflight = undefined
-    if (this.#commitDue()) this.#commit(input)
-  }
-
-  /** A quiet input still gets its last offsets committed once the interval is up. */
-  #takeWaitMs(): number {
-    if (this.#uncommitted.size === 0) return TAKE_WAIT_MS
-    const dueIn = this.#lastCommitAt + this.#d.config.inputCommitIntervalMs - this.#d.clock.now()
-    return Math.max(1, Math.min(TAKE_WAIT_MS, dueIn))
-  }
-
-  #commitDue(): boolean {
-    return this.#uncommitted.size > 0 && this.#d.clock.now() - this.#lastCommitAt >= this.#d.config.inputCommitIntervalMs
-  }
-
-  /**
-   * Commits the stored offsets in the background: the batches are already durable in PostgreSQL,
-   * so the commit only shortens redelivery, and it overlaps the next take. Committing once per
-   * interval instead of once per batch spares the broker an OffsetCommit (and a log append) per
-   * ingest transaction: ~60 a second at 100 campaigns/s. One commit in flight at a time, in order.
-   */
-  #commit(input: Input): void {
-    const done = [...this.#uncommitted.values()]
-    this.#uncommitted.clear()
-    this.#lastCommitAt = this.#d.clock.now()
-    const previous = this.#pendingCommit
-    this.#pendingCommit = (async () => {
-      await previous
-      await input.commit(done)
-    })().catch(error => {
-      // Harmless: a redelivered record is recognised by its position and skipped.
-      this.#d.log.warn({ err: (error as Error).message }, 'input offset commit failed; records may be redelivered')
-    })
+    this.#commits.stored(input, stored)
   }
 
   async #ingest(batch: InputRecord[]): Promise<void> {

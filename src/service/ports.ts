@@ -2,6 +2,7 @@
 // Kafka adapters implement these (and translate their drivers' errors into OfferstreamError); unit
 // tests implement them in memory.
 import type { RuledState } from '../core/campaign-state.ts'
+import type { Feedback } from '../core/feedback.ts'
 import type { InputRecord } from '../kafka/input-source.ts'
 import type { OutMessage } from '../kafka/output-producer.ts'
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
@@ -9,6 +10,7 @@ import type { ChunkResult } from '../pg/sql/fan-out-chunk.ts'
 import type { FanningEvent } from '../pg/sql/fanning-events.ts'
 import type { EventRow } from '../pg/sql/insert-events.ts'
 import type { RejectRow } from '../pg/sql/insert-rejects.ts'
+import type { FeedbackResult } from '../pg/sql/record-feedback.ts'
 import type { RelayFanout } from '../pg/sql/relay-fanouts.ts'
 import type { StoredReject } from '../pg/sql/relay-rejects.ts'
 
@@ -43,14 +45,36 @@ export interface WriterTx {
   /** Gives the campaigns a state decided by the caller; trigger is set when given. */
   setState(ids: number[], state: RuledState, trigger: number | null): Promise<void>
   nextPendingStart(): Promise<number | null>
-  /** The next fanning campaign after afterId, wrapping to the oldest; null when none is fanning. */
-  nextFanning(afterId: number): Promise<FanningEvent | null>
+  /**
+   * One round robin of the shard's fanning campaigns per transaction: the first call takes the
+   * round (those after afterId first, then wrapping to the oldest; at most `limit`, locked for the
+   * transaction), each call returns the next campaign of it, and null once every one had its turn
+   * or none is fanning. Later calls' arguments are not looked at (the writer passes the id it just
+   * took and the same limit). Campaigns that start fanning meanwhile wait for the next transaction.
+   */
+  nextFanning(afterId: number, limit: number): Promise<FanningEvent | null>
   fanOutChunk(event: FanningEvent, size: number): Promise<ChunkResult>
 }
 
 export interface WriterStore {
   /** Runs fn in one transaction under the shard's lock and epoch check (SHARD_LOST when taken over); rolled back if fn throws. */
   transaction<T>(fn: (tx: WriterTx) => Promise<T>): Promise<T>
+}
+
+/** A push_feedback record that decoded, and the reject to store for it if its push was never sent. */
+export interface FeedbackItem {
+  feedback: Feedback
+  unknownPush: (reason: string) => RejectRow
+}
+
+/** Stores batches of the feedback intake. */
+export interface FeedbackStore {
+  /**
+   * One transaction: the feedback (a redelivered event is a no-op by its key), the rejects (a
+   * redelivered record is a no-op by its position), and an item's unknownPush reject when no push
+   * of that campaign to that client exists. One result per item, in order; `rejected`: new rejects.
+   */
+  store(items: FeedbackItem[], rejects: RejectRow[]): Promise<{ results: FeedbackResult[]; rejected: number }>
 }
 
 /** A shard's committed rows the relay publishes; reads outside any transaction. */

@@ -1,12 +1,10 @@
 import type { Config } from '../config/settings.ts'
-import type { OfferstreamError } from '../errors.ts'
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
 import type { Metrics } from '../metrics/metrics.ts'
-import { WOKEN } from './clock.ts'
 import type { Logger } from './logger.ts'
+import { Loop, type Stoppable } from './loop.ts'
 import type { Clock, Output, RelayStore } from './ports.ts'
 import { isEmpty, type RelayBatch, readRelayBatch } from './relay-batch.ts'
-import { retry } from './retry.ts'
 
 export interface RelayDeps {
   store: RelayStore
@@ -21,7 +19,7 @@ export interface RelayDeps {
 
 // How often the relay looks for work when nobody woke it (another instance's writes, missed wake).
 const IDLE_POLL_MS = 1000
-// Failures drain() rides out before it gives up and leaves the rest to the next start.
+// Failures a drain (stop with a drain signal) rides out before it gives up and leaves the rest to the next start.
 const DRAIN_RETRIES = 4
 
 /**
@@ -29,16 +27,12 @@ const DRAIN_RETRIES = 4
  * the messages and the cursor past them, so after any crash the new incarnation resumes exactly
  * where the last committed transaction ended: nothing twice, nothing skipped.
  */
-export class Relay {
+export class Relay implements Stoppable {
   #d: RelayDeps
+  #loop: Loop
   #output: Output | undefined
   #cursor: RelayCursor | undefined
-  #stopping = false
-  #wakeRequested = false
-  #idleWait: AbortController | undefined
-  #stop = new AbortController()
-  #closed = new AbortController()
-  #running: Promise<void> | undefined
+  #stopped: Promise<void> | undefined
   #prefetch: { from: RelayCursor; withRejects: boolean; batch: Promise<RelayBatch> } | undefined
   /**
    * Whether a reject may have been stored since the last read that took them all. Fan-out commits
@@ -49,11 +43,37 @@ export class Relay {
   #rejectWakes = 0
   /** When the first wake since the last transaction arrived: the debug log's latency breakdown. */
   #wokenAt: number | undefined
-  /** Message of the last failure, cleared by the next successful pass; read by /healthz. */
-  lastError: string | undefined
 
   constructor(deps: RelayDeps) {
     this.#d = deps
+    this.#loop = new Loop({
+      component: 'relay',
+      // After a batch that took everything committed, only a wake brings more: going idle saves a
+      // read per transaction (the idle wait returns at once if a wake came meanwhile).
+      step: async () => ((await this.#publishOnce()) === 'more' ? undefined : IDLE_POLL_MS),
+      clock: deps.clock,
+      log: deps.log,
+      metrics: deps.metrics,
+      retryMaxDelayMs: deps.config.retryMaxDelayMs,
+      retryMessage: 'relay failed; rebuilding the producer from committed state',
+      onRetry: async () => {
+        // Whatever was in flight is abandoned: the next incarnation aborts it and re-reads the cursor.
+        await this.#output?.close()
+        this.#output = undefined
+        this.#cursor = undefined
+        this.#prefetch = undefined
+        this.#rejectsDue = true
+      },
+      // Nobody woke us: look at everything, in case a notification was missed.
+      afterIdle: woken => {
+        if (!woken) this.#rejectsDue = true
+      },
+    })
+  }
+
+  /** Message of the last failure, cleared by the next successful pass; read by /healthz. */
+  get lastError(): string | undefined {
+    return this.#loop.lastError
   }
 
   /** Tells the relay there are new committed rows; rejects: whether they may include rejects. */
@@ -63,82 +83,60 @@ export class Relay {
       this.#rejectWakes++
     }
     this.#wokenAt ??= this.#d.clock.now()
-    this.#wakeRequested = true
-    this.#idleWait?.abort(WOKEN)
-    this.#idleWait = undefined
+    this.#loop.wake()
   }
 
+  /** Publishes until stopped; rejects on a non-retryable failure (SHARD_LOST when fenced by the shard's new owner). */
   run(): Promise<void> {
-    this.#running ??= this.#loop()
-    return this.#running
+    return this.#loop.run()
   }
 
-  async #loop(): Promise<void> {
-    try {
-      while (!this.#stopping) {
-        const result = await retry(() => this.#publishOnce(), this.#retryOptions(this.#stop.signal))
-        this.lastError = undefined
-        // After a batch that took everything committed, only a wake brings more: going idle saves a
-        // read per transaction (the idle wait returns at once if a wake came meanwhile).
-        if (result !== 'more') await this.#idle()
-      }
-    } catch (error) {
-      // drain() takes over from a stopped loop, failure and all.
-      if (!this.#stopping) throw error
-    }
+  /**
+   * Stops and closes the producer. Without `drain` the transaction in flight is cut short (the
+   * shard's next owner publishes it); with it, once that transaction is done (one at a time),
+   * everything already committed is published until the signal aborts.
+   */
+  stop(drain?: AbortSignal): Promise<void> {
+    this.#stopped ??= (async () => {
+      this.wake()
+      const stopped = this.#loop.stop()
+      if (!drain) await this.#closeOutput()
+      await stopped
+      if (drain) await this.#drain(drain)
+      // Also a producer that the step in flight created after the first close.
+      await this.#closeOutput()
+    })()
+    return this.#stopped
   }
 
-  /** Publishes everything already committed, then stops. Bounded by the caller's timeout. */
-  async drain(): Promise<void> {
-    this.#stopping = true
-    this.#stop.abort()
-    this.wake()
-    // The loop finishes the transaction it has in flight first: one transaction at a time.
-    await this.#running?.catch(() => {})
-    const options = { ...this.#retryOptions(this.#closed.signal), retries: DRAIN_RETRIES }
-    while (!this.#closed.signal.aborted && (await retry(() => this.#publishOnce(), options)) !== 'empty') {}
-  }
-
-  async close(): Promise<void> {
-    this.#stopping = true
-    this.#stop.abort()
-    this.#closed.abort()
-    this.wake()
-    await this.#output?.close()
+  async #closeOutput(): Promise<void> {
+    const output = this.#output
     this.#output = undefined
+    await output?.close()
   }
 
-  #retryOptions(signal: AbortSignal) {
-    const { clock, config, log, metrics } = this.#d
-    return {
-      clock,
-      maxDelayMs: config.retryMaxDelayMs,
-      signal,
-      onRetry: async (e: OfferstreamError, attempt: number, delay: number) => {
-        this.lastError = `${e.code}: ${e.message}`
-        metrics.retries.inc({ component: 'relay', code: e.code })
-        log.warn({ code: e.code, err: e.message, retryInMs: delay, attempt }, 'relay failed; rebuilding the producer from committed state')
-        // Whatever was in flight is abandoned: the next incarnation aborts it and re-reads the cursor.
-        await this.#output?.close()
-        this.#output = undefined
-        this.#cursor = undefined
-        this.#prefetch = undefined
-        this.#rejectsDue = true
-      },
-    }
-  }
-
-  async #idle(): Promise<void> {
-    if (this.#wakeRequested) {
-      this.#wakeRequested = false
-      return
-    }
-    this.#idleWait = new AbortController()
-    await this.#d.clock.sleep(IDLE_POLL_MS, this.#idleWait.signal)
-    this.#idleWait = undefined
-    // Nobody woke us: look at everything, in case a notification was missed.
-    if (!this.#wakeRequested) this.#rejectsDue = true
-    this.#wakeRequested = false
+  /** Takes over from the stopped loop, failure and all; what it leaves is published by the shard's next owner. */
+  async #drain(deadline: AbortSignal): Promise<void> {
+    const { log } = this.#d
+    const drained = (async () => {
+      while (!deadline.aborted && (await this.#loop.retry(() => this.#publishOnce(), deadline, DRAIN_RETRIES)) !== 'empty') {}
+    })()
+    const spent = new Promise<'timeout'>(resolve => {
+      if (deadline.aborted) resolve('timeout')
+      deadline.addEventListener('abort', () => resolve('timeout'), { once: true })
+    })
+    const outcome = await Promise.race([
+      drained.then(
+        () => 'drained' as const,
+        error => {
+          // After the deadline the producer is closed under the drain: that failure is the timeout's.
+          if (!deadline.aborted) log.warn({ err: (error as Error).message }, 'relay drain failed; the rest is published by the next owner')
+          return 'failed' as const
+        },
+      ),
+      spent,
+    ])
+    if (outcome === 'timeout') log.warn('shutdown budget spent before the relay caught up; the next owner publishes the rest')
   }
 
   /** One output transaction's worth of work: 'empty' when there was nothing to publish, 'drained' when it published all there was. */
@@ -191,7 +189,7 @@ export class Relay {
   }
 
   #startPrefetch(from: RelayCursor): void {
-    this.#wakeRequested = false
+    this.#loop.look()
     const withRejects = this.#rejectsDue
     const batch = readRelayBatch(this.#d.store, this.#d.config, from, withRejects)
     batch.catch(() => {}) // a failed prefetch is simply not used; the next read reports the error
@@ -205,9 +203,9 @@ export class Relay {
     if (pre && pre.from.push === cursor.push && pre.from.dlq === cursor.dlq && (pre.withRejects || !withRejects)) {
       const batch = await pre.batch.catch(() => undefined)
       // A partial batch read before the writer's latest commit would publish less than is there.
-      if (batch && (batch.messages.length >= this.#d.config.relayBatch || !this.#wakeRequested)) return batch
+      if (batch && (batch.messages.length >= this.#d.config.relayBatch || !this.#loop.woken)) return batch
     }
-    this.#wakeRequested = false
+    this.#loop.look()
     return readRelayBatch(this.#d.store, this.#d.config, cursor, withRejects)
   }
 }

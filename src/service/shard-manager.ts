@@ -1,5 +1,6 @@
 import { ErrorCodes, type OfferstreamError } from '../errors.ts'
 import type { Logger } from './logger.ts'
+import type { Stoppable } from './loop.ts'
 import type { Clock } from './ports.ts'
 import { retry } from './retry.ts'
 import type { WakeHint } from './writer.ts'
@@ -9,8 +10,8 @@ import type { WakeHint } from './writer.ts'
  * @internal also used by tests
  */
 export interface ShardWork {
-  writer: { run(): Promise<void>; stop(): void; wake(hint?: WakeHint): void; readonly lastError: string | undefined }
-  relay: { run(): Promise<void>; wake(): void; drain(): Promise<void>; close(): Promise<void>; readonly lastError: string | undefined }
+  writer: Stoppable & { run(): Promise<void>; wake(hint?: WakeHint): void; readonly lastError: string | undefined }
+  relay: Stoppable & { run(): Promise<void>; wake(): void; readonly lastError: string | undefined }
 }
 
 export interface ShardManagerDeps {
@@ -41,7 +42,7 @@ interface Running extends ShardWork {
  * over behind our back (we were frozen past the session) ends with SHARD_LOST and is dropped until
  * the group hands it back.
  */
-export class ShardManager {
+export class ShardManager implements Stoppable {
   #d: ShardManagerDeps
   #running = new Map<number, Running>()
   #queue: Promise<void> = Promise.resolve()
@@ -107,13 +108,12 @@ export class ShardManager {
     for (const r of this.#running.values()) r.relay.wake()
   }
 
-  /** Stops every shard: writers finish their transaction, relays publish what is committed within the budget. */
-  async stop(drainBudgetMs: number): Promise<void> {
+  /** Stops every shard: writers finish their transaction, then relays publish what is committed until `drain` aborts. */
+  async stop(drain?: AbortSignal): Promise<void> {
     this.#closed = true
     this.#applying.abort()
     await this.#queue
-    const budget = new Promise<'timeout'>(resolve => setTimeout(resolve, drainBudgetMs, 'timeout').unref())
-    await Promise.all([...this.#running.values()].map(r => this.#stopShard(r, budget)))
+    await Promise.all([...this.#running.values()].map(r => this.#stopShard(r, drain)))
   }
 
   #enqueue(fn: () => Promise<void>): void {
@@ -172,21 +172,12 @@ export class ShardManager {
     r.relayDone.catch(ended)
   }
 
-  /** Stops one shard; with a drain budget its relay first publishes what is committed. */
-  #stopShard(r: Running, drainBudget?: Promise<'timeout'>): Promise<void> {
+  /** Stops one shard; with a drain signal its relay first publishes what is committed (a moved shard's new owner does that instead). */
+  #stopShard(r: Running, drain?: AbortSignal): Promise<void> {
     r.stopped ??= (async () => {
-      r.writer.stop()
-      await r.writerDone.catch(() => {})
-      if (drainBudget) {
-        const drained = await Promise.race([r.relay.drain().then(() => 'drained' as const), drainBudget]).catch(error => {
-          this.#d.log.warn({ shard: r.shard, err: (error as Error).message }, 'relay drain failed; the rest is published by the next owner')
-          return 'failed' as const
-        })
-        if (drained === 'timeout')
-          this.#d.log.warn({ shard: r.shard }, 'shutdown budget spent before the relay caught up; the next owner publishes the rest')
-      }
-      await r.relay.close()
-      await r.relayDone.catch(() => {})
+      await r.writer.stop()
+      await r.relay.stop(drain)
+      await Promise.all([r.writerDone.catch(() => {}), r.relayDone.catch(() => {})])
       if (this.#running.get(r.shard) === r) this.#running.delete(r.shard)
       this.#d.onOwned?.(this.owned())
     })()

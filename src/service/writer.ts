@@ -3,10 +3,9 @@ import { stateAt } from '../core/activity.ts'
 import type { RuledState } from '../core/campaign-state.ts'
 import type { ShardWork } from '../core/shard-work.ts'
 import type { Metrics } from '../metrics/metrics.ts'
-import { WOKEN } from './clock.ts'
 import type { Logger } from './logger.ts'
+import { Loop, type Stoppable } from './loop.ts'
 import type { Clock, WriterStore } from './ports.ts'
-import { retry } from './retry.ts'
 
 // Most campaigns fanned out in one transaction, and the smallest chunk worth starting in it.
 const MAX_EVENTS_PER_TX = 64
@@ -37,54 +36,47 @@ export interface WriterDeps {
  * epoch: once another instance takes the shard, run() ends with SHARD_LOST before writing a row.
  * Campaigns arrive through the ingest stage (any instance), which wakes the owner.
  */
-export class Writer {
+export class Writer implements Stoppable {
   #d: WriterDeps
-  #stopping = false
-  #wakeRequested = false
-  #idleWait: AbortController | undefined
+  #loop: Loop
   #hasFanning = true
   /** Wakes so far: a step that saw no work only concludes "idle" if none came while it looked. */
   #wakes = 0
   #nextDue: number | null = null
   #nextDueCheckMs = 0
   #lastFanned = 0
-  #stop = new AbortController()
-  /** How long the current idle wait lasts unless woken; undefined while working. @internal also used by tests */
-  idleMs: number | undefined
-  /** Message of the last failed step, cleared by the next successful one; read by /healthz. */
-  lastError: string | undefined
 
   constructor(deps: WriterDeps) {
     this.#d = deps
+    this.#loop = new Loop({
+      component: 'writer',
+      step: () => this.#step(),
+      clock: deps.clock,
+      log: deps.log,
+      metrics: deps.metrics,
+      retryMaxDelayMs: deps.config.retryMaxDelayMs,
+      retryMessage: 'writer step failed; retrying',
+    })
   }
 
-  async run(): Promise<void> {
-    const { config, clock, log, metrics } = this.#d
-    try {
-      while (!this.#stopping) {
-        await retry(() => this.#step(), {
-          clock,
-          maxDelayMs: config.retryMaxDelayMs,
-          signal: this.#stop.signal,
-          onRetry: async (e, attempt, delay) => {
-            this.lastError = `${e.code}: ${e.message}`
-            metrics.retries.inc({ component: 'writer', code: e.code })
-            log.warn({ code: e.code, err: e.message, retryInMs: delay, attempt }, 'writer step failed; retrying')
-          },
-        })
-        this.lastError = undefined
-      }
-    } catch (error) {
-      // Stopping cuts a retry short; whatever was not committed is redone by the next owner.
-      if (!this.#stopping) throw error
-    }
+  /** How long the current idle wait lasts unless woken; undefined while working. @internal also used by tests */
+  get idleMs(): number | undefined {
+    return this.#loop.idleMs
   }
 
-  /** Finishes the step in progress, then stops. */
-  stop(): void {
-    this.#stopping = true
-    this.#stop.abort()
-    this.#idleWait?.abort(WOKEN)
+  /** Message of the last failed step, cleared by the next successful one; read by /healthz. */
+  get lastError(): string | undefined {
+    return this.#loop.lastError
+  }
+
+  /** Runs until stopped; rejects with SHARD_LOST once another instance took the shard, or any non-retryable error. */
+  run(): Promise<void> {
+    return this.#loop.run()
+  }
+
+  /** Finishes the step in progress, then stops; whatever was not committed is redone by the next owner. */
+  stop(): Promise<void> {
+    return this.#loop.stop()
   }
 
   /**
@@ -93,14 +85,14 @@ export class Writer {
    */
   wake(hint?: WakeHint): void {
     this.#wakes++
-    this.#wakeRequested = true
     if (!hint || hint.fanning) this.#hasFanning = true
     if (!hint) this.#nextDueCheckMs = 0
     else if (hint.pendingStart !== null) this.#nextDue = earliest(this.#nextDue, hint.pendingStart)
-    this.#idleWait?.abort(WOKEN)
+    this.#loop.wake()
   }
 
-  async #step(): Promise<void> {
+  /** One step; with nothing to fan out, how long to wait idle (unless woken). */
+  async #step(): Promise<number | undefined> {
     const nowMs = this.#d.clock.now()
     const now = Math.floor(nowMs / 1000)
     if (nowMs >= this.#nextDueCheckMs) {
@@ -109,23 +101,11 @@ export class Writer {
       this.#hasFanning = true
       await this.#promoteDue(now, nowMs)
     } else if (this.#nextDue !== null && now >= this.#nextDue) await this.#promoteDue(now, nowMs)
-    if (this.#stopping) return
+    if (this.#loop.stopping) return undefined
     this.#d.log.trace({ hasFanning: this.#hasFanning, nextDue: this.#nextDue }, 'writer step')
-    if (this.#hasFanning) await this.#fanOutOneTransaction()
-    else await this.#idle(this.#idleWaitMs(nowMs))
-  }
-
-  async #idle(ms: number): Promise<void> {
-    if (this.#wakeRequested || this.#stopping) {
-      this.#wakeRequested = false
-      return
-    }
-    this.#idleWait = new AbortController()
-    this.idleMs = ms
-    await this.#d.clock.sleep(ms, this.#idleWait.signal)
-    this.idleMs = undefined
-    this.#idleWait = undefined
-    this.#wakeRequested = false
+    if (!this.#hasFanning) return this.#idleWaitMs(nowMs)
+    await this.#fanOutOneTransaction()
+    return undefined
   }
 
   /** How long an idle writer waits for a wake: until the earliest pending start, re-checking at least every schedulerMaxSleepMs. */
@@ -168,17 +148,15 @@ export class Writer {
     const results = await this.#d.store
       .transaction(async tx => {
         const done: Array<{ expired: boolean; inserted: number; campaignId: string; finished: boolean }> = []
-        const seen = new Set<number>()
         let budget = config.fanoutChunk
         while (done.length < MAX_EVENTS_PER_TX && budget >= MIN_CHUNK) {
-          const event = await tx.nextFanning(this.#lastFanned)
-          // Back at a campaign this transaction already took: every fanning campaign had its turn.
-          if (!event || seen.has(event.id)) {
+          const event = await tx.nextFanning(this.#lastFanned, MAX_EVENTS_PER_TX)
+          // The round is over: every fanning campaign had its turn.
+          if (!event) {
             // ...and if each of them finished, nothing is left to fan out.
             exhausted = done.every(d => d.finished)
             break
           }
-          seen.add(event.id)
           this.#lastFanned = event.id
           if (stateAt(event.start, event.end, now, config.activeMarginSeconds) === 'expired') {
             await tx.setState([event.id], 'expired', null)

@@ -44,7 +44,7 @@ test('publishes committed rows in transactions of at most relayBatch, each with 
   assert.deepEqual(t.broker.transactions, [10, 6])
   assert.deepEqual(t.broker.cursor, { push: 15, dlq: 1 })
   assert.equal(t.broker.committed.at(-1)?.topic, 'dlq')
-  await t.relay.close()
+  await t.relay.stop()
   await run
 })
 
@@ -59,7 +59,7 @@ test('ranges read with their rows give the same transactions, without a read per
   // The first batch: ranges of 4 and 3 came with their rows, the third (7, past the budget of 10)
   // was read on its own; the second batch's two ranges (the rest of it, and 2) came with theirs.
   assert.equal(t.store.clientReads, 1)
-  await t.relay.close()
+  await t.relay.stop()
   await run
 })
 
@@ -84,7 +84,7 @@ test('rejects are read when a wake may bring them or an idle poll comes, not aft
   assert.equal(t.broker.cursor.dlq, 1, 'a reject nobody announced waits for the poll')
   t.clock.advance(1000)
   await until(() => t.broker.cursor.dlq === 2, 'the idle poll reads rejects')
-  await t.relay.close()
+  await t.relay.stop()
   await run
 })
 
@@ -103,7 +103,7 @@ test('an idle relay publishes on wake() at once, and without a wake after the id
   t.clock.advance(1)
   await until(() => t.pushed().length === 5, 'the poll to find the rows')
   assert.deepEqual(t.pushed(), [...first, ...second])
-  await t.relay.close()
+  await t.relay.stop()
   await run
 })
 
@@ -124,7 +124,7 @@ test('a wake during a prefetched partial batch discards it: no rows left behind,
   await until(() => t.pushed().length === 20, 'all rows published')
   assert.deepEqual(t.pushed(), [...first, ...second])
   assert.deepEqual(t.broker.transactions, [10, 10], 'the stale 5-row prefetch was re-read after the wake')
-  await t.relay.close()
+  await t.relay.stop()
   await run
 })
 
@@ -136,7 +136,7 @@ test('without a wake the prefetched batch is used as read', async () => {
   // The second batch came from the prefetch, not a second read at 10; it took everything there was,
   // so the relay went idle without an empty read at 15.
   assert.deepEqual(t.store.reads, [0, 10])
-  await t.relay.close()
+  await t.relay.stop()
   await run
 })
 
@@ -158,7 +158,7 @@ test('after a failed transaction the relay rebuilds the producer and resumes fro
   // Reads: 0, prefetch 10, (failure) re-read from the committed cursor 10 rather than the prefetch's 20.
   assert.deepEqual(t.store.reads.slice(0, 4), [0, 10, 20, 10])
   await until(() => t.relay.lastError === undefined, 'lastError to clear')
-  await t.relay.close()
+  await t.relay.stop()
   await run
 })
 
@@ -174,7 +174,7 @@ test('a fenced producer is replaced and the rows are published once', async () =
   await until(() => t.pushed().length === 8, 'rows after the fence')
   assert.deepEqual(t.pushed(), [...clients, ...more])
   assert.equal(t.broker.opened, 3)
-  await t.relay.close()
+  await t.relay.stop()
   await run
 })
 
@@ -191,7 +191,7 @@ test('retryable failures back off exponentially up to the cap; PostgreSQL read f
     const ms = t.clock.sleeps[i] ?? -1
     assert.ok(ms >= ceiling / 2 && ms <= ceiling, `backoff ${i}: ${ms} ms, ceiling ${ceiling}`)
   }
-  await t.relay.close()
+  await t.relay.stop()
   await run
 })
 
@@ -203,7 +203,9 @@ test('a non-retryable failure ends run() with that error', async () => {
   await assert.rejects(t.relay.run(), refused)
 })
 
-test('drain publishes everything committed, after the transaction in flight, then stops', async () => {
+const never = () => new AbortController().signal
+
+test('stop(drain) publishes everything committed, after the transaction in flight, then stops', async () => {
   const t = setup()
   const rows = t.store.addFanout(12)
   let open!: () => void
@@ -213,34 +215,64 @@ test('drain publishes everything committed, after the transaction in flight, the
   const run = t.relay.run()
   await until(() => t.broker.publishing === 1, 'a transaction in flight')
   const more = t.store.addFanout(13) // committed by the writer before it stopped; no wake
-  const drained = t.relay.drain()
+  const stopped = t.relay.stop(never())
   t.broker.gate = undefined
   open()
-  await drained
+  await stopped
   await run
   assert.deepEqual(t.pushed(), [...rows, ...more])
   assert.deepEqual(t.broker.cursor, { push: 25, dlq: 0 })
-  await t.relay.close()
 })
 
-test('drain gives up after its retries and leaves the rest to the next start', async () => {
+test('a drain gives up after its retries and leaves the rest to the next start', async () => {
   const t = setup()
   t.clock.auto = true
   t.store.addFanout(3)
   for (let i = 0; i < 10; i++) t.broker.failures.push(unavailable())
-  await assert.rejects(t.relay.drain(), /Kafka unavailable/)
+  await t.relay.stop(never())
   assert.equal(t.broker.failures.length, 5, 'one attempt and four retries')
   assert.deepEqual(t.broker.cursor, { push: 0, dlq: 0 })
-  await t.relay.close()
+  assert.match(t.relay.lastError ?? '', /Kafka unavailable/)
 })
 
-test('close() during a drain backoff ends the drain', async () => {
+test('the drain deadline during a backoff ends the drain without another attempt', async () => {
   const t = setup()
   t.store.addFanout(3)
-  t.broker.failures.push(unavailable())
-  const drained = t.relay.drain()
+  t.broker.failures.push(unavailable(), unavailable())
+  const deadline = new AbortController()
+  const stopped = t.relay.stop(deadline.signal)
   await until(() => t.clock.waiting === 1, 'the drain to back off')
-  await t.relay.close()
-  await assert.rejects(drained, /Kafka unavailable/)
+  deadline.abort()
+  await stopped
   assert.equal(t.pushed().length, 0)
+  assert.equal(t.broker.failures.length, 1, 'no attempt after the deadline')
+})
+
+test('the drain deadline cuts short a transaction that does not finish: stop() resolves', async () => {
+  const t = setup()
+  t.store.addFanout(3)
+  t.broker.gate = new Promise(() => {}) // a broker that never answers
+  const deadline = new AbortController()
+  const stopped = t.relay.stop(deadline.signal)
+  await until(() => t.broker.publishing === 1, 'the drain transaction in flight')
+  deadline.abort()
+  await stopped
+  assert.equal(t.pushed().length, 0)
+})
+
+test('stop() without a drain cuts the transaction in flight short: the producer is closed under it', async () => {
+  const t = setup()
+  t.store.addFanout(3)
+  let open!: () => void
+  t.broker.gate = new Promise(resolve => {
+    open = resolve
+  })
+  const run = t.relay.run()
+  await until(() => t.broker.publishing === 1, 'a transaction in flight')
+  const stopped = t.relay.stop()
+  await until(() => t.broker.closed === 1, 'the producer closed while the transaction is in flight')
+  open()
+  await stopped
+  await run
+  assert.equal(t.broker.opened, 1, 'no new producer after stop')
 })

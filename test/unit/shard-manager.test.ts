@@ -13,7 +13,7 @@ class FakeWork implements ShardWork {
   lastError: string | undefined
   writer = {
     run: () => new Promise<void>((resolve, reject) => (this.#endWriter = e => (e ? reject(e) : resolve()))),
-    stop: () => {
+    stop: async () => {
       this.events.push('writer stop')
       this.#endWriter?.()
     },
@@ -23,10 +23,8 @@ class FakeWork implements ShardWork {
   relay = {
     run: () => new Promise<void>((resolve, reject) => (this.#endRelay = e => (e ? reject(e) : resolve()))),
     wake: () => this.events.push('relay wake'),
-    drain: async () => {
-      this.events.push('relay drain')
-    },
-    close: async () => {
+    stop: async (drain?: AbortSignal) => {
+      if (drain) this.events.push('relay drain')
       this.events.push('relay close')
       this.#endRelay?.()
     },
@@ -115,7 +113,7 @@ test('stop() drains every relay, then closes it; wake() reaches only shards run 
   await until(() => t.manager.owned().length === 1, 'one shard')
   t.manager.wake(2)
   t.manager.wake(9)
-  await t.manager.stop(1000)
+  await t.manager.stop(new AbortController().signal)
   assert.deepEqual(t.work(2).events, ['writer wake', 'relay wake', 'writer stop', 'relay drain', 'relay close'])
   assert.deepEqual(t.manager.owned(), [])
   t.manager.assign(2, [3])

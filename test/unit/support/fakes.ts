@@ -9,9 +9,21 @@ import type { ChunkResult } from '../../../src/pg/sql/fan-out-chunk.ts'
 import type { FanningEvent } from '../../../src/pg/sql/fanning-events.ts'
 import type { EventRow } from '../../../src/pg/sql/insert-events.ts'
 import type { RejectRow } from '../../../src/pg/sql/insert-rejects.ts'
+import type { FeedbackResult } from '../../../src/pg/sql/record-feedback.ts'
 import type { RelayFanout } from '../../../src/pg/sql/relay-fanouts.ts'
 import type { StoredReject } from '../../../src/pg/sql/relay-rejects.ts'
-import type { Clock, DueCampaign, IngestStore, Input, Output, RelayStore, WriterStore, WriterTx } from '../../../src/service/ports.ts'
+import type {
+  Clock,
+  DueCampaign,
+  FeedbackItem,
+  FeedbackStore,
+  IngestStore,
+  Input,
+  Output,
+  RelayStore,
+  WriterStore,
+  WriterTx,
+} from '../../../src/service/ports.ts'
 
 /** Waits, turn by turn of the event loop, until cond holds; fails after many turns. Never sleeps. */
 export async function until(cond: () => boolean, what = 'condition'): Promise<void> {
@@ -180,6 +192,7 @@ export class MemWriterStore implements WriterStore, IngestStore {
 
   #tx(chunks: Array<[number, number]>): WriterTx {
     const s = () => this.state
+    let round: FanningEvent[] | undefined
     return {
       dueCampaigns: async (nowSeconds: number): Promise<DueCampaign[]> =>
         s()
@@ -198,20 +211,22 @@ export class MemWriterStore implements WriterStore, IngestStore {
           .map(e => e.start)
         return starts.length ? Math.min(...starts) : null
       },
-      nextFanning: async (afterId: number): Promise<FanningEvent | null> => {
-        const fanning = s().events.filter(e => e.status === 'fanning')
-        const e = fanning.find(x => x.id > afterId) ?? fanning[0]
-        return e
-          ? {
-              id: e.id,
-              restaurantId: e.restaurantId,
-              campaignId: e.campaignId,
-              start: e.start,
-              end: e.end,
-              fanoutAfter: e.fanoutAfter,
-              resent: s().events.some(o => o.campaignId === e.campaignId && o.id !== e.id),
-            }
-          : null
+      // WriterTx's contract: one round per transaction, read at the first call.
+      nextFanning: async (afterId: number, limit: number): Promise<FanningEvent | null> => {
+        round ??= s()
+          .events.filter(e => e.status === 'fanning')
+          .sort((a, b) => Number(a.id <= afterId) - Number(b.id <= afterId) || a.id - b.id)
+          .slice(0, limit)
+          .map(e => ({
+            id: e.id,
+            restaurantId: e.restaurantId,
+            campaignId: e.campaignId,
+            start: e.start,
+            end: e.end,
+            fanoutAfter: e.fanoutAfter,
+            resent: s().events.some(o => o.campaignId === e.campaignId && o.id !== e.id),
+          }))
+        return round.shift() ?? null
       },
       fanOutChunk: async (event: FanningEvent, size: number): Promise<ChunkResult> => {
         const all = this.subscribers.get(event.restaurantId) ?? []
@@ -226,6 +241,41 @@ export class MemWriterStore implements WriterStore, IngestStore {
         return { inserted: candidates.length, candidates: candidates.length, finished }
       },
     }
+  }
+}
+
+/** The feedback intake's tables: pushes sent, feedback recorded (one per event key), rejects by position. */
+export class MemFeedbackStore implements FeedbackStore {
+  /** `campaign/client` of every push sent. */
+  pushes = new Set<string>()
+  recorded: string[] = []
+  rejects: RejectRow[] = []
+  /** Errors the next transactions throw before doing anything, one each. */
+  failures: OfferstreamError[] = []
+  transactions = 0
+
+  async store(items: FeedbackItem[], rejects: RejectRow[]): Promise<{ results: FeedbackResult[]; rejected: number }> {
+    const failure = this.failures.shift()
+    if (failure) throw failure
+    this.transactions++
+    const all = [...rejects]
+    const results = items.map(({ feedback: f, unknownPush }): FeedbackResult => {
+      if (!this.pushes.has(`${f.adv_campaign_id}/${f.client_id}`)) {
+        all.push(unknownPush('no such push'))
+        return { outcome: 'unknown_push', reason: 'no such push' }
+      }
+      const key = `${f.adv_campaign_id}/${f.client_id}/${f.feedback}/${f.datetime_created}`
+      if (this.recorded.includes(key)) return { outcome: 'duplicate' }
+      this.recorded.push(key)
+      return { outcome: 'recorded' }
+    })
+    let rejected = 0
+    for (const r of all) {
+      if (this.rejects.some(x => x.topic === r.topic && x.partition === r.partition && x.offset === r.offset)) continue
+      this.rejects.push(r)
+      rejected++
+    }
+    return { results, rejected }
   }
 }
 
@@ -404,6 +454,7 @@ export class FakeBroker {
   transactions: number[] = []
   epoch = 0
   opened = 0
+  closed = 0
   /** What the next publishes do, one each: throw the error (after sending, before commit), or commit (null). */
   failures: Array<OfferstreamError | null> = []
   /** When set, a publish waits for it before committing. */
@@ -435,6 +486,7 @@ export class FakeBroker {
         }
       },
       close: async () => {
+        if (!closed) this.closed++
         closed = true
       },
     }
