@@ -6,7 +6,6 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { createServer } from 'node:net'
 import { parseArgs } from 'node:util'
-import { Admin } from '@platformatic/kafka'
 import { FEEDBACK_KINDS } from '../src/core/feedback.ts'
 import { quantile } from '../testkit/quantiles.ts'
 import { createBenchEnv } from './bench-env.ts'
@@ -28,13 +27,10 @@ const port = await new Promise<number>(resolve => {
     s.close(() => resolve(p))
   })
 })
-const suffix = randomBytes(3).toString('hex')
 const env = await createBenchEnv({ brokers, databaseUrl }, 'http', {
   OFFERSTREAM_HTTP_ENABLED: 'true',
   OFFERSTREAM_HTTP_PORT: String(port),
   OFFERSTREAM_API_TOKEN: TOKEN,
-  OFFERSTREAM_FEEDBACK_TOPIC: `bench_fb_${suffix}`,
-  OFFERSTREAM_FEEDBACK_DLQ_TOPIC: `bench_fbdlq_${suffix}`,
 })
 const campaign = randomUUID()
 const now = Math.floor(Date.now() / 1000)
@@ -99,8 +95,5 @@ try {
   console.log(`offerstream_feedback rows: ${rows[0].n}`)
 } finally {
   await service.stop()
-  const admin = new Admin({ clientId: `bench-cleanup-${suffix}`, bootstrapBrokers: env.config.kafkaBrokers })
-  await admin.deleteTopics({ topics: [env.config.feedbackTopic, env.config.feedbackDlqTopic] }).catch(() => {})
-  await admin.close().catch(() => {})
   await env.cleanup()
 }

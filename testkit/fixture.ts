@@ -40,11 +40,18 @@ export interface FixtureOptions {
   setupSql?: string
   /** false: leave the schema to the test (it runs `offerstream migrate` itself). Default true. */
   migrate?: boolean
+  /** Run after the migrations, e.g. the bench's NOTIFY trigger. */
+  afterMigrateSql?: string
+  /** In the names of the database, topics and group (a bench scenario's name). */
+  name?: string
+  /** Kafka and PostgreSQL to use; default KAFKA_BROKERS and DATABASE_URL. */
+  services?: { brokers: string; databaseUrl: string }
+  poolSize?: number
 }
 
 export async function createFixture(overrides: Record<string, string> = {}, opts: FixtureOptions = {}): Promise<Fixture> {
-  const { brokers, databaseUrl } = requireServices()
-  const id = randomBytes(5).toString('hex')
+  const { brokers, databaseUrl } = opts.services ?? requireServices()
+  const id = opts.name ? `${opts.name}_${randomBytes(3).toString('hex')}` : randomBytes(5).toString('hex')
   const db = `t_${id}`
   const admin = new pg.Client({ connectionString: databaseUrl })
   await admin.connect()
@@ -68,9 +75,10 @@ export async function createFixture(overrides: Record<string, string> = {}, opts
       ...overrides,
     },
   })
-  const pool = createPool(config.databaseUrl)
+  const pool = createPool(config.databaseUrl, opts.poolSize)
   if (opts.setupSql) await pool.query(opts.setupSql)
   if (opts.migrate !== false) await migrate(pool)
+  if (opts.afterMigrateSql) await pool.query(opts.afterMigrateSql)
   await ensureTopics(config)
   // acks=all: an input record acknowledged by one broker that then dies would be expected yet never consumed.
   const producer = new Producer({ clientId: `test-${id}`, bootstrapBrokers: config.kafkaBrokers, acks: ProduceAcks.ALL })
