@@ -50,7 +50,10 @@ async function runScenario(name: string, scenario: ChaosScenario, stack: Stack |
 const names = args.scenario === 'all' ? Object.keys(SCENARIOS).filter(n => SCENARIOS[n]!.inAll) : [args.scenario]
 const chosen = names.map(n => {
   const s = SCENARIOS[n]
-  if (!s) throw new Error(`unknown scenario ${n}: one of ${Object.keys(SCENARIOS).join(', ')}, all`)
+  if (!s) {
+    process.stderr.write(`unknown scenario ${n}: one of ${Object.keys(SCENARIOS).join(', ')}, all\n`)
+    process.exit(2)
+  }
   return [n, s] as const
 })
 const own = chosen.filter(([, s]) => s.ownStack)
