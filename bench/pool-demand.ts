@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
-import { campaignJson } from '../chaos/lib/workload.ts'
+import { campaignJson } from '../testkit/campaigns.ts'
 import { startService } from '../src/service/app.ts'
 import { createLogger } from '../src/service/logger.ts'
 import { createFixture } from '../testkit/fixture.ts'
