@@ -117,9 +117,24 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
         await source.close()
         throw error
       })
+      metrics.probes.inputLag = () => source.lag()
       return source
     },
   })
+  metrics.shardsTotal.set(config.shards)
+  // Unhealthy while a dependency is failing; the loops keep retrying, so it recovers by itself.
+  const health = () => {
+    const shards = manager.health()
+    return {
+      ok: !ingester.lastError && !feedback?.lastError && shards.failing.length === 0,
+      detail: {
+        ingest: ingester.lastError ?? 'ok',
+        shards: shards.failing.length ? shards.failing.join('; ') : 'ok',
+        feedback: feedback?.lastError ?? 'ok',
+      },
+    }
+  }
+  metrics.probes.healthy = () => health().ok
   let membership: { close(): Promise<void> } | undefined
   let ingestDone: Promise<void> | undefined
   let listener: { close: () => Promise<void> } | undefined
@@ -141,18 +156,7 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
         databaseUrl: config.databaseUrl,
         metrics,
         apiToken: config.apiToken,
-        // Unhealthy while a dependency is failing; the loops keep retrying, so it recovers by itself.
-        health: () => {
-          const shards = manager.health()
-          return {
-            ok: !ingester.lastError && !feedback?.lastError && shards.failing.length === 0,
-            detail: {
-              ingest: ingester.lastError ?? 'ok',
-              shards: shards.failing.length ? shards.failing.join('; ') : 'ok',
-              feedback: feedback?.lastError ?? 'ok',
-            },
-          }
-        },
+        health,
       })
     }
   } catch (error) {
