@@ -11,7 +11,7 @@ const BASE_TAR = `${ROOT}.offerstream/image/debian-bookworm.tar`
 const BASE_IMAGE = 'localhost/offerstream-base:bookworm'
 
 /** Global podman flags, then the flags every build/run needs here. */
-export const PODMAN = ['--runtime', 'runc']
+const PODMAN = ['--runtime', 'runc']
 export const ULIMITS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024']
 
 /** Why the container test cannot run here, or false. */

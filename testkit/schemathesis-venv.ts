@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 
 // The schemathesis release the API contract test runs (PyPI); bump it deliberately, since a new
 // release can add checks.
-export const SCHEMATHESIS_VERSION = '4.32.5'
+const SCHEMATHESIS_VERSION = '4.32.5'
 
 /** Why the venv cannot be made here, or false. */
 export function pythonVenvMissing(): string | false {

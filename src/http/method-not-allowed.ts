@@ -21,7 +21,11 @@ export function registerMethodNotAllowed(app: FastifyInstance) {
       return reply
         .code(405)
         .header('allow', allowed.join(', '))
-        .send({ statusCode: 405, error: 'Method Not Allowed', message: `${req.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}` })
+        .send({
+          statusCode: 405,
+          error: 'Method Not Allowed',
+          message: `${req.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`,
+        })
     }
     return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `Route ${req.method}:${path} not found` })
   }

@@ -24,7 +24,8 @@ const FeedbackBatchSchema = Type.Object({
   items: Type.Array(Type.Union([FeedbackSchema, Type.Unknown()]), {
     minItems: 1,
     maxItems: MAX_FEEDBACK_BATCH,
-    description: 'Feedback objects, each validated on its own: an item that is not one gets outcome "invalid" in its slot, the others are recorded',
+    description:
+      'Feedback objects, each validated on its own: an item that is not one gets outcome "invalid" in its slot, the others are recorded',
   }),
 })
 

@@ -152,7 +152,11 @@ export class InputSource {
     const partitions = this.#consumer.assignments?.find(a => a.topic === topic)?.partitions ?? []
     if (partitions.length === 0) return new Map()
     const [ends, commits] = await Promise.all([
-      this.#consumer.listOffsets({ topics: [topic], partitions: { [topic]: partitions }, isolationLevel: FetchIsolationLevels.READ_COMMITTED }),
+      this.#consumer.listOffsets({
+        topics: [topic],
+        partitions: { [topic]: partitions },
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      }),
       this.#consumer.listCommittedOffsets({ topics: [{ topic, partitions }] }),
     ])
     const end = ends.get(topic) ?? []

@@ -3,7 +3,7 @@ import { RejectCodes } from '../core/reject-reason.ts'
 import { ErrorCodes } from '../errors.ts'
 
 /** What the scrape-time gauges read; the service fills them in (the defaults describe a service that has not started). */
-export interface Probes {
+interface Probes {
   /** What /healthz says now. */
   healthy(): boolean
   /** Records of the input topic the consumer group has not committed, per partition this instance consumes. */

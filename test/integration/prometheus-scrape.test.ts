@@ -36,7 +36,11 @@ async function freePort(): Promise<number> {
 
 async function query(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
   const r = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`)
-  const body = (await r.json()) as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } }
+  const body = (await r.json()) as {
+    status: string
+    error?: string
+    data: { result: { metric: Record<string, string>; value: [number, string] }[] }
+  }
   assert.equal(body.status, 'success', `${expr}: ${body.error}`)
   return body.data.result
 }

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
-import { alertSignal, type AlertRule, loadAlertRules } from '../../testkit/alert-rules.ts'
+import { type AlertRule, alertSignal, loadAlertRules } from '../../testkit/alert-rules.ts'
 
 // deploy/prometheus/offerstream-rules.yml: promtool (Debian's `prometheus` package) checks its syntax
 // and runs its unit tests (offerstream-rules.test.yml: series that must fire and series that must not).

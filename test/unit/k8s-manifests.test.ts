@@ -12,7 +12,7 @@ import { createMetrics } from '../../src/metrics/metrics.ts'
 // environment variable it sets is a real setting; probes hit a real route; the grace period covers
 // the drain budget. (No cluster here: `kubectl apply --dry-run=server` is for the deploying team.)
 const DIR = fileURLToPath(new URL('../../deploy/k8s/', import.meta.url))
-const ENV_NAMES = new Set(Object.values(SETTINGS).map(s => s.env))
+const ENV_NAMES = new Set<string>(Object.values(SETTINGS).map(s => s.env))
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML, checked field by field below
 type Doc = any
@@ -123,7 +123,10 @@ test('every pod runs the image as non-root on a read-only root filesystem with /
     for (const c of spec.containers) {
       assert.equal(c.securityContext.readOnlyRootFilesystem, true, where)
       const tmp = c.volumeMounts.find((m: Doc) => m.mountPath === '/tmp')
-      assert.ok(spec.volumes.some((v: Doc) => v.name === tmp?.name && v.emptyDir), `${where}: /tmp emptyDir`)
+      assert.ok(
+        spec.volumes.some((v: Doc) => v.name === tmp?.name && v.emptyDir),
+        `${where}: /tmp emptyDir`,
+      )
     }
   }
 })

@@ -41,9 +41,14 @@ test('an unknown path: 404; a declared method still works', async () => {
 
 test('/login: a token over its maxLength is a 400, a form over 64 KiB a 413, both declared', async () => {
   const form = (token: string) =>
-    app.inject({ method: 'POST', url: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `token=${token}` })
+    app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `token=${token}`,
+    })
   assert.equal((await form('*'.repeat(4097))).statusCode, 400)
-  assert.equal((await form(encodeURIComponent('é'.repeat(4096)).replace(/%C3/g, '%c3'))).statusCode, 401)
+  assert.equal((await form(encodeURIComponent('é'.repeat(4096)))).statusCode, 401)
   assert.equal((await form('x'.repeat(70000))).statusCode, 413)
   const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json()
   assert.deepEqual(Object.keys(doc.paths['/login'].post.responses), ['303', '400', '401', '413'])
