@@ -80,7 +80,7 @@ before(async () => {
 after(async () => {
   if (skip) return
   for (const name of Object.values(names)) {
-    const logs = podman(['logs', '--tail', '30', name])
+    const logs = podman(['logs', name])
     if (logs.status === 0) process.stderr.write(`[container] last log lines of ${name}:\n${(logs.stdout + logs.stderr).slice(-4000)}\n`)
     podman(['rm', '-f', '-t', '0', name])
   }
