@@ -78,6 +78,12 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
       registers: [registry],
     }),
+    campaignLatency: new Histogram({
+      name: 'offerstream_campaign_latency_seconds',
+      help: 'From a campaign being due (its arrival, or its start if it arrived early) to a fan-out range of its pushes committed to Kafka; one observation per range (OFFERSTREAM_FANOUT_CHUNK subscribers)',
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
     pendingCampaigns: new Gauge({
       name: 'offerstream_pending_campaigns',
       help: 'Campaigns stored before their start',

@@ -135,6 +135,14 @@ test('every Grafana query returns a series', { skip }, async () => {
   assert.ok(n >= 20, `only ${n} queries`)
 })
 
+test("the seed campaign's latency, from due to its pushes in Kafka, is in the histogram", { skip }, async () => {
+  const [count] = await query('offerstream_campaign_latency_seconds_count')
+  const [sum] = await query('offerstream_campaign_latency_seconds_sum')
+  assert.equal(count?.value[1], '1', 'one fan-out range (nine subscribers, one chunk)')
+  // Due when it arrived (its start is in the past); published well within a minute here.
+  assert.ok(Number(sum?.value[1]) > 0 && Number(sum?.value[1]) < 60, `latency ${sum?.value[1]} s`)
+})
+
 test('every metric name in the rules and the board is one the service exports', { skip }, async () => {
   const text = readFileSync(RULES_FILE, 'utf8') + readFileSync(DASHBOARD, 'utf8')
   const names = new Set(text.match(/\bofferstream_[a-z0-9_]+/g))
