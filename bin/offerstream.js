@@ -32,7 +32,7 @@ if (major >= 24 && missing.length > 0) {
   const { main } = await import('../src/cli/main.ts')
   // Product commands live in src/, dev commands (stack, demo, bench) and the embedded-stack fallback
   // of run/migrate in tools/cli: loaded only when a command needs them, so src/ never imports tools/.
-  await main(process.argv.slice(2), async () => (await import('../tools/cli/index.ts')).devTools)
+  await main(process.argv.slice(2), loadDevTools)
 } else {
   const pinned = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url))
   if (!existsSync(pinned)) {
@@ -42,4 +42,17 @@ if (major >= 24 && missing.length > 0) {
   const child = spawn(pinned, [...NODE_FLAGS, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' })
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig))
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
+}
+
+/** tools/cli, or, where it or its devDependencies are not installed (the container image), no dev commands. */
+async function loadDevTools() {
+  try {
+    return (await import('../tools/cli/index.ts')).devTools
+  } catch (error) {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error
+    const absent = async () => {
+      throw new Error('no embedded stack in this installation (production dependencies only): set KAFKA_BROKERS and DATABASE_URL')
+    }
+    return { commands: {}, embeddedServices: absent }
+  }
 }

@@ -4,6 +4,7 @@ import Type from 'typebox'
 import { campaignsInFlight } from '../pg/sql/campaigns-in-flight.ts'
 import { latestRejects } from '../pg/sql/latest-rejects.ts'
 import { SESSION_COOKIE, same, sessionValue } from './auth.ts'
+import { ErrorSchema } from './schemas.ts'
 import type { HttpDeps } from './server.ts'
 
 const asset = (name: string) => readFileSync(new URL(`./dashboard/${name}`, import.meta.url), 'utf8')
@@ -39,7 +40,9 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: HttpDeps) {
     (_req, reply) => reply.type('text/css; charset=utf-8').send(CSS),
   )
 
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 8192 }, (_req, body, done) => {
+  // Room for a token at LoginBody's maxLength even if every character is percent-encoded UTF-8 (up to
+  // 12 bytes each), so that a too-long token is answered 400 by validation; anything bigger, 413.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 65536 }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)))
   })
   app.post(
@@ -51,7 +54,12 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: HttpDeps) {
           summary: 'Dashboard sign-in: form field `token`; sets the session cookie',
           body: LoginBody,
           bodyContentType: 'application/x-www-form-urlencoded',
-          responses: { 303: { description: 'signed in, redirect to /' }, 401: { description: 'wrong token: the form again' } },
+          responses: {
+            303: { description: 'signed in, redirect to /' },
+            400: { description: 'no token field, or a token longer than 4096 characters', schema: ErrorSchema },
+            401: { description: 'wrong token: the form again' },
+            413: { description: 'form larger than 64 KiB', schema: ErrorSchema },
+          },
         },
       },
     },

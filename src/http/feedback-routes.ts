@@ -42,11 +42,17 @@ export function registerFeedbackRoutes(app: FastifyInstance, deps: HttpDeps) {
         if (!Array.isArray(items) || items.length === 0 || items.length > MAX_FEEDBACK_BATCH) {
           return reply.code(400).send(badRequest(`/items must be an array of 1 to ${MAX_FEEDBACK_BATCH} feedback objects`))
         }
-        return { results: await recordBatch(deps, items) }
+        const results = await recordBatch(deps, items)
+        for (const r of results) deps.metrics.feedback.inc({ source: 'http', outcome: r.outcome })
+        return { results }
       }
       const decoded = decodeFeedback(body ?? null)
-      if (!decoded.ok) return reply.code(400).send(badRequest(decoded.rejection.reason))
+      if (!decoded.ok) {
+        deps.metrics.feedback.inc({ source: 'http', outcome: 'invalid' })
+        return reply.code(400).send(badRequest(decoded.rejection.reason))
+      }
       const [result] = await recordFeedback(deps.pool, [decoded.feedback], 'http')
+      if (result) deps.metrics.feedback.inc({ source: 'http', outcome: result.outcome })
       const code = result?.outcome === 'recorded' ? 201 : result?.outcome === 'unknown_push' ? 422 : 200
       return reply.code(code).send(result)
     },

@@ -19,10 +19,13 @@ export const SinceQuery = Type.Object({
 export const MAX_FEEDBACK_BATCH = 1000
 
 const FeedbackBatchSchema = Type.Object({
-  items: Type.Array(FeedbackSchema, {
+  // Any value is a valid item (answered, not refused): the schema says what an item should be and
+  // that anything else is answered in its slot, so a contract checker does not expect a 400 for it.
+  items: Type.Array(Type.Union([FeedbackSchema, Type.Unknown()]), {
     minItems: 1,
     maxItems: MAX_FEEDBACK_BATCH,
-    description: 'Each item is validated on its own: an invalid one gets outcome "invalid", the others are recorded',
+    description:
+      'Feedback objects, each validated on its own: an item that is not one gets outcome "invalid" in its slot, the others are recorded',
   }),
 })
 

@@ -9,6 +9,7 @@ import { registerAuth } from './auth.ts'
 import { loginPage, registerDashboardRoutes } from './dashboard-routes.ts'
 import { registerFeedbackRoutes } from './feedback-routes.ts'
 import { registerHealthRoutes } from './health-routes.ts'
+import { registerMethodNotAllowed } from './method-not-allowed.ts'
 import { registerOpenApi } from './openapi.ts'
 import { registerStatsRoutes } from './stats-routes.ts'
 import { typeboxValidatorCompiler } from './validate.ts'
@@ -34,6 +35,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   const app = Fastify({ logger: false })
   app.setValidatorCompiler(typeboxValidatorCompiler)
   registerOpenApi(app, VERSION)
+  registerMethodNotAllowed(app)
   registerAuth(app, deps.apiToken, loginPage)
   registerHealthRoutes(app, deps)
   registerDashboardRoutes(app, deps)

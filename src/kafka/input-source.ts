@@ -143,6 +143,34 @@ export class InputSource {
     }
   }
 
+  /**
+   * Consumer lag of the partitions this instance consumes: the input topic's last stable offset minus
+   * the group's committed offset (what an external lag exporter would report), for /metrics.
+   */
+  async lag(): Promise<Map<number, bigint>> {
+    const topic = this.#config.inputTopic
+    const partitions = this.#consumer.assignments?.find(a => a.topic === topic)?.partitions ?? []
+    if (partitions.length === 0) return new Map()
+    const [ends, commits] = await Promise.all([
+      this.#consumer.listOffsets({
+        topics: [topic],
+        partitions: { [topic]: partitions },
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      }),
+      this.#consumer.listCommittedOffsets({ topics: [{ topic, partitions }] }),
+    ])
+    const end = ends.get(topic) ?? []
+    const committed = commits.get(topic) ?? []
+    const lag = new Map<number, bigint>()
+    for (const p of partitions) {
+      const e = end[p]
+      if (e === undefined || e < 0n) continue
+      const c = committed[p] ?? -1n
+      lag.set(p, c < 0n ? e : e > c ? e - c : 0n)
+    }
+    return lag
+  }
+
   async close(): Promise<void> {
     this.#signal()
     await this.#stream?.close().catch(() => {})

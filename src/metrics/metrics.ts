@@ -1,10 +1,34 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { RejectCodes } from '../core/reject-reason.ts'
+import { ErrorCodes } from '../errors.ts'
+
+/** What the scrape-time gauges read; the service fills them in (the defaults describe a service that has not started). */
+interface Probes {
+  /** What /healthz says now. */
+  healthy(): boolean
+  /** Records of the input topic the consumer group has not committed, per partition this instance consumes. */
+  inputLag(): Promise<Map<number, bigint>>
+}
+
+// A scrape never waits longer than this for Kafka; a lag that could not be read keeps its last value.
+const PROBE_TIMEOUT_MS = 2000
+
+// Labelled series are exported from the start at 0 (not from the first increment), so that rates and
+// alert expressions over them have a series to work with on a healthy service.
+const RETRY_COMPONENTS = ['ingest', 'writer', 'relay', 'feedback'] as const
+const UNAVAILABLE_CODES = [ErrorCodes.PG_UNAVAILABLE, ErrorCodes.KAFKA_UNAVAILABLE] as const
+// The ingester's names for a stored campaign's state at arrival (fanning, pending, expired).
+const DISPOSITIONS = ['active', 'early', 'expired'] as const
+const FEEDBACK_SOURCES = ['kafka', 'http'] as const
+const FEEDBACK_OUTCOMES = ['recorded', 'duplicate', 'unknown_push', 'outside_window', 'invalid'] as const
 
 export function createMetrics() {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'offerstream_' })
+  const probes: Probes = { healthy: () => false, inputLag: async () => new Map() }
   const m = {
     registry,
+    probes,
     eventsAccepted: new Counter({
       name: 'offerstream_events_accepted_total',
       help: 'Input records stored as campaigns, by what happened to them at arrival',
@@ -54,6 +78,12 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
       registers: [registry],
     }),
+    campaignLatency: new Histogram({
+      name: 'offerstream_campaign_latency_seconds',
+      help: 'From a campaign being due (its arrival, or its start if it arrived early) to a fan-out range of its pushes committed to Kafka; one observation per range (OFFERSTREAM_FANOUT_CHUNK subscribers)',
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
     pendingCampaigns: new Gauge({
       name: 'offerstream_pending_campaigns',
       help: 'Campaigns stored before their start',
@@ -64,6 +94,33 @@ export function createMetrics() {
       help: 'Shards this instance owns now (runs the writer and relay of)',
       registers: [registry],
     }),
+    shardsTotal: new Gauge({
+      name: 'offerstream_shards',
+      help: 'Shards the campaigns are split into (OFFERSTREAM_SHARDS): summed over instances, offerstream_shards_owned should equal it',
+      registers: [registry],
+    }),
+    healthy: new Gauge({
+      name: 'offerstream_healthy',
+      help: '1 when /healthz answers 200, 0 while a loop is failing and retrying (PostgreSQL or Kafka unavailable)',
+      registers: [registry],
+      collect() {
+        this.set(probes.healthy() ? 1 : 0)
+      },
+    }),
+    inputLag: new Gauge({
+      name: 'offerstream_input_lag_records',
+      help: 'Records of the input topic not yet committed by the consumer group, per partition this instance consumes',
+      labelNames: ['partition'],
+      registers: [registry],
+      async collect() {
+        const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS)
+        const timedOut = new Promise<undefined>(resolve => timeout.addEventListener('abort', () => resolve(undefined), { once: true }))
+        const lag = await Promise.race([probes.inputLag().catch(() => undefined), timedOut])
+        if (!lag) return
+        this.reset()
+        for (const [partition, n] of lag) this.set({ partition: String(partition) }, Number(n))
+      },
+    }),
     feedback: new Counter({
       name: 'offerstream_feedback_total',
       help: 'Feedback received, by door (kafka, http) and outcome (recorded, duplicate, unknown_push, outside_window, invalid)',
@@ -71,6 +128,10 @@ export function createMetrics() {
       registers: [registry],
     }),
   }
+  for (const component of RETRY_COMPONENTS) for (const code of UNAVAILABLE_CODES) m.retries.inc({ component, code }, 0)
+  for (const disposition of DISPOSITIONS) m.eventsAccepted.inc({ disposition }, 0)
+  for (const code of Object.values(RejectCodes)) m.eventsRejected.inc({ code }, 0)
+  for (const source of FEEDBACK_SOURCES) for (const outcome of FEEDBACK_OUTCOMES) m.feedback.inc({ source, outcome }, 0)
   return m
 }
 

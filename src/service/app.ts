@@ -22,7 +22,7 @@ import { systemClock } from './clock.ts'
 import { FeedbackIntake } from './feedback-intake.ts'
 import { Ingester } from './ingester.ts'
 import type { Logger } from './logger.ts'
-import type { Clock, Input } from './ports.ts'
+import type { Clock } from './ports.ts'
 import { Relay } from './relay.ts'
 import { Resources } from './resources.ts'
 import { retry } from './retry.ts'
@@ -176,7 +176,7 @@ async function prepareStorage({ config, log, withRetry }: Startup, pool: pg.Pool
 function buildParts(startup: Startup, pool: pg.Pool): Parts {
   const { config, log, metrics, clock, ownerId } = startup
   const manager = createShardManager(startup, pool)
-  const consumer = async (sourceConfig: Config): Promise<Input> => {
+  const consumer = async (sourceConfig: Config): Promise<InputSource> => {
     const source = new InputSource(sourceConfig)
     await source.start().catch(async error => {
       await source.close()
@@ -193,7 +193,11 @@ function buildParts(startup: Startup, pool: pg.Pool): Parts {
     onStored: shards => {
       for (const [shard, stored] of shards) manager.wake(shard, stored)
     },
-    createInput: () => consumer(config),
+    createInput: async () => {
+      const source = await consumer(config)
+      metrics.probes.inputLag = () => source.lag()
+      return source
+    },
   })
   const intake = new FeedbackIntake({
     store: new PgFeedbackStore(pool),
@@ -205,7 +209,22 @@ function buildParts(startup: Startup, pool: pg.Pool): Parts {
     createInput: () => consumer({ ...config, inputTopic: config.feedbackTopic, groupId: `${config.groupId}-feedback` }),
     onRejected: () => manager.wakeRelays(),
   })
+  metrics.shardsTotal.set(config.shards)
+  metrics.probes.healthy = () => health({ manager, ingester, intake }).ok
   return { manager, ingester, intake }
+}
+
+/** Unhealthy while a dependency is failing; the loops keep retrying, so it recovers by itself. */
+function health({ ingester, intake, manager }: Parts) {
+  const shards = manager.health()
+  return {
+    ok: !ingester.lastError && !intake.lastError && shards.failing.length === 0,
+    detail: {
+      ingest: ingester.lastError ?? 'ok',
+      shards: shards.failing.length ? shards.failing.join('; ') : 'ok',
+      feedback: intake.lastError ?? 'ok',
+    },
+  }
 }
 
 function createShardManager({ config, log, metrics, clock, ownerId, fatal }: Startup, pool: pg.Pool): ShardManager {
@@ -255,23 +274,11 @@ function createShardManager({ config, log, metrics, clock, ownerId, fatal }: Sta
 /** /healthz, /metrics, the API and the dashboard; the port it listens on (undefined when disabled). */
 async function startHttpServer({ config, metrics, resources }: Startup, parts: Parts): Promise<number | undefined> {
   if (!config.httpEnabled) return undefined
-  const { ingester, intake, manager } = parts
   const http = await startHttp(config.httpHost, config.httpPort, {
     databaseUrl: config.databaseUrl,
     metrics,
     apiToken: config.apiToken,
-    // Unhealthy while a dependency is failing; the loops keep retrying, so it recovers by itself.
-    health: () => {
-      const shards = manager.health()
-      return {
-        ok: !ingester.lastError && !intake.lastError && shards.failing.length === 0,
-        detail: {
-          ingest: ingester.lastError ?? 'ok',
-          shards: shards.failing.length ? shards.failing.join('; ') : 'ok',
-          feedback: intake.lastError ?? 'ok',
-        },
-      }
-    },
+    health: () => health(parts),
   })
   resources.defer('HTTP server', () => http.close())
   return http.port

@@ -18,6 +18,8 @@ export interface RelayBatch {
   pushed: number
   /** Everything committed when it was read is in it: after it, only a wake brings more. */
   drained: boolean
+  /** When the campaign of each fan-out range this batch finishes became due (ms): the latency histogram's input. */
+  rangesDone: number[]
 }
 
 /** Reads up to relayBatch committed pushes (then rejects, if asked) after `from` and builds their messages. */
@@ -32,6 +34,7 @@ export async function readRelayBatch(
   let push = from.push
   let dlq = from.dlq
   const fanouts = await store.fanoutsAfter(push, FANOUTS_PER_READ, config.relayBatch)
+  const rangesDone: number[] = []
   for (const f of fanouts) {
     if (messages.length >= config.relayBatch) break
     const prefix = pushMessagePrefix(f.campaign)
@@ -45,6 +48,7 @@ export async function readRelayBatch(
     }
     // Fewer rows than asked means the range is exhausted (ids deleted by hand leave gaps).
     push = rows.ids.length < want ? f.lastId : rows.ids[rows.ids.length - 1]!
+    if (push === f.lastId && f.dueAtMs !== undefined) rangesDone.push(f.dueAtMs)
   }
   const pushed = messages.length
   if (withRejects && messages.length < config.relayBatch) {
@@ -59,7 +63,7 @@ export async function readRelayBatch(
   // Short of the message budget and of the range limit: every pending range was read to its end,
   // and fewer rejects came back than were asked for.
   const drained = messages.length < config.relayBatch && fanouts.length < FANOUTS_PER_READ
-  return { from, to: { push, dlq }, messages, pushed, drained }
+  return { from, to: { push, dlq }, messages, pushed, drained, rangesDone }
 }
 
 export function isEmpty(b: RelayBatch): boolean {

@@ -184,6 +184,7 @@ export class Relay implements Stoppable {
     this.#cursor = batch.to
     if (rejectsTaken) this.#rejectsDue = false
     metrics.pushesPublished.inc(batch.pushed)
+    for (const due of batch.rangesDone) metrics.campaignLatency.observe(Math.max(0, doneAt - due) / 1000)
     metrics.dlqPublished.inc(batch.messages.length - batch.pushed)
     return batch.drained ? 'drained' : 'more'
   }

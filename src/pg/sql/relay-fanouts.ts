@@ -7,6 +7,8 @@ export interface RelayFanout {
   eventId: number
   trigger: number
   campaign: Campaign
+  /** When the campaign became due (ms since the epoch): its arrival, or its start if it arrived early. For the latency histogram. */
+  dueAtMs?: number
   /** The range's feedback ids and clients after the cursor, when they were read with it (see below). */
   rows?: { ids: number[]; clients: string[] }
 }
@@ -20,7 +22,8 @@ const SQL = `
 with f as (
   select x.first_id, x.last_id, x.event_id, e.trigger_datetime_created, e.restaurant_id, e.adv_campaign_id,
     e.adv_campaign_content, e.adv_campaign_owner, e.adv_campaign_owner_contact,
-    e.adv_campaign_datetime_start, e.adv_campaign_datetime_end, e.datetime_created
+    e.adv_campaign_datetime_start, e.adv_campaign_datetime_end, e.datetime_created,
+    greatest(extract(epoch from e.received_at) * 1000, e.adv_campaign_datetime_start * 1000.0)::float8 as due_at_ms
   from offerstream_fanouts x join offerstream_events e on e.id = x.event_id
   where x.shard = $3
     and x.first_id >= coalesce((select max(first_id) from offerstream_fanouts where shard = $3 and first_id <= $1), 0)
@@ -59,6 +62,7 @@ export async function relayFanouts(client: Db, shard: number, afterId: number, l
       end: r.adv_campaign_datetime_end,
       created: r.datetime_created,
     },
+    dueAtMs: r.due_at_ms,
     ...(r.fits ? { rows: { ids: ((r.ids as string[] | null) ?? []).map(Number), clients: (r.clients as string[] | null) ?? [] } } : {}),
   }))
 }
