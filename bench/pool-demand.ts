@@ -7,9 +7,9 @@
 import { randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
-import { campaignJson } from '../testkit/campaigns.ts'
 import { startService } from '../src/service/app.ts'
 import { createLogger } from '../src/service/logger.ts'
+import { campaignJson } from '../testkit/campaigns.ts'
 import { createFixture } from '../testkit/fixture.ts'
 
 const { values: a } = parseArgs({

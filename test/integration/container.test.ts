@@ -2,13 +2,13 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
 import { after, before, test } from 'node:test'
-import { buildWorkload, type Workload } from '../../testkit/workload.ts'
 import { SETTINGS, type SettingName } from '../../src/config/settings.ts'
 import { buildImage, containerToolsMissing, podman, ULIMITS } from '../../testkit/container-image.ts'
-import { verifySinks } from '../../testkit/sinks.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import { SEED_EVENT_VALUE, SEED_RESTAURANT, SEED_SUBSCRIBERS } from '../../testkit/seed.ts'
 import { eventually } from '../../testkit/service.ts'
+import { verifySinks } from '../../testkit/sinks.ts'
+import { buildWorkload, type Workload } from '../../testkit/workload.ts'
 
 // The image, for real: built from the Containerfile against a local Debian 12 base, two containers
 // on the host network against the test stack, the seed example plus a bulk workload pushed through;
