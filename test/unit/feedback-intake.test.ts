@@ -43,7 +43,9 @@ function setup(overrides: Partial<typeof config> = {}) {
   }
   const outcomes = async () => {
     const m = await metrics.registry.getSingleMetric('offerstream_feedback_total')?.get()
-    return Object.fromEntries((m?.values ?? []).map(v => [v.labels.outcome, v.value]))
+    // Every (source, outcome) series exists from the start at 0: only the intake's non-zero ones count here.
+    const kafka = (m?.values ?? []).filter(v => v.labels.source === 'kafka' && v.value > 0)
+    return Object.fromEntries(kafka.map(v => [v.labels.outcome, v.value]))
   }
   return { clock, store, topic, inputs, input, intake, feedback, outcomes, rejectedWakes: () => rejectedWakes }
 }
