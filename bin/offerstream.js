@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 // fan-out peaked at 394 MB RSS with no flags (274-335 MB with a 4 MB semi-space), nearly all of it
 // relay transactions' garbage awaiting collection. Collecting when the old generation has doubled
 // (--heap-growing-percent=100), with a 16 MB semi-space so that most of a transaction's objects die
-// young, measured 212-214 MB at the same speed and service CPU (README, Benchmarks); capping the old
+// young, measured 212-214 MB at the same speed and service CPU (docs/benchmarks.md, "Memory"); capping the old
 // space instead (--max-old-space-size) cost ~1.6x CPU. A flag the caller already gave (same name,
 // any value) wins. Only for the service: `bench` and `demo` hold whole workloads.
 const NODE_FLAGS = process.argv[2] === 'run' ? ['--max-semi-space-size=16', '--heap-growing-percent=100'] : []
@@ -27,7 +27,7 @@ if (major >= 24 && missing.length > 0) {
     ...process.argv.slice(2),
   ])
 } else if (major >= 24) {
-  // Compiled code of our modules and the libraries cached on disk: start-up ~2 s -> ~1.3 s (README).
+  // Compiled code of our modules and the libraries cached on disk: start-up ~2 s -> ~1.3 s.
   module.enableCompileCache()
   const { main } = await import('../src/cli/main.ts')
   // Product commands live in src/, dev commands (stack, demo, bench) and the embedded-stack fallback

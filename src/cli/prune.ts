@@ -44,7 +44,7 @@ function parsePruneArgs(argv: string[]): PruneArgs {
 /**
  * `offerstream prune`: deletes the bookkeeping (events, fan-out ranges, published rejects) of
  * campaigns that ended longer ago than --older-than; with --feedback-too also their
- * subscribers_feedback rows. Safe while the service runs; see README "Retention".
+ * subscribers_feedback rows. Safe while the service runs; see docs/design.md, "Retention".
  */
 export async function runPrune(argv: string[], embedded: EmbeddedServices): Promise<void> {
   const a = parsePruneArgs(argv)

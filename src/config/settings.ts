@@ -256,6 +256,17 @@ export const SETTINGS = {
     default: '',
     help: 'Static member id of this instance in the consumer group (unique per instance, stable across restarts): a restart within the session timeout takes its partitions back without a rebalance. Empty: dynamic membership.',
   },
+  // A member that dies without leaving keeps its input partitions and shards until this expires, so
+  // it bounds failover without static membership. The broker only accepts values between its
+  // group.min.session.timeout.ms and group.max.session.timeout.ms (6 s and 30 min by default).
+  kafkaSessionTimeoutMs: {
+    env: 'OFFERSTREAM_KAFKA_SESSION_TIMEOUT_MS',
+    kind: 'int',
+    default: '10000',
+    min: 1000,
+    max: 1800000,
+    help: "Session timeout of the service's consumer-group memberships (input, shards, feedback): how long a member that stopped heartbeating keeps its partitions and shards before the others take them over.",
+  },
   // Scale-out (issue 8): campaigns are split into shards; each shard is owned by one instance at a time.
   shards: {
     env: 'OFFERSTREAM_SHARDS',

@@ -27,3 +27,18 @@ export function kafkaBaseOptions(config: Config, role: string) {
   }
   return options as { clientId: string; bootstrapBrokers: string[] }
 }
+
+/**
+ * Group timings of the service's consumer groups. Heartbeats at a third of the session at most (once a
+ * second at the default 10 s), so two may be lost before the coordinator gives up on a live member; the
+ * rebalance timeout (how long a join waits for the members to rejoin) stays at least 20 s and never
+ * below the session, which the client requires.
+ */
+export function groupTimings(config: Pick<Config, 'kafkaSessionTimeoutMs'>) {
+  const sessionTimeout = config.kafkaSessionTimeoutMs
+  return {
+    sessionTimeout,
+    heartbeatInterval: Math.min(1000, Math.floor(sessionTimeout / 3)),
+    rebalanceTimeout: Math.max(20000, sessionTimeout),
+  }
+}

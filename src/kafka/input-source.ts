@@ -1,6 +1,6 @@
 import { Consumer, FetchIsolationLevels, type Message, type MessagesStream } from '@platformatic/kafka'
 import type { Config } from '../config/settings.ts'
-import { kafkaBaseOptions } from './client-options.ts'
+import { groupTimings, kafkaBaseOptions } from './client-options.ts'
 import { translateKafkaError } from './kafka-errors.ts'
 
 export interface InputRecord {
@@ -41,9 +41,7 @@ export class InputSource {
       // Static membership: a restarted instance rejoins as the same member instead of waiting for the
       // dead one's session to expire and a rebalance.
       ...(config.groupInstanceId ? { groupInstanceId: config.groupInstanceId } : {}),
-      sessionTimeout: 10000,
-      heartbeatInterval: 1000,
-      rebalanceTimeout: 20000,
+      ...groupTimings(config),
     })
   }
 

@@ -1,6 +1,6 @@
 import { Consumer, type MessagesStream } from '@platformatic/kafka'
 import type { Config } from '../config/settings.ts'
-import { kafkaBaseOptions } from './client-options.ts'
+import { groupTimings, kafkaBaseOptions } from './client-options.ts'
 import { translateKafkaError } from './kafka-errors.ts'
 
 interface ShardAssignment {
@@ -37,9 +37,7 @@ export class ShardMembership {
       ...kafkaBaseOptions(config, 'shards'),
       groupId: `${config.groupId}-shards`,
       ...(config.groupInstanceId ? { groupInstanceId: config.groupInstanceId } : {}),
-      sessionTimeout: 10000,
-      heartbeatInterval: 1000,
-      rebalanceTimeout: 20000,
+      ...groupTimings(config),
       protocols: [{ name: 'cooperative-sticky', version: 1 }],
     })
   }

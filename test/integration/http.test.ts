@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import net from 'node:net'
 import { after, before, test } from 'node:test'
+import { Compile } from 'typebox/compile'
 import type { Service } from '../../src/service/app.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import { SEED_EVENT_VALUE } from '../../testkit/seed.ts'
@@ -43,7 +44,12 @@ const health = async () => {
 const metrics = async () => (await fetch(`${base}/metrics`)).text()
 
 test('/healthz is 200 while the ingest, shard and feedback loops are healthy', async () => {
-  assert.deepEqual(await health(), { status: 200, body: { ok: true, detail: { ingest: 'ok', shards: 'ok', feedback: 'ok' } } })
+  const h = await health()
+  assert.deepEqual(h, { status: 200, body: { ok: true, detail: { ingest: 'ok', shards: 'ok', feedback: 'ok' } } })
+  // /openapi.json describes this very body.
+  const doc = await (await fetch(`${base}/openapi.json`)).json()
+  const documented = doc.paths['/healthz'].get.responses['200'].content['application/json'].schema
+  assert.ok(Compile(documented).Check(h.body), JSON.stringify(documented))
 })
 
 test('/metrics counts accepted and rejected input', async () => {

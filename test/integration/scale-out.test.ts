@@ -10,7 +10,14 @@ import { buildWorkload } from '../../testkit/workload.ts'
 // session, the other takes every shard, and when the frozen one wakes its late work is fenced.
 let fx: Fixture
 before(async () => {
-  fx = await createFixture({ OFFERSTREAM_HTTP_ENABLED: 'false', OFFERSTREAM_FANOUT_CHUNK: '500', OFFERSTREAM_RELAY_BATCH: '700' })
+  // The frozen instance keeps its shards until its session expires: 6 s (the broker's default
+  // minimum) instead of 10 s.
+  fx = await createFixture({
+    OFFERSTREAM_HTTP_ENABLED: 'false',
+    OFFERSTREAM_FANOUT_CHUNK: '500',
+    OFFERSTREAM_RELAY_BATCH: '700',
+    OFFERSTREAM_KAFKA_SESSION_TIMEOUT_MS: '6000',
+  })
 })
 after(async () => fx?.cleanup())
 
