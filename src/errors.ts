@@ -11,6 +11,11 @@ export const ErrorCodes = {
   PG_FAILED: 'PG_FAILED',
   /** This instance no longer owns the shard: another took it (a newer epoch); its work there stops. */
   SHARD_LOST: 'SHARD_LOST',
+  /**
+   * PostgreSQL holds less than Kafka's committed state says it did: a failover lost committed
+   * transactions (docs/pg-failover.md). Never retried: publishing on would push twice or skip.
+   */
+  PG_REGRESSION: 'PG_REGRESSION',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

@@ -33,6 +33,8 @@ export async function main(args: string[], loadDev: LoadDevTools): Promise<void>
     }
   } catch (error) {
     process.stderr.write(`offerstream: ${(error as Error).message}\n`)
-    process.exit(error instanceof OfferstreamError && error.code === ErrorCodes.CONFIG_INVALID ? 2 : 1)
+    const code = error instanceof OfferstreamError ? error.code : undefined
+    // 3: PostgreSQL is behind Kafka (docs/pg-failover.md); a supervisor restarting on it gets the start-up check.
+    process.exit(code === ErrorCodes.CONFIG_INVALID ? 2 : code === ErrorCodes.PG_REGRESSION ? 3 : 1)
   }
 }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import type { Config } from '../config/settings.ts'
-import type { OfferstreamError } from '../errors.ts'
+import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import { startHttp } from '../http/server.ts'
 import { ensureTopics } from '../kafka/ensure-topics.ts'
 import { InputSource } from '../kafka/input-source.ts'
@@ -9,6 +9,7 @@ import { OutputProducer, shardTransactionalId } from '../kafka/output-producer.t
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
 import { ShardMembership } from '../kafka/shard-membership.ts'
 import { createMetrics, type Metrics } from '../metrics/metrics.ts'
+import { watchTimeline } from '../pg/db-identity.ts'
 import { PgIngestStore } from '../pg/ingest-store.ts'
 import { migrate } from '../pg/migrate.ts'
 import { createPool } from '../pg/pool.ts'
@@ -21,6 +22,7 @@ import { type FeedbackIntake, startFeedbackIntake } from './feedback-intake.ts'
 import { Ingester } from './ingester.ts'
 import type { Logger } from './logger.ts'
 import type { Clock } from './ports.ts'
+import { checkRegression, checkShardCursor } from './regression-check.ts'
 import { Relay } from './relay.ts'
 import { retry } from './retry.ts'
 import { ShardManager } from './shard-manager.ts'
@@ -61,6 +63,8 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
   })
   fatal.catch(() => {})
   let http: { port: number; close: () => Promise<void> } | undefined
+  /** For /healthz: a failover seen since the start, or what the start-up check repaired. */
+  let pgState: string | undefined
   let feedback: FeedbackIntake | undefined
   // Read once per process, and only by a shard relay that has no cursor of its own yet.
   let legacy: Promise<RelayCursor | null> | undefined
@@ -84,6 +88,7 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
         clock,
         createOutput: () => new OutputProducer(config, shardTransactionalId(config, shard), legacyStart),
         checkOwner: () => owner.check(shard, epoch),
+        checkCursor: cursor => checkShardCursor(pool, config, shard, cursor, metrics),
       })
       const writer = new Writer({
         store: new PgWriterStore(pool, shard, epoch),
@@ -130,6 +135,19 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
     if (setup === 'created') log.info({ shards: config.shards }, 'shards set up')
     const created = await withRetry('topic setup', () => ensureTopics(config))
     if (created.length) log.info({ created }, 'topics created')
+    // Before anything is stored or published: is PostgreSQL behind Kafka (a failover that lost
+    // transactions)? Then, until the next start's check, any connection to another timeline stops the service.
+    const checked = await withRetry('PostgreSQL regression check', () => checkRegression(pool, config, log, metrics))
+    if (checked.outcome !== 'none') pgState = `regression ${checked.outcome} at start in ${checked.repairMs} ms: ${JSON.stringify(checked.restored)}`
+    watchTimeline(pool, checked.timeline, seen => {
+      pgState = `timeline changed from ${checked.timeline} to ${seen}`
+      failed(
+        new OfferstreamError(
+          ErrorCodes.PG_REGRESSION,
+          `PostgreSQL is on timeline ${seen}, was ${checked.timeline} (a failover or a restore): stopping before anything is written, so the next start checks it against Kafka`,
+        ),
+      )
+    })
     listener = listenForShardWork(config.databaseUrl, ownerId, (shard, work) => manager.wake(shard, work))
     // Ingest needs no shard: it joins the input group while the shard group forms (after a restart
     // both joins used to add up before the first record was stored).
@@ -145,8 +163,9 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
         health: () => {
           const shards = manager.health()
           return {
-            ok: !ingester.lastError && !feedback?.lastError && shards.failing.length === 0,
+            ok: !ingester.lastError && !feedback?.lastError && shards.failing.length === 0 && !pgState?.startsWith('timeline'),
             detail: {
+              postgres: pgState ?? 'ok',
               ingest: ingester.lastError ?? 'ok',
               shards: shards.failing.length ? shards.failing.join('; ') : 'ok',
               feedback: feedback?.lastError ?? 'ok',
