@@ -1,3 +1,4 @@
+// npm run chaos -- --scenario pg-failover [--sync] [--lag-ms 1500] [--pushes 400000] [--per-restaurant 2000] [--bad 20]
 // npm run chaos -- [--scenario kill|kafka|postgres|feedback|broker|scale|all] [--pushes N] [--kills N] [--down-ms MS] [--hard true] [--max-life-ms MS]
 //   scale only: [--instances 3] [--partitions 12] [--stops 2] [--seed N] [--run-dir DIR]
 // Breaks things under a real workload and checks both sinks exactly against the expected pairs.
@@ -5,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { createFixture } from '../testkit/fixture.ts'
 import { parseArgs, say, servicesFor } from './lib/args.ts'
+import { pgFailoverScenario } from './lib/pg-failover-scenario.ts'
 import { brokerRun } from './lib/broker-run.ts'
 import { dlqExact } from './lib/dlq-check.ts'
 import { feedbackKillRun } from './lib/feedback-kill-run.ts'
@@ -17,7 +19,8 @@ import { sinksExact } from './lib/sinks.ts'
 import { buildWorkload } from './lib/workload.ts'
 
 const args = parseArgs(
-  process.argv.slice(2),
+  // --sync is a bare switch
+  process.argv.slice(2).map(a => (a === '--sync' ? '--sync=true' : a)),
   {
     scenario: 'all',
     pushes: '',
@@ -30,9 +33,20 @@ const args = parseArgs(
     stops: '2',
     seed: String(Date.now() % 1_000_000),
     'run-dir': '',
+    sync: 'false',
+    'lag-ms': '1500',
+    'per-restaurant': '2000',
+    bad: '20',
   },
-  'usage: node chaos/chaos.ts [--scenario kill|kafka|postgres|feedback|broker|scale|all] [--pushes 100000 (scale: 300000)] [--kills 20 (scale: 6)] [--down-ms 10000] [--hard false] [--max-life-ms 12000] [--instances 3] [--partitions 12] [--stops 2] [--seed N] [--run-dir DIR]',
+  'usage: node chaos/chaos.ts [--scenario kill|kafka|postgres|feedback|broker|scale|pg-failover|all] [--pushes 100000 (scale: 300000)] [--kills 20 (scale: 6)] [--down-ms 10000] [--hard false] [--max-life-ms 12000] [--instances 3] [--partitions 12] [--stops 2] [--seed N] [--run-dir DIR] [--sync] [--lag-ms 1500] [--per-restaurant 2000] [--bad 20]',
 )
+if (args.scenario === 'pg-failover') {
+  // Kafka from KAFKA_BROKERS (or an own stack); PostgreSQL is the scenario's own primary and replica.
+  const own = await servicesFor(false, say)
+  const ok = await pgFailoverScenario(args, say).finally(() => own?.stop())
+  say(ok ? 'all guarantees held' : 'FAILED')
+  process.exit(ok ? 0 : 1)
+}
 // `broker` and `scale` need a 3-node cluster and run alone; `all` keeps to the one-node scenarios.
 const scenarios = args.scenario === 'all' ? ['kill', 'kafka', 'postgres', 'feedback'] : [args.scenario]
 const needsOwn = scenarios.some(s => s === 'kafka' || s === 'postgres' || s === 'broker' || s === 'scale')

@@ -187,7 +187,11 @@ export async function startPgPair(opts: { sync: boolean; log?: (m: string) => vo
       }
     },
     async promote() {
-      await query(replicaPort, 'select pg_promote(true, 60)')
+      // wait => false: a waiting call can itself be cancelled by a recovery conflict while replay finishes.
+      await until('pg_promote()', async () => {
+        await query(replicaPort, 'select pg_promote(false)')
+        return true
+      })
       await until('the promoted replica', async () => {
         const rows = await query<{ r: boolean }>(replicaPort, 'select pg_is_in_recovery() as r')
         return rows[0]?.r === false

@@ -1,0 +1,143 @@
+import pg from 'pg'
+import { createFixture } from '../../testkit/fixture.ts'
+import { startPgPair } from '../../testkit/pg-pair.ts'
+import { ServiceProcess } from '../../testkit/service-process.ts'
+import { startTcpProxy } from '../../testkit/tcp-proxy.ts'
+import { checkDlq, type DlqReport } from './dlq-check.ts'
+import { checkSinks, type SinkReport, waitForFeedback } from './sinks.ts'
+import { buildWorkload } from './workload.ts'
+
+export interface PgFailoverOptions {
+  /** Synchronous replication: the primary's commits wait for the replica. */
+  sync: boolean
+  /** How long the replica's WAL receiver is frozen before the primary is killed; 0: the replica keeps up. */
+  lagMs: number
+  pushes: number
+  subscribersPerRestaurant: number
+  /** Rejected input records (half before, half during the lag): the DLQ must hold each once. */
+  bad: number
+  /** Service settings (chunk and batch sizes). */
+  settings?: Record<string, string>
+  timeoutMs?: number
+  log?: (m: string) => void
+}
+
+export interface PgFailoverReport {
+  mode: string
+  /** At the kill: WAL bytes the replica had not flushed, and rows each side had. */
+  atKill: { walBytesBehind: number; primaryRows: number | null; replicaRows: number | null }
+  sinks: SinkReport
+  dlq: DlqReport
+  /** Exit codes of the incarnations that ended on their own (a supervisor restarted each). */
+  exits: Array<number | null>
+  /** The service's error lines naming the regression, and its repair summary. */
+  regressionErrors: string[]
+  repair: { repairMs: number; restored: unknown } | null
+  /** From the kill until every expected pair was in both sinks. */
+  recoveryMs: number
+}
+
+async function count(port: number, sql: string): Promise<number | null> {
+  const c = new pg.Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, connectionTimeoutMillis: 3000 })
+  c.on('error', () => {})
+  try {
+    await c.connect()
+    return (await c.query(sql)).rows[0].n
+  } catch {
+    return null
+  } finally {
+    await c.end().catch(() => {})
+  }
+}
+
+/**
+ * Issue 20: the service's PostgreSQL is a primary with a streaming replica behind a TCP proxy (its
+ * DATABASE_URL). Mid-fan-out of a backlog, the replica's WAL receiver is frozen for `lagMs` while the
+ * rest of the input arrives, the primary is SIGKILLed, the replica promoted and the proxy switched
+ * to it. A supervisor restarts the service whenever it exits. The oracle is the input alone: both
+ * sinks must hold every expected pair once and the DLQ every bad record once.
+ */
+export async function pgFailoverRun(o: PgFailoverOptions): Promise<PgFailoverReport> {
+  const log = o.log ?? (() => {})
+  const mode = o.sync ? 'synchronous' : o.lagMs > 0 ? `asynchronous, replica ${o.lagMs} ms behind` : 'asynchronous, replica in step'
+  const pair = await startPgPair({ sync: o.sync, log })
+  const proxy = await startTcpProxy('127.0.0.1', pair.primaryPort)
+  const fx = await createFixture({
+    ...o.settings,
+    DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${proxy.port}/postgres`,
+    OFFERSTREAM_LOG_LEVEL: 'warn',
+  })
+  const svc = new ServiceProcess(fx.config)
+  const exits: Array<number | null> = []
+  let supervising = true
+  let started = false
+  let allOutput = ''
+  const supervisor = (async () => {
+    while (supervising) {
+      await new Promise(r => setTimeout(r, 200))
+      if (!supervising || !started || svc.running) continue
+      allOutput += svc.output
+      svc.output = ''
+      const r = await svc.kill('SIGKILL')
+      exits.push(r.code)
+      log(`service exited with code ${r.code}; restarting it`)
+      if (supervising) svc.start()
+    }
+  })()
+  try {
+    const w = buildWorkload({ pushes: o.pushes, subscribersPerRestaurant: o.subscribersPerRestaurant, resends: 2 })
+    const bad = Array.from({ length: o.bad }, (_, i) => Buffer.from(`not json ${i} ${Math.random()}`))
+    await fx.addSubscribers(w.subscribers)
+    const half = Math.ceil(w.values.length / 2)
+    await fx.produce([...w.values.slice(0, half), ...bad.slice(0, o.bad / 2).map(b => b.toString())])
+    svc.start()
+    started = true
+    await waitForFeedback(fx, Math.ceil(w.expected.size / 5), o.timeoutMs ?? 600_000)
+    const frozen = o.lagMs > 0 || o.sync ? await pair.freezeReplica() : undefined
+    const t0 = Date.now()
+    // The rest of the input arrives while the replica is behind: events stored and offsets committed in
+    // the window. Not at once: the WAL written first still reaches the replica from its socket buffer
+    // when the frozen receiver is woken after the kill; what comes later is lost with the primary.
+    await new Promise(r => setTimeout(r, o.lagMs / 2))
+    await fx.produce([...w.values.slice(half), ...bad.slice(o.bad / 2).map(b => b.toString())])
+    await new Promise(r => setTimeout(r, Math.max(0, o.lagMs - (Date.now() - t0))))
+    const lag = await pair.lag().catch(() => ({ bytes: Number.NaN }))
+    const primaryRows = await count(pair.primaryPort, 'select count(*)::int as n from subscribers_feedback')
+    const replicaRows = await count(pair.replicaPort, 'select count(*)::int as n from subscribers_feedback')
+    pair.killPrimary()
+    const killedAt = Date.now()
+    log(`${mode}: primary killed with ${primaryRows} rows, replica had ${replicaRows} (${lag.bytes} WAL bytes behind)`)
+    if (frozen !== undefined) pair.thawReplica(frozen)
+    await pair.promote()
+    proxy.retarget(pair.replicaPort)
+    log(`replica promoted and the proxy switched ${Date.now() - killedAt} ms after the kill`)
+    const sinks = await checkSinks(fx, w.expected, o.timeoutMs ?? 600_000)
+    const recoveryMs = Date.now() - killedAt
+    const dlq = await checkDlq(fx, bad, 60_000)
+    supervising = false
+    await supervisor
+    if (svc.running) await svc.kill('SIGTERM')
+    allOutput += svc.output
+    const regressionErrors = allOutput.split('\n').filter(l => /PG_REGRESSION/.test(l))
+    const handled = allOutput.split('\n').find(l => /PostgreSQL regression handled/.test(l))
+    const repair = handled ? (({ repairMs, restored }) => ({ repairMs, restored }))(JSON.parse(handled)) : null
+    return {
+      mode,
+      atKill: { walBytesBehind: lag.bytes, primaryRows, replicaRows },
+      sinks,
+      dlq,
+      exits,
+      regressionErrors,
+      repair,
+      recoveryMs,
+    }
+  } finally {
+    supervising = false
+    await supervisor
+    if (svc.running) await svc.kill('SIGKILL')
+    await fx.cleanup().catch(() => {})
+    await proxy.close()
+    await pair.close()
+  }
+}
+
