@@ -13,16 +13,18 @@ import { chownTo, pgBinaries, postgresRunAs } from '../tools/stack/postgres-user
  * the replica is a copy of the cleanly stopped primary's data directory plus standby.signal and
  * primary_conninfo (no pg_basebackup needed). With `sync`, the primary waits for the replica's
  * flush before a commit returns (synchronous_standby_names), so a failover loses nothing.
+ * The replica streams through a forwarder the test can pause: the WAL sent meanwhile waits in the
+ * forwarder (not in the replica's socket buffer, where a woken receiver would still find it) and
+ * is lost with the primary, like WAL a lagging replica never received.
  */
 export interface PgPair {
   primaryPort: number
   replicaPort: number
-  /** Stops the replica's WAL receiver (SIGSTOP): from then on it falls behind. Returns its pid. */
-  freezeReplica(): Promise<number>
-  thawReplica(pid: number): void
+  /** From now on the replica receives no WAL: it falls behind. */
+  freezeReplica(): void
   /** How far the replica is behind the primary: WAL bytes not yet flushed there, and its replay lag. */
   lag(): Promise<{ bytes: number; replayLagMs: number | null }>
-  /** SIGKILL of the primary's postmaster and every backend: a crashed host. */
+  /** SIGKILL of the primary's postmaster and every backend: a crashed host. What the replica did not get is gone. */
   killPrimary(): void
   /** pg_promote() on the replica; resolves once it accepts writes. */
   promote(): Promise<void>
@@ -37,6 +39,42 @@ async function freePort(): Promise<number> {
   const port = (server.address() as net.AddressInfo).port
   await new Promise(resolve => server.close(resolve))
   return port
+}
+
+/** A TCP forwarder for the replication connection whose primary-to-replica direction can be held. */
+async function startForwarder(targetPort: number): Promise<{ port: number; hold(): void; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>()
+  const held: net.Socket[] = []
+  let holding = false
+  const server = net.createServer(replica => {
+    const primary = net.connect(targetPort, '127.0.0.1')
+    for (const s of [replica, primary]) {
+      sockets.add(s)
+      s.on('error', () => {})
+      s.on('close', () => {
+        sockets.delete(s)
+        replica.destroy()
+        primary.destroy()
+      })
+    }
+    replica.pipe(primary)
+    primary.pipe(replica)
+    held.push(primary)
+    if (holding) primary.unpipe(replica)
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    hold() {
+      holding = true
+      for (const p of held) p.unpipe()
+    },
+    async close() {
+      const closed = new Promise(resolve => server.close(resolve))
+      for (const s of sockets) s.destroy()
+      await closed
+    },
+  }
 }
 
 async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
@@ -133,12 +171,13 @@ export async function startPgPair(opts: { sync: boolean; log?: (m: string) => vo
   let primary = start(primaryData, primaryPort, [])
   await until('the primary', () => postgresAnswers(primaryPort))
   await stop(primary)
+  const forwarder = await startForwarder(primaryPort)
   const cp = spawnSync('cp', ['-a', primaryData, replicaData], { encoding: 'utf8' })
   if (cp.status !== 0) throw new Error(`copying the data directory failed: ${cp.stderr}`)
   await fs.writeFile(path.join(replicaData, 'standby.signal'), '')
   await fs.appendFile(
     path.join(replicaData, 'postgresql.auto.conf'),
-    `primary_conninfo = 'host=127.0.0.1 port=${primaryPort} user=postgres password=postgres application_name=${APP_NAME}'\n`,
+    `primary_conninfo = 'host=127.0.0.1 port=${forwarder.port} user=postgres password=postgres application_name=${APP_NAME}'\n`,
   )
   await chownTo(runAs, path.join(replicaData, 'standby.signal'))
   primary = start(primaryData, primaryPort, primaryArgs)
@@ -153,17 +192,8 @@ export async function startPgPair(opts: { sync: boolean; log?: (m: string) => vo
   return {
     primaryPort,
     replicaPort,
-    async freezeReplica() {
-      const rows = await query<{ pid: number }>(replicaPort, 'select pid from pg_stat_wal_receiver')
-      const pid = rows[0]?.pid
-      if (!pid) throw new Error('the replica has no WAL receiver')
-      process.kill(pid, 'SIGSTOP')
-      return pid
-    },
-    thawReplica(pid) {
-      try {
-        process.kill(pid, 'SIGCONT')
-      } catch {}
+    freezeReplica() {
+      forwarder.hold()
     },
     async lag() {
       const rows = await query<{ bytes: string | null; lag_ms: number | null }>(
@@ -185,6 +215,7 @@ export async function startPgPair(opts: { sync: boolean; log?: (m: string) => vo
           process.kill(b, 'SIGKILL')
         } catch {}
       }
+      void forwarder.close()
     },
     async promote() {
       // wait => false: a waiting call can itself be cancelled by a recovery conflict while replay finishes.
@@ -200,6 +231,7 @@ export async function startPgPair(opts: { sync: boolean; log?: (m: string) => vo
     async close() {
       if (!primaryKilled) await stop(primary)
       await stop(replica)
+      await forwarder.close()
       for (const c of children) c.kill('SIGKILL')
       await fs.rm(dir, { recursive: true, force: true })
     },
