@@ -43,6 +43,8 @@ export function decodeCursorRecord(value: Buffer | null): (RelayCursor & { event
     for (const e of Array.isArray(v.ev) ? v.ev : []) {
       if (!Array.isArray(e) || e.length !== 5) continue
       const [campaignId, trigger, topic, partition, offset] = e
+      if (typeof campaignId !== 'string' || !Number.isSafeInteger(trigger) || typeof topic !== 'string') continue
+      if (!Number.isInteger(partition) || typeof offset !== 'string') continue
       events.push({ campaignId, trigger, topic, partition, offset })
     }
     return { push: v.push, dlq: v.dlq, events }

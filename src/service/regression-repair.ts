@@ -5,17 +5,12 @@ import { OutputProducer, shardTransactionalId } from '../kafka/output-producer.t
 import { type CursorEntry, cursorHistory, type PublishedPush, publishedSince } from '../kafka/published-evidence.ts'
 import type { CursorEvent, RelayCursor } from '../kafka/relay-cursor.ts'
 import { translatePgError } from '../pg/pg-errors.ts'
-import { reserveIds } from '../pg/sql/advance-sequences.ts'
-import {
-  ensureEvent,
-  findEvent,
-  missingPushes,
-  missingRejects,
-  type RestoredReject,
-  raiseShardFloor,
-  restoreRejects,
-  restoreRows,
-} from '../pg/sql/restore-pushes.ts'
+import { missingPushes } from '../pg/sql/missing-pushes.ts'
+import { raiseShardFloor } from '../pg/sql/raise-shard-floor.ts'
+import { reserveIds } from '../pg/sql/reserve-ids.ts'
+import { ensureEvent, findEvent } from '../pg/sql/restore-event.ts'
+import { missingRejects, type RestoredReject, restoreRejects } from '../pg/sql/restore-rejects.ts'
+import { restoreRows } from '../pg/sql/restore-rows.ts'
 import { withTransaction } from '../pg/transaction.ts'
 import { shardOf as shardOfCampaign } from '../core/shard.ts'
 import type { Logger } from './logger.ts'

@@ -4,21 +4,11 @@ import type { Db } from '../db.ts'
 // rows would take ids the relays have already published past (and be skipped) or that lost rows
 // had. Moved to at least the highest published cursor; only ever forward. The sequences are found
 // by their columns, so a subscribers_feedback created before offerstream (any sequence name) works.
-const seq = (table: string) => `pg_get_serial_sequence('${table}', 'id')`
+export const serialSequence = (table: string) => `pg_get_serial_sequence('${table}', 'id')`
 const advance = (table: string, param: string) =>
-  `(select setval(${seq(table)}, ${param}::bigint) where ${param}::bigint > coalesce(pg_sequence_last_value(${seq(table)}::regclass), 0))`
+  `(select setval(${serialSequence(table)}, ${param}::bigint) where ${param}::bigint > coalesce(pg_sequence_last_value(${serialSequence(table)}::regclass), 0))`
 const SQL = `select ${advance('subscribers_feedback', '$1')} as push, ${advance('offerstream_rejects', '$2')} as dlq`
 
 export async function advanceSequences(db: Db, push: number, dlq: number): Promise<void> {
   await db.query({ name: 'offerstream_advance_sequences', text: SQL, values: [push, dlq] })
-}
-
-/** n fresh ids of a table's sequence, ascending: taken now, so no other writer can get them. */
-export async function reserveIds(db: Db, table: 'subscribers_feedback' | 'offerstream_rejects', n: number): Promise<number[]> {
-  if (n === 0) return []
-  const { rows } = await db.query({
-    text: `select nextval(${seq(table)}) as id from generate_series(1, $1::int) order by 1`,
-    values: [n],
-  })
-  return rows.map(r => Number(r.id))
 }
