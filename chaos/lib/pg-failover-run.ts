@@ -136,4 +136,3 @@ export async function pgFailoverRun(o: PgFailoverOptions): Promise<PgFailoverRep
     await pair.close()
   }
 }
-

@@ -90,7 +90,9 @@ async function fetchFrom(
     topics: [
       {
         topicId: t.topicId,
-        partitions: [{ partition: t.partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, partitionMaxBytes: FETCH_BYTES }],
+        partitions: [
+          { partition: t.partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, partitionMaxBytes: FETCH_BYTES },
+        ],
       },
     ],
   })

@@ -10,7 +10,8 @@ export async function committedInputOffsets(config: Config): Promise<Map<number,
     const groups = await admin.listConsumerGroupOffsets({ groups: [config.groupId] })
     const out = new Map<number, bigint>()
     for (const t of groups[0]?.topics ?? [])
-      for (const p of t.partitions) if (t.name === config.inputTopic && p.committedOffset >= 0n) out.set(p.partitionIndex, p.committedOffset)
+      for (const p of t.partitions)
+        if (t.name === config.inputTopic && p.committedOffset >= 0n) out.set(p.partitionIndex, p.committedOffset)
     return out
   } catch (error) {
     throw translateKafkaError(error)

@@ -49,9 +49,15 @@ export interface Published {
 }
 
 type Reader = Consumer<Buffer, Buffer, Buffer, Buffer>
-const reader = (config: Config) => new Consumer({ ...kafkaBaseOptions(config, 'failover-repair'), groupId: `${config.groupId}-failover-repair` }) as Reader
+const reader = (config: Config) =>
+  new Consumer({ ...kafkaBaseOptions(config, 'failover-repair'), groupId: `${config.groupId}-failover-repair` }) as Reader
 
-async function ends(c: Reader, topic: string, timestamp: bigint, isolationLevel = FetchIsolationLevels.READ_UNCOMMITTED): Promise<bigint[]> {
+async function ends(
+  c: Reader,
+  topic: string,
+  timestamp: bigint,
+  isolationLevel = FetchIsolationLevels.READ_UNCOMMITTED,
+): Promise<bigint[]> {
   const offsets = await c.listOffsets({ topics: [topic], timestamp, isolationLevel })
   return offsets.get(topic) ?? []
 }

@@ -138,7 +138,8 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
     // Before anything is stored or published: is PostgreSQL behind Kafka (a failover that lost
     // transactions)? Then, until the next start's check, any connection to another timeline stops the service.
     const checked = await withRetry('PostgreSQL regression check', () => checkRegression(pool, config, log, metrics))
-    if (checked.outcome !== 'none') pgState = `regression ${checked.outcome} at start in ${checked.repairMs} ms: ${JSON.stringify(checked.restored)}`
+    if (checked.outcome !== 'none')
+      pgState = `regression ${checked.outcome} at start in ${checked.repairMs} ms: ${JSON.stringify(checked.restored)}`
     watchTimeline(pool, checked.timeline, seen => {
       pgState = `timeline changed from ${checked.timeline} to ${seen}`
       failed(

@@ -21,7 +21,7 @@ const REGRESSION_LOCK = 7_304_020
 const REWIND_ATTEMPTS = 40
 
 /** One place where PostgreSQL is behind Kafka's committed state. */
-export interface Regression {
+interface Regression {
   /** The shard (relay cursor) or, for 'input', the input partition. */
   shard?: number
   partition?: number
@@ -55,7 +55,7 @@ async function ownCursors(config: Config): Promise<Map<number, RelayCursor>> {
   }
 }
 
-export function describe(r: Regression): string {
+function describe(r: Regression): string {
   const where = r.table === 'offerstream_events' ? `input partition ${r.partition}` : `shard ${r.shard}`
   return `${where}: Kafka has ${r.kafka}, ${r.table} only ${r.postgres}`
 }
@@ -92,7 +92,8 @@ export async function checkRegression(pool: pg.Pool, config: Config, log: Logger
     const regressedShards = new Map<number, { push: number; dlq: number }>()
     for (const [shard, c] of cursors) {
       const p = positions[shard]!
-      if (c.push > p.push) found.push({ shard, table: 'offerstream_fanouts', kafka: `cursor push=${c.push}`, postgres: `up to id ${p.push}` })
+      if (c.push > p.push)
+        found.push({ shard, table: 'offerstream_fanouts', kafka: `cursor push=${c.push}`, postgres: `up to id ${p.push}` })
       if (c.dlq > p.dlq) found.push({ shard, table: 'offerstream_rejects', kafka: `cursor dlq=${c.dlq}`, postgres: `up to id ${p.dlq}` })
       if (c.push > p.push || c.dlq > p.dlq) regressedShards.set(shard, p)
     }
@@ -151,7 +152,15 @@ export async function checkRegression(pool: pg.Pool, config: Config, log: Logger
     metrics.pgRepairedRows.inc({ table: 'offerstream_rejects' }, report.restored.rejects)
     metrics.pgRepairSeconds.set(report.repairMs / 1000)
     for (const r of found) metrics.pgRegression.set({ shard: String(r.shard ?? -1), table: r.table }, 0)
-    log.warn({ outcome: report.outcome, restored: report.restored, repairMs: report.repairMs, rewound: Object.fromEntries([...rewind].map(([p, o]) => [p, String(o)])) }, 'PostgreSQL regression handled')
+    log.warn(
+      {
+        outcome: report.outcome,
+        restored: report.restored,
+        repairMs: report.repairMs,
+        rewound: Object.fromEntries([...rewind].map(([p, o]) => [p, String(o)])),
+      },
+      'PostgreSQL regression handled',
+    )
     return report
   } finally {
     await lockClient.query('select pg_advisory_unlock($1)', [REGRESSION_LOCK]).catch(() => {})
@@ -164,7 +173,10 @@ async function rewindWhenEmpty(config: Config, offsets: Map<number, bigint>, log
   for (let attempt = 1; ; attempt++) {
     try {
       await rewindInput(config, offsets)
-      log.warn({ partitions: Object.fromEntries([...offsets].map(([p, o]) => [p, String(o)])) }, 'input group rewound to what PostgreSQL holds')
+      log.warn(
+        { partitions: Object.fromEntries([...offsets].map(([p, o]) => [p, String(o)])) },
+        'input group rewound to what PostgreSQL holds',
+      )
       return
     } catch (error) {
       if (attempt >= REWIND_ATTEMPTS) throw error
@@ -175,7 +187,13 @@ async function rewindWhenEmpty(config: Config, offsets: Map<number, bigint>, log
 }
 
 /** The relay's check before it publishes past a cursor it (re)opened: PG_REGRESSION when its shard's tables are behind it. */
-export async function checkShardCursor(pool: pg.Pool, config: Pick<Config, 'shards'>, shard: number, cursor: RelayCursor, metrics: Metrics): Promise<void> {
+export async function checkShardCursor(
+  pool: pg.Pool,
+  config: Pick<Config, 'shards'>,
+  shard: number,
+  cursor: RelayCursor,
+  metrics: Metrics,
+): Promise<void> {
   let positions: Array<{ push: number; dlq: number }>
   try {
     positions = await shardPositions(pool, config.shards)

@@ -1,8 +1,9 @@
 import type pg from 'pg'
 import type { Config } from '../config/settings.ts'
+import { shardOf as shardOfCampaign } from '../core/shard.ts'
 import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import { OutputProducer, shardTransactionalId } from '../kafka/output-producer.ts'
-import { type CursorEntry, cursorHistory, type PublishedPush, publishedSince } from '../kafka/published-evidence.ts'
+import { type CursorEntry, cursorHistory, type PublishedPush, type PublishedReject, publishedSince } from '../kafka/published-evidence.ts'
 import type { CursorEvent, RelayCursor } from '../kafka/relay-cursor.ts'
 import { translatePgError } from '../pg/pg-errors.ts'
 import { missingPushes } from '../pg/sql/missing-pushes.ts'
@@ -12,7 +13,6 @@ import { ensureEvent, findEvent } from '../pg/sql/restore-event.ts'
 import { missingRejects, type RestoredReject, restoreRejects } from '../pg/sql/restore-rejects.ts'
 import { restoreRows } from '../pg/sql/restore-rows.ts'
 import { withTransaction } from '../pg/transaction.ts'
-import { shardOf as shardOfCampaign } from '../core/shard.ts'
 import type { Logger } from './logger.ts'
 
 // Producer clocks differ between hosts: the push_message records of the transactions after the
@@ -117,7 +117,7 @@ async function repairShard(
   config: Config,
   p: ShardPlan,
   allPushes: PublishedPush[],
-  allRejects: Awaited<ReturnType<typeof publishedSince>>['rejects'],
+  allRejects: PublishedReject[],
   log: Logger,
 ): Promise<{ feedback: number; events: number; rejects: number }> {
   const pushes = allPushes.filter(x => shardOf(x, config) === p.shard)
@@ -127,7 +127,13 @@ async function repairShard(
   const pairs = [...byPair.values()]
   for (let i = 0; i < pairs.length; i += LOOKUP_CHUNK) {
     const chunk = pairs.slice(i, i + LOOKUP_CHUNK)
-    const missing = await pgStep(() => missingPushes(pool, chunk.map(x => x.campaignId), chunk.map(x => x.clientId)))
+    const missing = await pgStep(() =>
+      missingPushes(
+        pool,
+        chunk.map(x => x.campaignId),
+        chunk.map(x => x.clientId),
+      ),
+    )
     for (const m of missing) {
       const push = byPair.get(`${m.campaign}/${m.client}`)!
       const key = eventKey(push.campaignId, push.trigger)
@@ -176,7 +182,16 @@ async function repairShard(
     await raiseShardFloor(client, p.shard, jumped.push, jumped.dlq)
   })
   log.warn(
-    { shard: p.shard, cursor: p.cursor, postgres: p.position, jumpedTo: jumped, feedback: feedbackCount, events, rejects: lostRejects.length, fanouts: groups.size },
+    {
+      shard: p.shard,
+      cursor: p.cursor,
+      postgres: p.position,
+      jumpedTo: jumped,
+      feedback: feedbackCount,
+      events,
+      rejects: lostRejects.length,
+      fanouts: groups.size,
+    },
     'restored what PostgreSQL lost from the published records',
   )
   return { feedback: feedbackCount, events, rejects: lostRejects.length }

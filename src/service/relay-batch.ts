@@ -38,7 +38,13 @@ export async function readRelayBatch(
   for (const f of fanouts) {
     if (messages.length >= config.relayBatch) break
     const { topic, partition, offset } = f.source
-    events.set(`${topic}\u0000${partition}\u0000${offset}`, { campaignId: f.campaign.campaignId, trigger: f.trigger, topic, partition, offset })
+    events.set(`${topic}\u0000${partition}\u0000${offset}`, {
+      campaignId: f.campaign.campaignId,
+      trigger: f.trigger,
+      topic,
+      partition,
+      offset,
+    })
     const prefix = pushMessagePrefix(f.campaign)
     const suffix = pushMessageSuffix(f.campaign, f.trigger)
     const want = config.relayBatch - messages.length

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { decodeCursor, decodeCursorRecord, encodeCursor } from '../../src/kafka/relay-cursor.ts'
 
-const event = { campaignId: '6f0c5b1e-8a3e-4f0e-9a59-1d3f1f3c2a10', trigger: 1796589000, topic: 'restaurant_actions', partition: 2, offset: '9007199254740993' }
+const event = {
+  campaignId: '6f0c5b1e-8a3e-4f0e-9a59-1d3f1f3c2a10',
+  trigger: 1796589000,
+  topic: 'restaurant_actions',
+  partition: 2,
+  offset: '9007199254740993',
+}
 
 test('a cursor record names the events its pushes belong to, and reads back exactly', () => {
   const bytes = Buffer.from(encodeCursor({ push: 41, dlq: 7 }, [event]))

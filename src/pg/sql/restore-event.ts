@@ -34,7 +34,21 @@ select id from found union all select id from made`
 export async function ensureEvent(db: Db, e: RestoredEvent): Promise<number> {
   const { rows } = await db.query({
     text: EVENT_SQL,
-    values: [e.topic, e.partition, e.offset, e.restaurantId, e.campaignId, e.content, e.owner, e.ownerContact, e.start, e.end, e.created, e.trigger, e.shard],
+    values: [
+      e.topic,
+      e.partition,
+      e.offset,
+      e.restaurantId,
+      e.campaignId,
+      e.content,
+      e.owner,
+      e.ownerContact,
+      e.start,
+      e.end,
+      e.created,
+      e.trigger,
+      e.shard,
+    ],
   })
   return Number(rows[0].id)
 }

@@ -24,7 +24,17 @@ export async function restoreRejects(db: Db, rows: RestoredReject[]): Promise<vo
   const col = <T>(f: (r: RestoredReject) => T) => rows.map(f)
   await db.query({
     text: REJECTS_SQL,
-    values: [col(r => r.id), col(r => r.topic), col(r => r.partition), col(r => r.offset), col(r => r.key), col(r => r.value), col(r => r.code), col(r => r.reason), col(r => r.shard)],
+    values: [
+      col(r => r.id),
+      col(r => r.topic),
+      col(r => r.partition),
+      col(r => r.offset),
+      col(r => r.key),
+      col(r => r.value),
+      col(r => r.code),
+      col(r => r.reason),
+      col(r => r.shard),
+    ],
   })
 }
 
