@@ -21,6 +21,8 @@ export interface PgFailoverOptions {
   settings?: Record<string, string>
   timeoutMs?: number
   log?: (m: string) => void
+  /** Every service incarnation's output is appended here. */
+  logFile?: string
 }
 
 export interface PgFailoverReport {
@@ -68,7 +70,7 @@ export async function pgFailoverRun(o: PgFailoverOptions): Promise<PgFailoverRep
     DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${proxy.port}/postgres`,
     OFFERSTREAM_LOG_LEVEL: 'warn',
   })
-  const svc = new ServiceProcess(fx.config)
+  const svc = new ServiceProcess(fx.config, o.logFile ? { logFile: o.logFile } : {})
   const exits: Array<number | null> = []
   let supervising = true
   let started = false
@@ -118,7 +120,7 @@ export async function pgFailoverRun(o: PgFailoverOptions): Promise<PgFailoverRep
       else if (Date.now() - since > 30_000) break
     }
     const recoveryMs = Date.now() - killedAt
-    const pushes = await fx.readTopic(fx.config.outputTopic, { atLeast: w.expected.size, timeoutMs: 60_000, settleMs: 3000 })
+    const pushes = await fx.readTopic(fx.config.outputTopic, { atLeast: w.expected.size, timeoutMs: 180_000, settleMs: 5000 })
     const sinks = await verifySinks(fx.pool, pushes, w.expected)
     const dlq = await checkDlq(fx, bad, 60_000)
     supervising = false

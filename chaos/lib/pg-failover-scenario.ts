@@ -1,4 +1,6 @@
+import { mkdirSync } from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 import { dlqExact } from './dlq-check.ts'
 import { pgFailoverRun } from './pg-failover-run.ts'
 import { sinksExact } from './sinks.ts'
@@ -10,7 +12,12 @@ export async function pgFailoverScenario(
 ): Promise<boolean> {
   const sync = a.sync === 'true' || a.sync === ''
   const t0 = Date.now()
+  const dir = path.join('.offerstream', 'chaos')
+  mkdirSync(dir, { recursive: true })
+  const logFile = path.join(dir, `pg-failover-${new Date().toISOString().replace(/[:.]/g, '-')}.log`)
+  say(`service logs in ${logFile}`)
   const r = await pgFailoverRun({
+    logFile,
     sync,
     lagMs: Number(a['lag-ms']),
     pushes: Number(a.pushes || 400000),

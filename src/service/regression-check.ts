@@ -4,6 +4,7 @@ import type { Config } from '../config/settings.ts'
 import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import { kafkaBaseOptions } from '../kafka/client-options.ts'
 import { committedInputOffsets, rewindInput } from '../kafka/input-offsets.ts'
+import { translateKafkaError } from '../kafka/kafka-errors.ts'
 import { shardTransactionalId } from '../kafka/output-producer.ts'
 import { readCursors } from '../kafka/read-cursor.ts'
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
@@ -49,7 +50,7 @@ async function ownCursors(config: Config): Promise<Map<number, RelayCursor>> {
     return new Map(ids.flatMap((id, shard) => (found.has(id) ? [[shard, found.get(id)!] as const] : [])))
   } catch (error) {
     if (/state topic .* does not exist|Unknown topic/i.test((error as Error).message)) return new Map()
-    throw error
+    throw translateKafkaError(error)
   } finally {
     await consumer.close(true).catch(() => {})
   }
