@@ -1,10 +1,10 @@
 import pg from 'pg'
+import { verifySinks } from '../../testkit/expected.ts'
 import { createFixture } from '../../testkit/fixture.ts'
 import { startPgPair } from '../../testkit/pg-pair.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
 import { startTcpProxy } from '../../testkit/tcp-proxy.ts'
 import { checkDlq, type DlqReport } from './dlq-check.ts'
-import { verifySinks } from '../../testkit/expected.ts'
 import { feedbackCount, type SinkReport, waitForFeedback } from './sinks.ts'
 import { buildWorkload } from './workload.ts'
 

@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { ErrorCodes, OfferstreamError } from '../errors.ts'
 
 // The timeline a server writes on: it changes when a standby is promoted (a failover) or a backup is
 // restored to a point in time, the two ways a database can come back behind what was committed.
@@ -11,19 +12,34 @@ export async function currentTimeline(db: pg.Pool | pg.ClientBase): Promise<stri
 }
 
 /**
- * Checks every new connection of the pool against the timeline the start-up check saw. The check is
- * the connection's first statement, and on a change the connection is ended from inside the
- * check's own callback, before pg sends the statement queued behind it: nothing a writer or relay
- * asked for runs on a database that may have gone back in time. `onChange` decides the rest (the
- * service stops, and its next start checks and repairs: src/service/regression-check.ts).
+ * Checks every new pool connection (pg-pool's onConnect hook, which runs before the connection is
+ * handed out) against the timeline the start-up check saw. On another timeline the connection is
+ * refused with PG_REGRESSION, so nothing a writer or relay asked for runs on a database that may have
+ * gone back in time, and `onChange` stops the service: its next start checks PostgreSQL against
+ * Kafka before anything is written (src/service/regression-check.ts).
  */
-export function watchTimeline(pool: pg.Pool, expected: string, onChange: (seen: string) => void): void {
-  pool.on('connect', client => {
-    client.query(SQL, (error: Error | null, result: pg.QueryResult<{ timeline: string }> | undefined) => {
-      const seen = error ? undefined : result?.rows[0]?.timeline
-      if (seen === undefined || seen === expected) return
-      void client.end().catch(() => {})
-      onChange(seen)
-    })
-  })
+export class TimelineGuard {
+  #expected: string | undefined
+  #onChange: (seen: string, expected: string) => void
+
+  constructor(onChange: (seen: string, expected: string) => void) {
+    this.#onChange = onChange
+  }
+
+  /** From now on, connections must be on this timeline. */
+  expect(timeline: string): void {
+    this.#expected = timeline
+  }
+
+  readonly onConnect = async (client: pg.ClientBase): Promise<void> => {
+    const expected = this.#expected
+    if (expected === undefined) return
+    const seen = await currentTimeline(client)
+    if (seen === expected) return
+    this.#onChange(seen, expected)
+    throw new OfferstreamError(
+      ErrorCodes.PG_REGRESSION,
+      `PostgreSQL is on timeline ${seen}, was ${expected} (a failover or a restore): stopping before anything is written, so the next start checks it against Kafka`,
+    )
+  }
 }

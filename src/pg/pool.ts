@@ -4,7 +4,8 @@ import pg from 'pg'
 // and spare every caller a conversion.
 pg.types.setTypeParser(pg.types.builtins.INT8, v => Number(v))
 
-export function createPool(databaseUrl: string, max = 4): pg.Pool {
+/** onConnect: runs on each new connection before it is handed out; a throw refuses it (db-identity.ts). */
+export function createPool(databaseUrl: string, max = 4, onConnect?: (client: pg.ClientBase) => Promise<void>): pg.Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max,
@@ -14,6 +15,7 @@ export function createPool(databaseUrl: string, max = 4): pg.Pool {
     // A frozen process (SIGSTOP, a long GC pause) inside a shard transaction holds the shard lock;
     // the server ends its session after this long, so the shard's next owner is not blocked for good.
     idle_in_transaction_session_timeout: 10000,
+    ...(onConnect ? { onConnect } : {}),
   })
   // An idle client losing its connection (database restart) must not crash the process; the next
   // query gets a fresh one.

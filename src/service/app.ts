@@ -9,7 +9,7 @@ import { OutputProducer, shardTransactionalId } from '../kafka/output-producer.t
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
 import { ShardMembership } from '../kafka/shard-membership.ts'
 import { createMetrics, type Metrics } from '../metrics/metrics.ts'
-import { watchTimeline } from '../pg/db-identity.ts'
+import { TimelineGuard } from '../pg/db-identity.ts'
 import { PgIngestStore } from '../pg/ingest-store.ts'
 import { migrate } from '../pg/migrate.ts'
 import { createPool } from '../pg/pool.ts'
@@ -52,19 +52,29 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
       signal: startup.signal,
       onRetry: (e, _attempt, delay) => log.warn({ code: e.code, err: e.message, retryInMs: delay }, `${what} failed; retrying`),
     })
-  // Shard writers and relays each hold a connection while they work; more than the 2 cores can
-  // keep busy only queues inside PostgreSQL.
-  const pool = createPool(config.databaseUrl, 10)
-  const owner = new PgShardOwner(pool)
-  const ownerId = `${config.groupInstanceId || hostname()}:${process.pid}`
   let failed: (error: Error) => void = () => {}
   const fatal = new Promise<never>((_, reject) => {
     failed = reject
   })
   fatal.catch(() => {})
-  let http: { port: number; close: () => Promise<void> } | undefined
   /** For /healthz: a failover seen since the start, or what the start-up check repaired. */
   let pgState: string | undefined
+  // A failover after the start-up check stops the service; connections to the new server are refused first.
+  const timeline = new TimelineGuard((seen, expected) => {
+    pgState = `timeline changed from ${expected} to ${seen}`
+    failed(
+      new OfferstreamError(
+        ErrorCodes.PG_REGRESSION,
+        `PostgreSQL is on timeline ${seen}, was ${expected}: stopping so the next start checks it`,
+      ),
+    )
+  })
+  // Shard writers and relays each hold a connection while they work; more than the 2 cores can
+  // keep busy only queues inside PostgreSQL.
+  const pool = createPool(config.databaseUrl, 10, timeline.onConnect)
+  const owner = new PgShardOwner(pool)
+  const ownerId = `${config.groupInstanceId || hostname()}:${process.pid}`
+  let http: { port: number; close: () => Promise<void> } | undefined
   let feedback: FeedbackIntake | undefined
   // Read once per process, and only by a shard relay that has no cursor of its own yet.
   let legacy: Promise<RelayCursor | null> | undefined
@@ -140,15 +150,7 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
     const checked = await withRetry('PostgreSQL regression check', () => checkRegression(pool, config, log, metrics))
     if (checked.outcome !== 'none')
       pgState = `regression ${checked.outcome} at start in ${checked.repairMs} ms: ${JSON.stringify(checked.restored)}`
-    watchTimeline(pool, checked.timeline, seen => {
-      pgState = `timeline changed from ${checked.timeline} to ${seen}`
-      failed(
-        new OfferstreamError(
-          ErrorCodes.PG_REGRESSION,
-          `PostgreSQL is on timeline ${seen}, was ${checked.timeline} (a failover or a restore): stopping before anything is written, so the next start checks it against Kafka`,
-        ),
-      )
-    })
+    timeline.expect(checked.timeline)
     listener = listenForShardWork(config.databaseUrl, ownerId, (shard, work) => manager.wake(shard, work))
     // Ingest needs no shard: it joins the input group while the shard group forms (after a restart
     // both joins used to add up before the first record was stored).

@@ -91,16 +91,23 @@ export async function repairShards(
   }
 }
 
-/** From the shard's cursor records: when the first transaction PostgreSQL lost was published, and the events of those after it. */
+/**
+ * From the shard's cursor records: when the first transaction PostgreSQL lost was published, and the
+ * events of the transactions from there on. When no record is at or below PostgreSQL's position (one
+ * transaction took the shard from below it to past it), the first record found is that transaction:
+ * compaction, the only thing that removes cursor records, never touches the state topic's newest
+ * segment, which holds about ten million of them.
+ */
 function planFromHistory(p: ShardPlan, entries: CursorEntry[]): void {
   let boundary = -1
   for (let i = 0; i < entries.length; i++) if (entries[i]!.push <= p.position.push && entries[i]!.dlq <= p.position.dlq) boundary = i
-  if (boundary < 0 && (p.position.push > 0 || p.position.dlq > 0))
+  const first = entries[boundary + 1]
+  if (!first)
     throw impossible(
       `shard ${p.shard}: PostgreSQL holds fan-out ranges up to id ${p.position.push} and rejects up to id ${p.position.dlq}, ` +
-        `Kafka's cursor is at push=${p.cursor.push} dlq=${p.cursor.dlq}, and the state topic no longer has the cursor record where PostgreSQL stopped`,
+        `Kafka's cursor is at push=${p.cursor.push} dlq=${p.cursor.dlq}, and the state topic has no cursor record past PostgreSQL's position`,
     )
-  p.sinceMs = boundary < 0 ? 0 : Math.max(0, entries[boundary]!.timestampMs - CLOCK_MARGIN_MS)
+  p.sinceMs = Math.max(0, (boundary < 0 ? first : entries[boundary]!).timestampMs - CLOCK_MARGIN_MS)
   for (const e of entries.slice(boundary + 1)) for (const ev of e.events) p.events.set(eventKey(ev.campaignId, ev.trigger), ev)
 }
 

@@ -43,7 +43,10 @@ const health = async () => {
 const metrics = async () => (await fetch(`${base}/metrics`)).text()
 
 test('/healthz is 200 while the ingest, shard and feedback loops are healthy', async () => {
-  assert.deepEqual(await health(), { status: 200, body: { ok: true, detail: { ingest: 'ok', shards: 'ok', feedback: 'ok' } } })
+  assert.deepEqual(await health(), {
+    status: 200,
+    body: { ok: true, detail: { postgres: 'ok', ingest: 'ok', shards: 'ok', feedback: 'ok' } },
+  })
 })
 
 test('/metrics counts accepted and rejected input', async () => {
