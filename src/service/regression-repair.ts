@@ -4,7 +4,7 @@ import { shardOf as shardOfCampaign } from '../core/shard.ts'
 import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import { OutputProducer, shardTransactionalId } from '../kafka/output-producer.ts'
 import { type CursorEntry, cursorHistory, type PublishedPush, type PublishedReject, publishedSince } from '../kafka/published-evidence.ts'
-import type { CursorEvent, RelayCursor } from '../kafka/relay-cursor.ts'
+import { type CursorEvent, type RelayCursor, START_CURSOR } from '../kafka/relay-cursor.ts'
 import { translatePgError } from '../pg/pg-errors.ts'
 import { missingPushes } from '../pg/sql/missing-pushes.ts'
 import { raiseShardFloor } from '../pg/sql/raise-shard-floor.ts'
@@ -28,6 +28,8 @@ interface ShardPlan {
   position: RelayCursor
   sinceMs: number
   events: Map<string, CursorEvent>
+  /** Every transaction from the boundary on named its events: only their pushes can be missing. */
+  eventsComplete: boolean
 }
 
 const eventKey = (campaignId: string, trigger: number) => `${campaignId}\u0000${trigger}`
@@ -62,10 +64,13 @@ export async function repairShards(
   const plans: ShardPlan[] = []
   const total = { feedback: 0, events: 0, rejects: 0 }
   try {
-    for (const [shard, position] of positions) {
+    const opening = [...positions].map(async ([shard, position]) => {
       const producer = new OutputProducer(config, shardTransactionalId(config, shard))
-      plans.push({ shard, producer, position, cursor: await producer.open(), sinceMs: 0, events: new Map() })
-    }
+      const plan: ShardPlan = { shard, producer, position, cursor: START_CURSOR, sinceMs: 0, events: new Map(), eventsComplete: false }
+      plans.push(plan)
+      plan.cursor = await producer.open()
+    })
+    await Promise.all(opening)
     if (accept) {
       for (const p of plans) await pgStep(() => raiseShardFloor(pool, p.shard, p.cursor.push, p.cursor.dlq))
       return total
@@ -108,7 +113,13 @@ function planFromHistory(p: ShardPlan, entries: CursorEntry[]): void {
         `Kafka's cursor is at push=${p.cursor.push} dlq=${p.cursor.dlq}, and the state topic has no cursor record past PostgreSQL's position`,
     )
   p.sinceMs = Math.max(0, (boundary < 0 ? first : entries[boundary]!).timestampMs - CLOCK_MARGIN_MS)
-  for (const e of entries.slice(boundary + 1)) for (const ev of e.events) p.events.set(eventKey(ev.campaignId, ev.trigger), ev)
+  let previous = boundary < 0 ? p.position.push : entries[boundary]!.push
+  p.eventsComplete = true
+  for (const e of entries.slice(boundary + 1)) {
+    for (const ev of e.events) p.events.set(eventKey(ev.campaignId, ev.trigger), ev)
+    if (e.push > previous && e.events.length === 0) p.eventsComplete = false
+    previous = e.push
+  }
 }
 
 async function pgStep<T>(fn: () => Promise<T>): Promise<T> {
@@ -127,7 +138,10 @@ async function repairShard(
   allRejects: PublishedReject[],
   log: Logger,
 ): Promise<{ feedback: number; events: number; rejects: number }> {
-  const pushes = allPushes.filter(x => shardOf(x, config) === p.shard)
+  // With every lost transaction's events known, only their pushes need looking up in PostgreSQL.
+  const pushes = allPushes.filter(
+    x => shardOf(x, config) === p.shard && (!p.eventsComplete || p.events.has(eventKey(x.campaignId, x.trigger))),
+  )
   // Missing (campaign, client) pairs, grouped by fan-out (campaign and trigger).
   const byPair = new Map(pushes.map(x => [`${x.campaignId}/${x.clientId}`, x]))
   const groups = new Map<string, { push: PublishedPush; clients: string[] }>()
