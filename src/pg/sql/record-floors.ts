@@ -9,7 +9,7 @@ union all select 'dlq', '', s - 1, ($2::bigint[])[s] from generate_subscripts($2
 union all select 'input', source_topic, source_partition, max(source_offset) from (
   select source_topic, source_partition, source_offset from offerstream_events
   union all select source_topic, source_partition, source_offset from offerstream_rejects) x
-  group by 1, 2
+  group by source_topic, source_partition
 on conflict (kind, topic, part) do update set position = greatest(offerstream_floors.position, excluded.position)`
 
 /** Records how far the tables prune is about to thin out went (migration 000007). */
