@@ -4,11 +4,9 @@
 // --clients subscribers, timed without and with the index, alternating --rounds times on the same
 // server (DATABASE_URL's, or a throwaway local stack) so load drift hits both alike.
 import { parseArgs } from 'node:util'
-import pg from 'pg'
-import { migrate } from '../src/pg/migrate.ts'
-import { createPool } from '../src/pg/pool.ts'
-import { startStack } from '../tools/stack/index.ts'
-import { createRng } from './rng.ts'
+import { quantile } from '../testkit/quantiles.ts'
+import { createRng } from '../testkit/rng.ts'
+import { withScratchDatabase } from '../testkit/scratch-db.ts'
 
 const { values: a } = parseArgs({
   options: {
@@ -21,17 +19,7 @@ const clients = Number(a.clients)
 const say = (m: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`)
 const rng = createRng(7)
 
-const stack = process.env.DATABASE_URL ? undefined : await startStack({ log: m => say(`[stack] ${m}`) })
-const serverUrl = process.env.DATABASE_URL ?? stack?.databaseUrl ?? ''
-const db = `fbidx_${Date.now().toString(36)}`
-const admin = new pg.Client({ connectionString: serverUrl })
-await admin.connect()
-await admin.query(`create database ${db}`)
-const url = new URL(serverUrl)
-url.pathname = `/${db}`
-const pool = createPool(url.toString(), 1)
-try {
-  await migrate(pool)
+await withScratchDatabase({ prefix: 'fbidx', poolSize: 1, log: say }, async pool => {
   const restaurant = rng.uuid()
   await pool.query(
     'insert into subscribers_restaurants (client_id, restaurant_id) select gen_random_uuid(), $1 from generate_series(1, $2)',
@@ -67,14 +55,8 @@ try {
     }
   }
   for (const [variant, rates] of Object.entries(results)) {
-    const sorted = [...rates].sort((x, y) => x - y)
     say(
-      `${variant}: median ${Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0).toLocaleString('en-US')} rows/s (${rates.map(r => Math.round(r)).join(', ')})`,
+      `${variant}: median ${Math.round(quantile(rates, 0.5)).toLocaleString('en-US')} rows/s (${rates.map(r => Math.round(r)).join(', ')})`,
     )
   }
-} finally {
-  await pool.end()
-  await admin.query(`drop database if exists ${db} with (force)`)
-  await admin.end()
-  await stack?.stop()
-}
+})

@@ -6,14 +6,13 @@
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
-import pg from 'pg'
+import type pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
-import { migrate } from '../src/pg/migrate.ts'
-import { createPool } from '../src/pg/pool.ts'
 import { campaignStats } from '../src/pg/sql/campaign-stats.ts'
 import { restaurantCampaigns } from '../src/pg/sql/restaurant-campaigns.ts'
-import { startStack } from '../tools/stack/index.ts'
-import { createRng } from './rng.ts'
+import { quantile } from '../testkit/quantiles.ts'
+import { createRng } from '../testkit/rng.ts'
+import { withScratchDatabase } from '../testkit/scratch-db.ts'
 
 const { values: a } = parseArgs({
   options: {
@@ -30,27 +29,15 @@ const rng = createRng(Number(a.seed))
 const pick = <T>(xs: T[], i: number): T => xs[i % xs.length] as T
 const say = (m: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`)
 
-const stack = process.env.DATABASE_URL ? undefined : await startStack({ log: m => say(`[stack] ${m}`) })
-const serverUrl = process.env.DATABASE_URL ?? stack?.databaseUrl ?? ''
-const db = `fbstats_${Date.now().toString(36)}`
-const admin = new pg.Client({ connectionString: serverUrl })
-await admin.connect()
-await admin.query(`create database ${db}`)
-const url = new URL(serverUrl)
-url.pathname = `/${db}`
-const pool = createPool(url.toString(), 2)
-try {
-  await migrate(pool)
-  const now = Math.floor(Date.now() / 1000)
-  // Campaigns spread over the last 30 days, each an hour long; restaurant r owns campaigns c ≡ r.
+type Campaign = { id: string; restaurant: string; start: number; end: number }
+
+/** Campaigns spread over the last 30 days, each an hour long; restaurant r owns campaigns c ≡ r; their events and fan-out ranges. */
+async function createCampaigns(pool: pg.Pool, now: number) {
   const restaurants = Array.from({ length: restaurantCount }, () => rng.uuid())
-  const campaigns = Array.from({ length: campaignCount }, (_, c) => {
+  const campaigns: Campaign[] = Array.from({ length: campaignCount }, (_, c) => {
     const start = now - Math.floor((30 * 86400 * (campaignCount - c)) / campaignCount)
     return { id: rng.uuid(), restaurant: pick(restaurants, c), start, end: start + 3600 }
   })
-  // ~2.5 events per client who answers, so pushes ≈ rows / 2.5 / response share.
-  const eventsPerCampaign = Math.ceil(rows / campaignCount)
-  const pushedPerCampaign = Math.ceil(eventsPerCampaign / 1.5)
   await pool.query(
     `insert into offerstream_events (source_topic, source_partition, source_offset, restaurant_id, adv_campaign_id, adv_campaign_content,
        adv_campaign_datetime_start, adv_campaign_datetime_end, datetime_created, status, trigger_datetime_created, pushed)
@@ -69,61 +56,63 @@ try {
      select e.id * $1, e.id * $1 + $1 - 1, e.id, e.adv_campaign_id, $1 from offerstream_events e`,
     [pushedPerCampaign],
   )
-  say(
-    `${campaignCount} campaigns of ${restaurantCount} restaurants, ${pushedPerCampaign} pushes each; loading ${rows.toLocaleString('en-US')} feedback rows`,
-  )
+  return { restaurants, campaigns }
+}
 
-  const t0 = Date.now()
+const PATHS = [
+  ['delivered'],
+  ['delivered', 'opened'],
+  ['delivered', 'opened', 'clicked'],
+  ['delivered', 'opened', 'clicked', 'redeemed'],
+  ['delivered', 'dismissed'],
+]
+
+/** COPY text of one campaign's feedback (up to eventsPerCampaign, and `left` rows to go): clients along random stage paths. */
+function campaignFeedback(c: Campaign, left: number): { text: string; n: number } {
+  let text = ''
+  let n = 0
+  while (n < eventsPerCampaign && n < left) {
+    const id = rng.uuid()
+    const path = pick(PATHS, rng.int(PATHS.length))
+    let at = c.start + rng.int(600)
+    for (const kind of path) {
+      if (n >= eventsPerCampaign) break
+      at += 1 + rng.int(120)
+      // One event in twenty after the campaign's end: stored, not counted.
+      const inWindow = at <= c.end && rng.next() > 0.05
+      text += `${c.id}\t${id}\t${kind}\t\\N\t\\N\t${inWindow ? at : c.end + 1 + rng.int(600)}\tkafka\t${c.start}\t${inWindow ? 't' : 'f'}\n`
+      n++
+    }
+  }
+  return { text, n }
+}
+
+/** Loads `rows` feedback rows by COPY; returns how many. */
+async function copyFeedback(pool: pg.Pool, campaigns: Campaign[]): Promise<number> {
   let loaded = 0
   async function* chunks() {
-    const PATHS = [
-      ['delivered'],
-      ['delivered', 'opened'],
-      ['delivered', 'opened', 'clicked'],
-      ['delivered', 'opened', 'clicked', 'redeemed'],
-      ['delivered', 'dismissed'],
-    ]
     for (const c of campaigns) {
-      let s = ''
-      let n = 0
-      while (n < eventsPerCampaign && loaded + n < rows) {
-        const id = rng.uuid()
-        const path = pick(PATHS, rng.int(PATHS.length))
-        let at = c.start + rng.int(600)
-        for (const kind of path) {
-          if (n >= eventsPerCampaign) break
-          at += 1 + rng.int(120)
-          // One event in twenty after the campaign's end: stored, not counted.
-          const inWindow = at <= c.end && rng.next() > 0.05
-          s += `${c.id}\t${id}\t${kind}\t\\N\t\\N\t${inWindow ? at : c.end + 1 + rng.int(600)}\tkafka\t${c.start}\t${inWindow ? 't' : 'f'}\n`
-          n++
-        }
-      }
+      const { text, n } = campaignFeedback(c, rows - loaded)
       loaded += n
       if (loaded % 1000000 < n) say(`loaded ${loaded.toLocaleString('en-US')}`)
-      yield s
+      yield text
       if (loaded >= rows) break
     }
   }
   const client = await pool.connect()
   try {
-    await pipeline(
-      Readable.from(chunks()),
-      client.query(
-        copyFrom(
-          'copy offerstream_feedback (adv_campaign_id, client_id, feedback, rating, comment, datetime_created, source, pushed_at, in_window) from stdin',
-        ),
-      ),
+    const copy = copyFrom(
+      'copy offerstream_feedback (adv_campaign_id, client_id, feedback, rating, comment, datetime_created, source, pushed_at, in_window) from stdin',
     )
+    await pipeline(Readable.from(chunks()), client.query(copy))
   } finally {
     client.release()
   }
-  const loadS = (Date.now() - t0) / 1000
-  say(
-    `loaded ${loaded.toLocaleString('en-US')} rows in ${loadS.toFixed(1)} s (${Math.round(loaded / loadS).toLocaleString('en-US')} rows/s, unique index in place)`,
-  )
-  // What autovacuum does by itself after a bulk load; without the visibility map the stats scans
-  // fetch every heap page.
+  return loaded
+}
+
+/** What autovacuum does by itself after a bulk load; without the visibility map the stats scans fetch every heap page. */
+async function vacuum(pool: pg.Pool): Promise<void> {
   const tv = Date.now()
   await pool.query('vacuum analyze offerstream_feedback')
   say(`vacuum analyze: ${((Date.now() - tv) / 1000).toFixed(1)} s`)
@@ -131,20 +120,21 @@ try {
     `select pg_size_pretty(pg_table_size('offerstream_feedback')) as heap, pg_size_pretty(pg_indexes_size('offerstream_feedback')) as indexes`,
   )
   say(`offerstream_feedback: heap ${size.rows[0].heap}, indexes ${size.rows[0].indexes}`)
+}
 
-  const time = async (what: string, runs: number, fn: (i: number) => Promise<number>) => {
-    const ms: number[] = []
-    let n = 0
-    for (let i = 0; i < runs; i++) {
-      const t = performance.now()
-      n = await fn(i)
-      ms.push(performance.now() - t)
-    }
-    ms.sort((x, y) => x - y)
-    say(
-      `${what}: p50 ${(ms[Math.floor(runs / 2)] ?? 0).toFixed(1)} ms, max ${(ms.at(-1) ?? 0).toFixed(1)} ms over ${runs} runs (${n} campaigns each)`,
-    )
+async function time(what: string, runs: number, fn: (i: number) => Promise<number>): Promise<void> {
+  const ms: number[] = []
+  let n = 0
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now()
+    n = await fn(i)
+    ms.push(performance.now() - t)
   }
+  say(`${what}: p50 ${quantile(ms, 0.5).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms over ${runs} runs (${n} campaigns each)`)
+}
+
+/** The statistics queries of the report, the HTTP API and the dashboard. */
+async function timeQueries(pool: pg.Pool, campaigns: Campaign[], restaurants: string[], now: number): Promise<void> {
   await time('campaignStats (one campaign)', 50, async i => ((await campaignStats(pool, pick(campaigns, i * 7919).id)) ? 1 : 0))
   await time(
     'restaurantCampaigns (one restaurant, since 7d)',
@@ -161,11 +151,25 @@ try {
     3,
     async () => (await restaurantCampaigns(pool, { sinceSeconds: now - 31 * 86400 })).length,
   )
-  const check = await campaignStats(pool, pick(campaigns, 0).id)
-  say(`sample: ${JSON.stringify(check)}`)
-} finally {
-  await pool.end()
-  if (!process.env.KEEP_DB) await admin.query(`drop database if exists ${db} with (force)`)
-  await admin.end()
-  await stack?.stop()
+  say(`sample: ${JSON.stringify(await campaignStats(pool, pick(campaigns, 0).id))}`)
 }
+
+// ~2.5 events per client who answers, so pushes ≈ rows / 2.5 / response share.
+const eventsPerCampaign = Math.ceil(rows / campaignCount)
+const pushedPerCampaign = Math.ceil(eventsPerCampaign / 1.5)
+
+await withScratchDatabase({ prefix: 'fbstats', poolSize: 2, keep: Boolean(process.env.KEEP_DB), log: say }, async pool => {
+  const now = Math.floor(Date.now() / 1000)
+  const { restaurants, campaigns } = await createCampaigns(pool, now)
+  say(
+    `${campaignCount} campaigns of ${restaurantCount} restaurants, ${pushedPerCampaign} pushes each; loading ${rows.toLocaleString('en-US')} feedback rows`,
+  )
+  const t0 = Date.now()
+  const loaded = await copyFeedback(pool, campaigns)
+  const loadS = (Date.now() - t0) / 1000
+  say(
+    `loaded ${loaded.toLocaleString('en-US')} rows in ${loadS.toFixed(1)} s (${Math.round(loaded / loadS).toLocaleString('en-US')} rows/s, unique index in place)`,
+  )
+  await vacuum(pool)
+  await timeQueries(pool, campaigns, restaurants, now)
+})

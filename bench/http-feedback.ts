@@ -6,10 +6,10 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { createServer } from 'node:net'
 import { parseArgs } from 'node:util'
-import { Admin } from '@platformatic/kafka'
 import { FEEDBACK_KINDS } from '../src/core/feedback.ts'
+import { quantile } from '../testkit/quantiles.ts'
 import { createBenchEnv } from './bench-env.ts'
-import { BenchService } from './service-proc.ts'
+import { benchService } from './service-group.ts'
 
 const { values: a } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '4' } } })
 const SECONDS = Number(a.seconds)
@@ -27,13 +27,10 @@ const port = await new Promise<number>(resolve => {
     s.close(() => resolve(p))
   })
 })
-const suffix = randomBytes(3).toString('hex')
 const env = await createBenchEnv({ brokers, databaseUrl }, 'http', {
   OFFERSTREAM_HTTP_ENABLED: 'true',
   OFFERSTREAM_HTTP_PORT: String(port),
   OFFERSTREAM_API_TOKEN: TOKEN,
-  OFFERSTREAM_FEEDBACK_TOPIC: `bench_fb_${suffix}`,
-  OFFERSTREAM_FEEDBACK_DLQ_TOPIC: `bench_fbdlq_${suffix}`,
 })
 const campaign = randomUUID()
 const now = Math.floor(Date.now() / 1000)
@@ -44,7 +41,7 @@ const { rows: clients } = await env.pool.query<{ client_id: string }>(
    select gen_random_uuid(), $1, 'bench', $2, $3, $2, gen_random_uuid(), $2 from generate_series(1, $4) returning client_id`,
   [campaign, now - 60, now + 86400, PUSHES],
 )
-const service = new BenchService(env.config)
+const service = benchService(env.config)
 
 let seq = 0
 function item() {
@@ -76,8 +73,7 @@ async function run(batch: number) {
     }),
   )
   const seconds = (performance.now() - t0) / 1000
-  latencies.sort((x, y) => x - y)
-  const q = (p: number) => (latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(1)
+  const q = (p: number) => quantile(latencies, p).toFixed(1)
   const items = [...outcomes.values()].reduce((x, y) => x + y, 0)
   return {
     batch,
@@ -99,8 +95,5 @@ try {
   console.log(`offerstream_feedback rows: ${rows[0].n}`)
 } finally {
   await service.stop()
-  const admin = new Admin({ clientId: `bench-cleanup-${suffix}`, bootstrapBrokers: env.config.kafkaBrokers })
-  await admin.deleteTopics({ topics: [env.config.feedbackTopic, env.config.feedbackDlqTopic] }).catch(() => {})
-  await admin.close().catch(() => {})
   await env.cleanup()
 }

@@ -1,13 +1,10 @@
 // node bench/prune-rate.ts [--events 400000] [--rejects 200000] [--batch 10000]
 // Prune speed: loads finished, published campaigns (one event, one fan-out range and one
 // subscribers_feedback row each) and rejects by generate_series into a fresh database, then times
-// `prune` and `prune --feedback-too` on them. Needs DATABASE_URL (e.g. from `offerstream stack up`).
-import { randomBytes } from 'node:crypto'
+// `prune` and `prune --feedback-too` on them, in a database of its own on DATABASE_URL's server (or a throwaway local stack).
 import { parseArgs } from 'node:util'
-import pg from 'pg'
-import { migrate } from '../src/pg/migrate.ts'
-import { createPool } from '../src/pg/pool.ts'
 import { pruneBookkeeping } from '../src/service/retention.ts'
+import { withScratchDatabase } from '../testkit/scratch-db.ts'
 
 const { values: a } = parseArgs({
   options: {
@@ -17,17 +14,7 @@ const { values: a } = parseArgs({
   },
 })
 const [events, rejects, batch] = [Number(a.events), Number(a.rejects), Number(a.batch)]
-const url = process.env.DATABASE_URL
-if (!url) throw new Error('DATABASE_URL must be set')
-const db = `prune_bench_${randomBytes(4).toString('hex')}`
-const admin = new pg.Client({ connectionString: url })
-await admin.connect()
-await admin.query(`create database ${db}`)
-const u = new URL(url)
-u.pathname = `/${db}`
-const pool = createPool(u.toString(), 2)
-try {
-  await migrate(pool)
+await withScratchDatabase({ prefix: 'prune_bench', poolSize: 2, log: m => console.log(m) }, async pool => {
   const t0 = performance.now()
   await pool.query(
     `insert into offerstream_events (id, source_topic, source_partition, source_offset, restaurant_id, adv_campaign_id,
@@ -61,8 +48,4 @@ try {
   console.log(
     `prune --feedback-too: ${f.feedbackRows} feedback rows + ${f.feedbackRanges} ranges in ${f.seconds} s = ${Math.round((f.feedbackRows + f.feedbackRanges) / f.seconds)} rows/s`,
   )
-} finally {
-  await pool.end()
-  await admin.query(`drop database if exists ${db} with (force)`)
-  await admin.end()
-}
+})

@@ -1,4 +1,5 @@
-import type { Percentiles, Row } from './report.ts'
+import type { Percentiles } from '../testkit/quantiles.ts'
+import type { Row } from './report.ts'
 import type { runBigFanout } from './scenario-big-fanout.ts'
 import type { runBound } from './scenario-bound.ts'
 import type { runColdStart } from './scenario-cold-start.ts'
@@ -43,12 +44,13 @@ export interface BenchResults {
   scale?: Awaited<ReturnType<typeof runScale>>
 }
 
-export function summaryRows(all: BenchResults): Row[] {
-  const rows: Row[] = []
-  const add = (scenario: string, metric: string, value: number | string, target = '', ratio = '') =>
-    rows.push({ scenario, metric, value, target, 'value/target': ratio })
-  const exact = (r: { kafkaPushes: number; pgPushes: number }, expected: number) =>
-    r.kafkaPushes === expected && r.pgPushes === expected ? 'yes' : `NO (kafka ${r.kafkaPushes}, pg ${r.pgPushes}, expected ${expected})`
+type Add = (scenario: string, metric: string, value: number | string, target?: string, ratio?: string) => void
+
+const exact = (r: { kafkaPushes: number; pgPushes: number }, expected: number) =>
+  r.kafkaPushes === expected && r.pgPushes === expected ? 'yes' : `NO (kafka ${r.kafkaPushes}, pg ${r.pgPushes}, expected ${expected})`
+const thousands = (n: number) => Math.round(n).toLocaleString('en-US')
+
+function latencySummary(all: BenchResults, add: Add): void {
   for (const l of all.latency ?? []) {
     const at = `1 latency @ ${l.options.perSecond}/s`
     add(at, 'p50 / p99 campaign → push visible in Kafka, ms', `${l.kafkaPerPush.p50} / ${l.kafkaPerPush.p99}`, '≤ 50 (p99)')
@@ -56,48 +58,65 @@ export function summaryRows(all: BenchResults): Row[] {
     add(at, 'p99 campaign → its last push visible in Kafka, ms', l.kafkaCampaignDone.p99)
     add(at, 'every push exactly once in both sinks', exact(l, l.expectedPushes))
   }
-  const t = all.throughput
-  if (t) {
+}
+
+function throughputSummary(t: NonNullable<BenchResults['throughput']>, add: Add): void {
+  add(
+    '2 throughput',
+    `pushes/s, both sinks (${t.expectedPushes.toLocaleString('en-US')} pushes, ${t.campaigns} campaigns)`,
+    t.bothPerSecond,
+  )
+  add('2 throughput', 'pushes/s, Kafka only / PG only', `${thousands(t.kafkaPerSecond)} / ${thousands(t.pgPerSecond)}`)
+  add('2 throughput', 'every push exactly once in both sinks', exact(t, t.expectedPushes))
+}
+
+function boundSummary(b: NonNullable<BenchResults['bound']>, t: BenchResults['throughput'], add: Add): void {
+  add('3 sink bound', 'raw pushes/s, both sinks concurrently (Java producer ‖ COPY)', b.boundPerSecond)
+  add('3 sink bound', 'raw pushes/s, Kafka / PG (while concurrent)', `${thousands(b.kafkaPerSecond)} / ${thousands(b.pgPerSecond)}`)
+  add('3 sink bound', 'raw pushes/s, both sinks, with our OutputProducer ‖ COPY', b.ownClient.boundPerSecond)
+  add('3 sink bound', 'OutputProducer / Java producer, pushes/s', b.ownClient.kafkaPerSecond / b.kafkaPerSecond)
+  if (!t) return
+  const ratio = t.bothPerSecond / b.boundPerSecond
+  add('3 sink bound', 'throughput ÷ bound', ratio, '≥ 0.7', (ratio / 0.7).toFixed(2))
+  add('3 sink bound', 'throughput ÷ bound with our OutputProducer (the old bound)', t.bothPerSecond / b.ownClient.boundPerSecond)
+}
+
+function bigFanoutSummary(g: NonNullable<BenchResults['bigFanout']>, add: Add): void {
+  add(
+    '4 big fan-out',
+    `seconds to last push, Kafka / PG (${g.subscribers.toLocaleString('en-US')} subscribers)`,
+    `${g.kafkaSeconds.toFixed(1)} / ${g.pgSeconds.toFixed(1)}`,
+  )
+  add('4 big fan-out', 'pushes/s, both sinks', g.perSecond)
+  add('4 big fan-out', 'service peak RSS (VmHWM), MB', g.peakRssMb, '≤ 256', (g.peakRssMb / 256).toFixed(2))
+  add('4 big fan-out', 'every push exactly once in both sinks', exact(g, g.subscribers))
+}
+
+function scaleSummary(s: NonNullable<BenchResults['scale']>, add: Add): void {
+  for (const r of s.runs)
     add(
-      '2 throughput',
-      `pushes/s, both sinks (${t.expectedPushes.toLocaleString('en-US')} pushes, ${t.campaigns} campaigns)`,
-      t.bothPerSecond,
+      '7 scaling',
+      `pushes/s, ${r.instances} instance(s) × ${s.cpuPerInstance} cores; ÷ bound`,
+      `${thousands(r.bothPerSecond)}; ${(r.bothPerSecond / s.bound.boundPerSecond).toFixed(2)}`,
     )
+  add('7 scaling', 'bound sink (Java producer ‖ COPY)', s.boundSink)
+  for (const l of s.latency)
     add(
-      '2 throughput',
-      'pushes/s, Kafka only / PG only',
-      `${Math.round(t.kafkaPerSecond).toLocaleString('en-US')} / ${Math.round(t.pgPerSecond).toLocaleString('en-US')}`,
+      '7 scaling',
+      `p50 / p99 ms to push in Kafka, ${l.options.instances} instances @ ${l.options.perSecond}/s`,
+      `${l.kafkaPerPush.p50} / ${l.kafkaPerPush.p99}`,
     )
-    add('2 throughput', 'every push exactly once in both sinks', exact(t, t.expectedPushes))
-  }
-  const b = all.bound
-  if (b) {
-    const pair = (k: number, p: number) => `${Math.round(k).toLocaleString('en-US')} / ${Math.round(p).toLocaleString('en-US')}`
-    add('3 sink bound', 'raw pushes/s, both sinks concurrently (Java producer ‖ COPY)', b.boundPerSecond)
-    add('3 sink bound', 'raw pushes/s, Kafka / PG (while concurrent)', pair(b.kafkaPerSecond, b.pgPerSecond))
-    add('3 sink bound', 'raw pushes/s, both sinks, with our OutputProducer ‖ COPY', b.ownClient.boundPerSecond)
-    add('3 sink bound', 'OutputProducer / Java producer, pushes/s', b.ownClient.kafkaPerSecond / b.kafkaPerSecond)
-    if (t)
-      add(
-        '3 sink bound',
-        'throughput ÷ bound',
-        t.bothPerSecond / b.boundPerSecond,
-        '≥ 0.7',
-        (t.bothPerSecond / b.boundPerSecond / 0.7).toFixed(2),
-      )
-    if (t) add('3 sink bound', 'throughput ÷ bound with our OutputProducer (the old bound)', t.bothPerSecond / b.ownClient.boundPerSecond)
-  }
-  const g = all.bigFanout
-  if (g) {
-    add(
-      '4 big fan-out',
-      `seconds to last push, Kafka / PG (${g.subscribers.toLocaleString('en-US')} subscribers)`,
-      `${g.kafkaSeconds.toFixed(1)} / ${g.pgSeconds.toFixed(1)}`,
-    )
-    add('4 big fan-out', 'pushes/s, both sinks', g.perSecond)
-    add('4 big fan-out', 'service peak RSS (VmHWM), MB', g.peakRssMb, '≤ 256', (g.peakRssMb / 256).toFixed(2))
-    add('4 big fan-out', 'every push exactly once in both sinks', exact(g, g.subscribers))
-  }
+}
+
+/** One table of every scenario that ran, with the targets of issue 3. */
+export function summaryRows(all: BenchResults): Row[] {
+  const rows: Row[] = []
+  const add: Add = (scenario, metric, value, target = '', ratio = '') =>
+    rows.push({ scenario, metric, value, target, 'value/target': ratio })
+  latencySummary(all, add)
+  if (all.throughput) throughputSummary(all.throughput, add)
+  if (all.bound) boundSummary(all.bound, all.throughput, add)
+  if (all.bigFanout) bigFanoutSummary(all.bigFanout, add)
   const f = all.txFloor
   if (f) add('5 tx floor', 'p50 ms of a 100-record transaction at 1/s, Java producer / ours', `${f.javaTotalMs.p50} / ${f.oursTotalMs.p50}`)
   const c = all.coldStart
@@ -109,22 +128,7 @@ export function summaryRows(all: BenchResults): Row[] {
       '≤ 2000',
       (c.toFirstPushMs.p50 / 2000).toFixed(2),
     )
-  const s = all.scale
-  if (s) {
-    for (const r of s.runs)
-      add(
-        '7 scaling',
-        `pushes/s, ${r.instances} instance(s) × ${s.cpuPerInstance} cores; ÷ bound`,
-        `${Math.round(r.bothPerSecond).toLocaleString('en-US')}; ${(r.bothPerSecond / s.bound.boundPerSecond).toFixed(2)}`,
-      )
-    add('7 scaling', 'bound sink (Java producer ‖ COPY)', s.boundSink)
-    for (const l of s.latency)
-      add(
-        '7 scaling',
-        `p50 / p99 ms to push in Kafka, ${l.options.instances} instances @ ${l.options.perSecond}/s`,
-        `${l.kafkaPerPush.p50} / ${l.kafkaPerPush.p99}`,
-      )
-  }
+  if (all.scale) scaleSummary(all.scale, add)
   return rows
 }
 

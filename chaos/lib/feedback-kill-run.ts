@@ -1,8 +1,8 @@
+import { buildFeedbackWorkload, type FeedbackWorkload } from '../../testkit/feedback-workload.ts'
 import type { Fixture } from '../../testkit/fixture.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
-import { buildFeedbackWorkload, type FeedbackWorkload } from './feedback-workload.ts'
-import { waitForFeedback } from './sinks.ts'
-import type { Workload } from './workload.ts'
+import { type ReadRecord, type Tally, tallyAgainst, waitForFeedback } from '../../testkit/sinks.ts'
+import type { Workload } from '../../testkit/workload.ts'
 
 interface FeedbackKillOptions {
   kills: number
@@ -10,13 +10,6 @@ interface FeedbackKillOptions {
   timeoutMs?: number
   nowSeconds: number
   log?: (m: string) => void
-}
-
-interface Tally {
-  missing: number
-  duplicated: number
-  unexpected: number
-  total: number
 }
 
 interface FeedbackKillReport {
@@ -31,20 +24,51 @@ interface FeedbackKillReport {
   output: string
 }
 
-function tally(expected: Set<string>, counts: Map<string, number>): Tally {
-  return {
-    missing: [...expected].filter(k => !counts.has(k)).length,
-    duplicated: [...counts.values()].filter(n => n > 1).length,
-    unexpected: [...counts.keys()].filter(k => !expected.has(k)).length,
-    total: [...counts.values()].reduce((a, b) => a + b, 0),
-  }
-}
-
 const feedbackRows = (fx: Fixture) =>
   fx.pool
     .query('select count(*)::int as n from offerstream_feedback')
     .then(r => r.rows[0].n as number)
     .catch(() => -1)
+
+/**
+ * One incarnation's life during intake. A quarter of the kills land in startup and group join. The
+ * rest wait until this incarnation stores feedback (joining the group can take a dead member's
+ * session timeout), then a random while, so they land in the intake's transactions and offset commits.
+ */
+async function liveThenKill(fx: Fixture, svc: ServiceProcess, maxLife: number) {
+  svc.start()
+  const early = Math.random() < 0.25
+  if (!early) {
+    const before = await feedbackRows(fx)
+    const until = Date.now() + 30000
+    while (Date.now() < until && (await feedbackRows(fx)) <= before) await new Promise(r => setTimeout(r, 50))
+  }
+  const life = early ? 100 + Math.random() * 900 : Math.random() * maxLife
+  await new Promise(r => setTimeout(r, life))
+  const result = await svc.kill('SIGKILL')
+  return { result, when: early ? `${Math.round(life)} ms after start` : `${Math.round(life)} ms into intake` }
+}
+
+/** What the sinks hold against the feedback workload: events once, bad records once in the DLQ, furthest stages. */
+async function checkFeedback(fx: Fixture, f: FeedbackWorkload, dlqRecords: ReadRecord[]) {
+  const { rows } = await fx.pool.query<{ k: string; n: number }>(
+    `select adv_campaign_id || '/' || client_id || '/' || feedback || '/' || datetime_created as k, count(*)::int as n
+     from offerstream_feedback group by 1`,
+  )
+  const dlqCounts = new Map<string, number>()
+  for (const d of dlqRecords) {
+    const v = d.value?.toString() ?? '<null>'
+    dlqCounts.set(v, (dlqCounts.get(v) ?? 0) + 1)
+  }
+  const stages = await fx.pool.query<{ k: string; feedback: string | null }>(
+    `select adv_campaign_id || '/' || client_id as k, feedback from subscribers_feedback`,
+  )
+  return {
+    events: { expected: f.events.size, ...tallyAgainst(f.events, new Map(rows.map(r => [r.k, r.n]))) },
+    dlq: { expected: f.bad.size, ...tallyAgainst(f.bad, dlqCounts) },
+    wrongStages: stages.rows.filter(r => r.feedback !== (f.stages.get(r.k) ?? null)).length,
+  }
+}
 
 /**
  * Fans the campaigns out (one incarnation, SIGKILLed once every push is stored), then sends
@@ -60,7 +84,6 @@ export async function feedbackKillRun(
 ): Promise<FeedbackKillReport & { workload: FeedbackWorkload }> {
   const log = o.log ?? (() => {})
   const timeoutMs = o.timeoutMs ?? 600000
-  const maxLife = o.maxLifeMs ?? 4000
   await fx.addSubscribers(w.subscribers)
   await fx.produce(w.values)
   const svc = new ServiceProcess(fx.config)
@@ -78,27 +101,12 @@ export async function feedbackKillRun(
   const rowsAtKill: number[] = []
   let kills = 0
   for (let k = 0; k < o.kills; k++) {
-    const slice = f.values.slice(k * per, (k + 1) * per)
-    await send(slice)
-    svc.start()
-    // A quarter of the kills land in startup and group join. The rest wait until this incarnation
-    // stores feedback (joining the group can take a dead member's session timeout), then a random
-    // while, so they land in the intake's transactions and offset commits.
-    const early = Math.random() < 0.25
-    if (!early) {
-      const before = await feedbackRows(fx)
-      const until = Date.now() + 30000
-      while (Date.now() < until && (await feedbackRows(fx)) <= before) await new Promise(r => setTimeout(r, 50))
-    }
-    const life = early ? 100 + Math.random() * 900 : Math.random() * maxLife
-    await new Promise(r => setTimeout(r, life))
-    const result = await svc.kill('SIGKILL')
+    await send(f.values.slice(k * per, (k + 1) * per))
+    const { result, when } = await liveThenKill(fx, svc, o.maxLifeMs ?? 4000)
     if (result.signal === 'SIGKILL') kills++
     else log(`incarnation ${k} had already exited: ${JSON.stringify(result)}\n${svc.output.slice(-3000)}`)
     rowsAtKill.push(await feedbackRows(fx))
-    log(
-      `kill ${k + 1}/${o.kills} ${early ? `${Math.round(life)} ms after start` : `${Math.round(life)} ms into intake`}: ${rowsAtKill.at(-1)}/${f.events.size} feedback events`,
-    )
+    log(`kill ${k + 1}/${o.kills} ${when}: ${rowsAtKill.at(-1)}/${f.events.size} feedback events`)
   }
   await send(f.values.slice(o.kills * per))
   svc.start()
@@ -107,28 +115,5 @@ export async function feedbackKillRun(
   while (Date.now() < deadline && (await feedbackRows(fx)) < f.events.size) await new Promise(r => setTimeout(r, 250))
   const dlqRecords = await fx.readTopic(fx.config.feedbackDlqTopic, { atLeast: f.bad.size, timeoutMs, settleMs: 3000 })
   const stopped = await svc.kill('SIGTERM')
-
-  const { rows } = await fx.pool.query<{ k: string; n: number }>(
-    `select adv_campaign_id || '/' || client_id || '/' || feedback || '/' || datetime_created as k, count(*)::int as n
-     from offerstream_feedback group by 1`,
-  )
-  const dlqCounts = new Map<string, number>()
-  for (const d of dlqRecords) {
-    const v = d.value?.toString() ?? '<null>'
-    dlqCounts.set(v, (dlqCounts.get(v) ?? 0) + 1)
-  }
-  const stages = await fx.pool.query<{ k: string; feedback: string | null }>(
-    `select adv_campaign_id || '/' || client_id as k, feedback from subscribers_feedback`,
-  )
-  const wrongStages = stages.rows.filter(r => r.feedback !== (f.stages.get(r.k) ?? null)).length
-  return {
-    kills,
-    rowsAtKill,
-    events: { expected: f.events.size, ...tally(f.events, new Map(rows.map(r => [r.k, r.n]))) },
-    dlq: { expected: f.bad.size, ...tally(f.bad, dlqCounts) },
-    wrongStages,
-    cleanExit: stopped.code === 0,
-    output: svc.output,
-    workload: f,
-  }
+  return { kills, rowsAtKill, ...(await checkFeedback(fx, f, dlqRecords)), cleanExit: stopped.code === 0, output: svc.output, workload: f }
 }

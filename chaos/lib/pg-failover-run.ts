@@ -1,12 +1,11 @@
 import pg from 'pg'
-import { verifySinks } from '../../testkit/expected.ts'
 import { createFixture } from '../../testkit/fixture.ts'
 import { startPgPair } from '../../testkit/pg-pair.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
+import { feedbackCount, type SinkReport, verifySinks, waitForFeedback } from '../../testkit/sinks.ts'
 import { startTcpProxy } from '../../testkit/tcp-proxy.ts'
+import { buildWorkload } from '../../testkit/workload.ts'
 import { checkDlq, type DlqReport } from './dlq-check.ts'
-import { feedbackCount, type SinkReport, waitForFeedback } from './sinks.ts'
-import { buildWorkload } from './workload.ts'
 
 export interface PgFailoverOptions {
   /** Synchronous replication: the primary's commits wait for the replica. */

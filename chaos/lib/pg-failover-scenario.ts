@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { sinksExact } from '../../testkit/sinks.ts'
 import { dlqExact } from './dlq-check.ts'
 import { pgFailoverRun } from './pg-failover-run.ts'
-import { sinksExact } from './sinks.ts'
 
 /** `npm run chaos -- --scenario pg-failover [--sync] [--lag-ms 1500] [--pushes 400000]`: one run; true when every guarantee held. */
 export async function pgFailoverScenario(

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { publishedCursors } from '../../src/kafka/published-cursor.ts'
 import { pruneBookkeeping } from '../../src/service/retention.ts'
+import { exactAudience, subscriptionPairs } from '../../testkit/audience.ts'
+import { campaignJson } from '../../testkit/campaigns.ts'
 import type { Fixture } from '../../testkit/fixture.ts'
+import { unseededRng } from '../../testkit/rng.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
 import { PushTally } from './push-tally.ts'
-import { campaignJson } from './workload.ts'
 
 export interface SoakOptions {
   durationMs: number
@@ -58,6 +60,133 @@ const rssMb = (pid: number | undefined) => {
   return m ? Math.round(Number(m[1]) / 102.4) / 10 : 0
 }
 
+/** The soak's restaurants, each with its own `per` clients, indexed for the push tally. */
+async function soakAudience(fx: Fixture, restaurants: number, per: number) {
+  const audience = exactAudience(Array<number>(restaurants).fill(per), unseededRng())
+  const clientIndex = new Map<string, { restaurant: string; i: number }>()
+  audience.clientsOf.forEach((clients, r) => {
+    for (const [i, c] of clients.entries()) clientIndex.set(c, { restaurant: audience.restaurantIds[r]!, i })
+  })
+  await fx.addSubscribers(subscriptionPairs(audience))
+  return { restaurants: audience.restaurantIds, clientIndex }
+}
+
+/** One soak in progress: produces what is due, prunes and samples on their own clocks. */
+class Soak {
+  readonly samples: SoakSample[] = []
+  readonly pruned = { runs: 0, events: 0, fanouts: 0, feedbackRows: 0, seconds: 0 }
+  campaigns = 0
+  lastEnd = 0
+  readonly t0 = Date.now()
+
+  readonly fx: Fixture
+  readonly o: SoakOptions
+  readonly per: number
+  readonly restaurants: string[]
+  readonly tally: PushTally
+  readonly svc: ServiceProcess
+
+  constructor(fx: Fixture, o: SoakOptions, per: number, restaurants: string[], tally: PushTally, svc: ServiceProcess) {
+    this.fx = fx
+    this.o = o
+    this.per = per
+    this.restaurants = restaurants
+    this.tally = tally
+    this.svc = svc
+  }
+
+  get expected(): number {
+    return this.campaigns * this.per
+  }
+
+  /** The campaigns the rate owes by now, produced in one batch. */
+  async produceDue(): Promise<void> {
+    const now = Math.floor(Date.now() / 1000)
+    const due = Math.floor(((Date.now() - this.t0) / 1000) * (this.o.rate / this.per)) + 1
+    const values: string[] = []
+    for (; this.campaigns < due; this.campaigns++) {
+      const id = randomUUID()
+      const r = this.restaurants[this.campaigns % this.restaurants.length]!
+      this.tally.expect(id, r, this.per)
+      this.lastEnd = now + (this.o.campaignSeconds ?? 7200)
+      values.push(campaignJson(r, id, `soak ${this.campaigns}`, now - 60, this.lastEnd, now))
+    }
+    if (values.length) await this.fx.produce(values)
+  }
+
+  async prune(): Promise<void> {
+    const p = this.o.prune
+    if (!p) return
+    const r = await pruneBookkeeping(this.fx.pool, {
+      cutoff: Math.floor(Date.now() / 1000) - p.olderThanSeconds,
+      published: await publishedCursors(this.fx.config),
+      batch: 10000,
+      feedbackToo: p.feedbackToo ?? false,
+    })
+    this.pruned.runs++
+    this.pruned.events += r.events
+    this.pruned.fanouts += r.fanouts
+    this.pruned.feedbackRows += r.feedbackRows
+    this.pruned.seconds += r.seconds
+  }
+
+  async sample(): Promise<void> {
+    const s: SoakSample = {
+      atS: Math.round((Date.now() - this.t0) / 1000),
+      rssMb: rssMb(this.svc.pid),
+      expected: this.expected,
+      received: this.tally.received,
+      lag: this.expected - this.tally.received,
+      ...(this.o.prune ? { tables: await tableCounts(this.fx) } : {}),
+    }
+    this.samples.push(s)
+    const tables = s.tables ? ` tables=${JSON.stringify(s.tables)}` : ''
+    this.o.log?.(
+      `t=${s.atS}s rss=${s.rssMb} MB expected=${s.expected} received=${s.received} lag=${s.lag} dup=${this.tally.duplicates}${tables}`,
+    )
+  }
+
+  /** Steady input for the run's duration, pruning and sampling on their own intervals. */
+  async steady(): Promise<void> {
+    const sampleMs = this.o.sampleMs ?? 60000
+    let nextSample = this.t0 + sampleMs
+    let nextPrune = this.t0 + (this.o.prune?.everyMs ?? 0)
+    while (Date.now() - this.t0 < this.o.durationMs && this.svc.running) {
+      await this.produceDue()
+      if (this.o.prune && Date.now() >= nextPrune) {
+        await this.prune()
+        nextPrune += this.o.prune.everyMs
+      }
+      if (Date.now() >= nextSample) {
+        await this.sample()
+        nextSample += sampleMs
+      }
+      await new Promise(r => setTimeout(r, 200))
+    }
+  }
+
+  /** Until the last campaign has ended past the cut-off and its bookkeeping is gone. */
+  async pruneToTheEnd(): Promise<TableCounts> {
+    const p = this.o.prune!
+    const by = Date.now() + ((this.o.campaignSeconds ?? 7200) + p.olderThanSeconds) * 1000 + 60000
+    for (;;) {
+      await this.prune()
+      const final = await tableCounts(this.fx)
+      if ((final.events === 0 && Math.floor(Date.now() / 1000) > this.lastEnd + p.olderThanSeconds) || Date.now() > by) return final
+      await new Promise(r => setTimeout(r, 1000))
+    }
+  }
+}
+
+/** RSS after the first quarter of the run (the last sample, taken after the drain, left out): spread around its mean. */
+function rssSpread(samples: SoakSample[]) {
+  const steady = samples.slice(Math.floor(samples.length / 4), -1).map(s => s.rssMb)
+  const meanMb = steady.reduce((a, b) => a + b, 0) / Math.max(1, steady.length)
+  const [minMb, maxMb] = [Math.min(...steady), Math.max(...steady)]
+  const spreadPct = meanMb ? Math.round((Math.max(maxMb - meanMb, meanMb - minMb) / meanMb) * 1000) / 10 : 0
+  return { minMb, maxMb, meanMb: Math.round(meanMb * 10) / 10, spreadPct }
+}
+
 /**
  * Steady input at `rate` pushes/s for `durationMs` through one service process; every sample
  * records the service's RSS and the end-to-end lag (pairs owed minus pairs a read_committed
@@ -65,105 +194,28 @@ const rssMb = (pid: number | undefined) => {
  */
 export async function soakRun(fx: Fixture, o: SoakOptions): Promise<SoakReport> {
   const per = o.subscribersPerRestaurant ?? 1000
-  const restaurants = Array.from({ length: o.restaurants ?? 20 }, () => randomUUID())
-  const clientIndex = new Map<string, { restaurant: string; i: number }>()
-  const subs: Array<[string, string]> = []
-  for (const r of restaurants)
-    for (let i = 0; i < per; i++) {
-      const c = randomUUID()
-      clientIndex.set(c, { restaurant: r, i })
-      subs.push([c, r])
-    }
-  await fx.addSubscribers(subs)
+  const { restaurants, clientIndex } = await soakAudience(fx, o.restaurants ?? 20, per)
   const tally = new PushTally(fx.config, clientIndex)
   const svc = new ServiceProcess(fx.config)
   svc.start()
-  const t0 = Date.now()
-  const samples: SoakSample[] = []
-  let campaigns = 0
-  let nextSample = t0 + (o.sampleMs ?? 60000)
-  let nextPrune = t0 + (o.prune?.everyMs ?? 0)
-  let lastEnd = 0
-  const pruned = { runs: 0, events: 0, fanouts: 0, feedbackRows: 0, seconds: 0 }
-  const prune = async () => {
-    if (!o.prune) return
-    const r = await pruneBookkeeping(fx.pool, {
-      cutoff: Math.floor(Date.now() / 1000) - o.prune.olderThanSeconds,
-      published: await publishedCursors(fx.config),
-      batch: 10000,
-      feedbackToo: o.prune.feedbackToo ?? false,
-    })
-    pruned.runs++
-    pruned.events += r.events
-    pruned.fanouts += r.fanouts
-    pruned.feedbackRows += r.feedbackRows
-    pruned.seconds += r.seconds
-  }
-  const sample = async () => {
-    const s: SoakSample = {
-      atS: Math.round((Date.now() - t0) / 1000),
-      rssMb: rssMb(svc.pid),
-      expected: campaigns * per,
-      received: tally.received,
-      lag: campaigns * per - tally.received,
-      ...(o.prune ? { tables: await tableCounts(fx) } : {}),
-    }
-    samples.push(s)
-    const tables = s.tables ? ` tables=${JSON.stringify(s.tables)}` : ''
-    o.log?.(`t=${s.atS}s rss=${s.rssMb} MB expected=${s.expected} received=${s.received} lag=${s.lag} dup=${tally.duplicates}${tables}`)
-  }
-  while (Date.now() - t0 < o.durationMs && svc.running) {
-    const now = Math.floor(Date.now() / 1000)
-    const due = Math.floor(((Date.now() - t0) / 1000) * (o.rate / per)) + 1
-    const values: string[] = []
-    for (; campaigns < due; campaigns++) {
-      const id = randomUUID()
-      const r = restaurants[campaigns % restaurants.length]!
-      tally.expect(id, r, per)
-      lastEnd = now + (o.campaignSeconds ?? 7200)
-      values.push(campaignJson(r, id, `soak ${campaigns}`, now - 60, lastEnd, now))
-    }
-    if (values.length) await fx.produce(values)
-    if (o.prune && Date.now() >= nextPrune) {
-      await prune()
-      nextPrune += o.prune.everyMs
-    }
-    if (Date.now() >= nextSample) {
-      await sample()
-      nextSample += o.sampleMs ?? 60000
-    }
-    await new Promise(r => setTimeout(r, 200))
-  }
-  const expected = campaigns * per
+  const soak = new Soak(fx, o, per, restaurants, tally, svc)
+  await soak.steady()
+  const expected = soak.expected
   const drainBy = Date.now() + 180000
   while (tally.received < expected && Date.now() < drainBy && svc.running) await new Promise(r => setTimeout(r, 500))
-  await sample()
+  await soak.sample()
   await new Promise(r => setTimeout(r, 3000)) // a quiet period to catch duplicates
-  let final: TableCounts | undefined
-  if (o.prune) {
-    // Until the last campaign has ended past the cut-off and its bookkeeping is gone.
-    const by = Date.now() + ((o.campaignSeconds ?? 7200) + o.prune.olderThanSeconds) * 1000 + 60000
-    for (;;) {
-      await prune()
-      final = await tableCounts(fx)
-      if ((final.events === 0 && Math.floor(Date.now() / 1000) > lastEnd + o.prune.olderThanSeconds) || Date.now() > by) break
-      await new Promise(r => setTimeout(r, 1000))
-    }
-  }
+  const final = o.prune ? await soak.pruneToTheEnd() : undefined
   const serviceAlive = svc.running
   const stopped = serviceAlive ? await svc.kill('SIGTERM') : { code: -1 }
   await tally.close()
-  const pg = await checkFeedback(fx, per)
-  const steady = samples.slice(Math.floor(samples.length / 4), -1).map(s => s.rssMb)
-  const meanMb = steady.reduce((a, b) => a + b, 0) / Math.max(1, steady.length)
-  const [minMb, maxMb] = [Math.min(...steady), Math.max(...steady)]
-  const spreadPct = meanMb ? Math.round((Math.max(maxMb - meanMb, meanMb - minMb) / meanMb) * 1000) / 10 : 0
+  const { samples, pruned } = soak
   return {
     samples,
     expected,
     kafka: { received: tally.received, duplicates: tally.duplicates, unexpected: tally.unexpected },
-    pg,
-    rss: { minMb, maxMb, meanMb: Math.round(meanMb * 10) / 10, spreadPct },
+    pg: await checkFeedback(fx, per),
+    rss: rssSpread(samples),
     maxLag: Math.max(...samples.slice(0, -1).map(s => s.lag), 0),
     ...(final ? { pruned: { ...pruned, seconds: Math.round(pruned.seconds * 1000) / 1000, final } } : {}),
     serviceAlive,

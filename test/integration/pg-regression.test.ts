@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import pg from 'pg'
-import { checkSinks, sinksExact, waitForFeedback } from '../../chaos/lib/sinks.ts'
-import { buildWorkload } from '../../chaos/lib/workload.ts'
 import { loadConfig } from '../../src/config/load-config.ts'
 import { createPool } from '../../src/pg/pool.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
+import { checkSinks, sinksExact, waitForFeedback } from '../../testkit/sinks.ts'
+import { buildWorkload } from '../../testkit/workload.ts'
 
 // Issue 20 without a replica: a copy of the database taken mid-run (CREATE DATABASE … TEMPLATE,
 // a consistent point in time) is what a failover that lost the last transactions leaves. The
