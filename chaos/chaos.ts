@@ -65,7 +65,7 @@ const names = args.scenario === 'all' ? Object.keys(SCENARIOS).filter(n => SCENA
 const chosen = names.map(n => {
   const s = SCENARIOS[n]
   if (!s) {
-    process.stderr.write(`unknown scenario ${n}: one of ${Object.keys(SCENARIOS).join(', ')}, all\n`)
+    process.stderr.write(`unknown scenario ${n}: one of ${Object.keys(SCENARIOS).join(', ')}, pg-failover, all\n`)
     process.exit(2)
   }
   return [n, s] as const
