@@ -84,11 +84,12 @@ export async function repairShards(
         `PostgreSQL lost pushes of shards ${[...shards].join(', ')} published since ${new Date(Math.min(...plans.map(p => p.sinceMs))).toISOString()}, ` +
           `but Kafka no longer has all records since then (${published.gaps.join(', ')})`,
       )
-    for (const p of plans) {
-      const restored = await repairShard(pool, config, p, published.pushes, published.rejects, log)
-      total.feedback += restored.feedback
-      total.events += restored.events
-      total.rejects += restored.rejects
+    // Shards touch disjoint rows (their own ranges, events and rejects) and their own cursors: in parallel.
+    const restored = await Promise.all(plans.map(p => repairShard(pool, config, p, published.pushes, published.rejects, log)))
+    for (const r of restored) {
+      total.feedback += r.feedback
+      total.events += r.events
+      total.rejects += r.rejects
     }
     return total
   } finally {
@@ -103,7 +104,11 @@ export async function repairShards(
  * compaction, the only thing that removes cursor records, never touches the state topic's newest
  * segment, which holds about ten million of them.
  */
-function planFromHistory(p: ShardPlan, entries: CursorEntry[]): void {
+/** @internal exported for its unit test */
+export function planFromHistory(
+  p: Pick<ShardPlan, 'shard' | 'cursor' | 'position' | 'sinceMs' | 'events' | 'eventsComplete'>,
+  entries: CursorEntry[],
+): void {
   let boundary = -1
   for (let i = 0; i < entries.length; i++) if (entries[i]!.push <= p.position.push && entries[i]!.dlq <= p.position.dlq) boundary = i
   const first = entries[boundary + 1]
