@@ -20,6 +20,7 @@ import type { Logger } from './logger.ts'
 // PostgreSQL has is skipped.
 const CLOCK_MARGIN_MS = 10_000
 const LOOKUP_CHUNK = 50_000
+const REPAIR_CONCURRENCY = 3
 
 interface ShardPlan {
   shard: number
@@ -84,13 +85,18 @@ export async function repairShards(
         `PostgreSQL lost pushes of shards ${[...shards].join(', ')} published since ${new Date(Math.min(...plans.map(p => p.sinceMs))).toISOString()}, ` +
           `but Kafka no longer has all records since then (${published.gaps.join(', ')})`,
       )
-    // Shards touch disjoint rows (their own ranges, events and rejects) and their own cursors: in parallel.
-    const restored = await Promise.all(plans.map(p => repairShard(pool, config, p, published.pushes, published.rejects, log)))
-    for (const r of restored) {
-      total.feedback += r.feedback
-      total.events += r.events
-      total.rejects += r.rejects
+    // Shards touch disjoint rows (their own ranges, events and rejects) and their own cursors, so a few
+    // go at once; all of them at once waited past the pool's connect timeout for its 10 connections.
+    const queue = [...plans]
+    const worker = async () => {
+      for (let p = queue.shift(); p; p = queue.shift()) {
+        const r = await repairShard(pool, config, p, published.pushes, published.rejects, log)
+        total.feedback += r.feedback
+        total.events += r.events
+        total.rejects += r.rejects
+      }
     }
+    await Promise.all(Array.from({ length: REPAIR_CONCURRENCY }, worker))
     return total
   } finally {
     for (const p of plans) await p.producer.close()
