@@ -1,13 +1,16 @@
+// npm run chaos -- --scenario pg-failover [--sync] [--lag-ms 1500] [--pushes 400000] [--per-restaurant 2000] [--bad 20]
 // npm run chaos -- [--scenario kill|kafka|postgres|feedback|broker|scale|all] [--pushes N] [--kills N] [--down-ms MS] [--hard true] [--max-life-ms MS] [--seed N]
 //   scale only: [--instances 3] [--partitions 12] [--stops 2] [--run-dir DIR]
 // Breaks things under a real workload and checks both sinks exactly against the expected pairs.
 import { createFixture } from '../testkit/fixture.ts'
 import type { Stack } from '../tools/stack/index.ts'
 import { parseArgs, say, servicesFor } from './lib/args.ts'
+import { pgFailoverScenario } from './lib/pg-failover-scenario.ts'
 import { type ChaosScenario, SCENARIOS } from './lib/scenarios.ts'
 
 const args = parseArgs(
-  process.argv.slice(2),
+  // --sync is a bare switch
+  process.argv.slice(2).map(a => (a === '--sync' ? '--sync=true' : a)),
   {
     scenario: 'all',
     pushes: '',
@@ -20,8 +23,12 @@ const args = parseArgs(
     stops: '2',
     seed: String(Date.now() % 1_000_000),
     'run-dir': '',
+    sync: 'false',
+    'lag-ms': '1500',
+    'per-restaurant': '2000',
+    bad: '20',
   },
-  `usage: node chaos/chaos.ts [--scenario ${Object.keys(SCENARIOS).join('|')}|all] [--pushes 100000 (scale: 300000)] [--kills 20 (scale: 6)] [--down-ms 10000] [--hard false] [--max-life-ms 12000] [--instances 3] [--partitions 12] [--stops 2] [--seed N] [--run-dir DIR]`,
+  `usage: node chaos/chaos.ts [--scenario ${Object.keys(SCENARIOS).join('|')}|pg-failover|all] [--pushes 100000 (scale: 300000)] [--kills 20 (scale: 6)] [--down-ms 10000] [--hard false] [--max-life-ms 12000] [--instances 3] [--partitions 12] [--stops 2] [--seed N] [--run-dir DIR] [--sync] [--lag-ms 1500] [--per-restaurant 2000] [--bad 20]`,
 )
 
 /** One scenario in a fixture of its own; true if every guarantee held. */
@@ -46,12 +53,19 @@ async function runScenario(name: string, scenario: ChaosScenario, stack: Stack |
   }
 }
 
+// pg-failover brings its own PostgreSQL primary and replica (and its own fixture on them); Kafka is KAFKA_BROKERS or an own stack.
+if (args.scenario === 'pg-failover') {
+  const own = await servicesFor(false, say)
+  const ok = await pgFailoverScenario(args, say).finally(() => own?.stop())
+  say(ok ? 'all guarantees held' : 'FAILED')
+  process.exit(ok ? 0 : 1)
+}
 // `broker` and `scale` need a 3-node cluster and run alone; `all` keeps to the one-node scenarios.
 const names = args.scenario === 'all' ? Object.keys(SCENARIOS).filter(n => SCENARIOS[n]!.inAll) : [args.scenario]
 const chosen = names.map(n => {
   const s = SCENARIOS[n]
   if (!s) {
-    process.stderr.write(`unknown scenario ${n}: one of ${Object.keys(SCENARIOS).join(', ')}, all\n`)
+    process.stderr.write(`unknown scenario ${n}: one of ${Object.keys(SCENARIOS).join(', ')}, pg-failover, all\n`)
     process.exit(2)
   }
   return [n, s] as const

@@ -13,6 +13,11 @@ export const ErrorCodes = {
   SHARD_LOST: 'SHARD_LOST',
   /** The installed Kafka client lets aborted records through read_committed consumers; the service refuses to start (exit 2). */
   KAFKA_CLIENT_UNPATCHED: 'KAFKA_CLIENT_UNPATCHED',
+  /**
+   * PostgreSQL holds less than Kafka's committed state says it did: a failover lost committed
+   * transactions (docs/pg-failover.md). Never retried: publishing on would push twice or skip.
+   */
+  PG_REGRESSION: 'PG_REGRESSION',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

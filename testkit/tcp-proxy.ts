@@ -10,12 +10,15 @@ export interface TcpProxy {
   cut(): Promise<void>
   restore(): Promise<void>
   close(): Promise<void>
+  /** New connections go to this port from now on (a virtual IP or DNS name moved to another server). */
+  retarget(port: number): void
 }
 
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const open = new Set<net.Socket>()
+  let target = targetPort
   const server = net.createServer(client => {
-    const upstream = net.connect(targetPort, targetHost)
+    const upstream = net.connect(target, targetHost)
     for (const [a, b] of [
       [client, upstream],
       [upstream, client],
@@ -44,5 +47,13 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     for (const s of open) s.resetAndDestroy()
     await closed
   }
-  return { port, cut: stop, restore: () => listen(port), close: () => (server.listening ? stop() : Promise.resolve()) }
+  return {
+    port,
+    cut: stop,
+    restore: () => listen(port),
+    close: () => (server.listening ? stop() : Promise.resolve()),
+    retarget: p => {
+      target = p
+    },
+  }
 }

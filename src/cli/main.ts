@@ -33,8 +33,10 @@ export async function main(args: string[], loadDev: LoadDevTools): Promise<void>
     }
   } catch (error) {
     process.stderr.write(`offerstream: ${(error as Error).message}\n`)
+    const code = error instanceof OfferstreamError ? error.code : undefined
     // 2: restarting cannot help (bad settings, or an unpatched Kafka client).
     const fatal: string[] = [ErrorCodes.CONFIG_INVALID, ErrorCodes.KAFKA_CLIENT_UNPATCHED]
-    process.exit(error instanceof OfferstreamError && fatal.includes(error.code) ? 2 : 1)
+    // 3: PostgreSQL is behind Kafka (docs/pg-failover.md); a supervisor restarting on it gets the start-up check.
+    process.exit(code && fatal.includes(code) ? 2 : code === ErrorCodes.PG_REGRESSION ? 3 : 1)
   }
 }

@@ -295,6 +295,14 @@ export const SETTINGS = {
     max: 256,
     help: 'Fan-out transactions one instance runs at once, whatever the number of shards it owns.',
   },
+  // Issue 20 (docs/pg-failover.md): what a start does when PostgreSQL is behind Kafka's committed state.
+  pgRegression: {
+    env: 'OFFERSTREAM_PG_REGRESSION',
+    kind: 'string',
+    default: 'repair',
+    oneOf: ['repair', 'stop', 'accept'],
+    help: 'PostgreSQL behind what Kafka says was committed (a failover lost transactions): repair = restore the lost rows from the published records and re-read the lost input; stop = exit 3 and wait for a decision; accept = continue without restoring (the lost pushes may go out again).',
+  },
 } as const satisfies Record<string, Spec>
 
 export type SettingName = keyof typeof SETTINGS

@@ -4,7 +4,7 @@ import { kafkaBaseOptions } from './client-options.ts'
 import { translateKafkaError } from './kafka-errors.ts'
 import { keyPartition } from './key-partition.ts'
 import { readCursor } from './read-cursor.ts'
-import { encodeCursor, type RelayCursor, START_CURSOR } from './relay-cursor.ts'
+import { type CursorEvent, encodeCursor, type RelayCursor, START_CURSOR } from './relay-cursor.ts'
 
 export interface OutMessage {
   topic: string
@@ -63,6 +63,8 @@ export class OutputProducer {
   #before: (() => Promise<RelayCursor | null>) | undefined
   /** push_message's partition count, read at open(): pushes get their partition from keyPartition. */
   #pushPartitions = 0
+  /** Whether open() returned the cursor of `before` (this id had none of its own yet). */
+  inherited = false
 
   /** before: the cursor to start from when this id has none yet (a deployment upgraded from one relay). */
   constructor(config: Config, transactionalId: string, before?: () => Promise<RelayCursor | null>) {
@@ -99,6 +101,7 @@ export class OutputProducer {
       const metadata = await this.#producer.metadata({ topics: [outputTopic] })
       this.#pushPartitions = metadata.topics.get(outputTopic)?.partitionsCount ?? 0
       const cursor = await readCursor(this.#reader, this.#config.stateTopic, this.#id)
+      this.inherited = cursor === null
       return cursor ?? (await this.#before?.()) ?? START_CURSOR
     } catch (error) {
       throw translateKafkaError(error)
@@ -106,7 +109,7 @@ export class OutputProducer {
   }
 
   /** Publishes messages and the new cursor atomically. */
-  async publish(messages: OutMessage[], cursor: RelayCursor): Promise<void> {
+  async publish(messages: OutMessage[], cursor: RelayCursor, events: CursorEvent[] = []): Promise<void> {
     try {
       const tx = await this.#producer.beginTransaction()
       const { outputTopic } = this.#config
@@ -122,7 +125,7 @@ export class OutputProducer {
           headers: m.headers,
         }),
       )
-      all.push({ topic: this.#config.stateTopic, key: this.#id, value: encodeCursor(cursor) })
+      all.push({ topic: this.#config.stateTopic, key: this.#id, value: encodeCursor(cursor, events) })
       for (const slice of slicesOfBytes(all, SEND_BYTES)) await tx.send({ messages: slice })
       await tx.commit()
     } catch (error) {

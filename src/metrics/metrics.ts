@@ -121,6 +121,23 @@ export function createMetrics() {
         for (const [partition, n] of lag) this.set({ partition: String(partition) }, Number(n))
       },
     }),
+    pgRegression: new Gauge({
+      name: 'offerstream_pg_regression',
+      help: 'PostgreSQL found behind Kafka (a failover lost committed transactions), by shard (-1: the input) and table: 1 until repaired',
+      labelNames: ['shard', 'table'],
+      registers: [registry],
+    }),
+    pgRepairedRows: new Counter({
+      name: 'offerstream_pg_repaired_rows_total',
+      help: 'Rows restored from Kafka after a failover that lost transactions, by table (subscribers_feedback, offerstream_rejects, offerstream_events)',
+      labelNames: ['table'],
+      registers: [registry],
+    }),
+    pgRepairSeconds: new Gauge({
+      name: 'offerstream_pg_repair_seconds',
+      help: 'How long the last failover repair took',
+      registers: [registry],
+    }),
     feedback: new Counter({
       name: 'offerstream_feedback_total',
       help: 'Feedback received, by door (kafka, http) and outcome (recorded, duplicate, unknown_push, outside_window, invalid)',

@@ -6,6 +6,11 @@ import { ErrorCodes, OfferstreamError } from '../errors.ts'
 // system errors (58). Everything else (syntax, constraint, permission, authentication 28...) is a
 // defect or a setup problem that no retry cures.
 const RETRYABLE_CLASSES = new Set(['08', '40', '53', '57', '58'])
+// And two of class 25: the server ended a session whose transaction waited too long for its client
+// (idle_in_transaction_session_timeout, transaction_timeout). The transaction was rolled back; it
+// happens to a starved or paused process, and the next attempt is fenced by the shard epoch if the
+// shard moved meanwhile. Seen as exit 1 under load before this (issue 20's runs).
+const RETRYABLE_CODES = new Set(['25P03', '25P04'])
 
 // Node's errno codes for a socket that could not be opened or was lost.
 const NETWORK_ERRNOS = new Set([
@@ -52,7 +57,7 @@ export function translatePgError(error: unknown): OfferstreamError {
   // What the server reported, connection phase included (28P01 bad password, 57P03 starting up).
   if (error instanceof pg.DatabaseError && error.code) {
     const code = error.code
-    if (RETRYABLE_CLASSES.has(code.slice(0, 2))) {
+    if (RETRYABLE_CLASSES.has(code.slice(0, 2)) || RETRYABLE_CODES.has(code)) {
       const kind = code.startsWith('40') ? ErrorCodes.PG_CONFLICT : ErrorCodes.PG_UNAVAILABLE
       return new OfferstreamError(kind, `PostgreSQL ${code}: ${message}`, { retryable: true, cause: error })
     }

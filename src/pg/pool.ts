@@ -14,6 +14,8 @@ export function createPool(
   databaseUrl: string,
   max = 4,
   timeouts: PoolTimeouts = { connectMs: 5000, idleInTransactionMs: 10000 },
+  /** Runs on each new connection before it is handed out; a throw refuses it (db-identity.ts). */
+  onConnect?: (client: pg.ClientBase) => Promise<void>,
 ): pg.Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
@@ -24,6 +26,7 @@ export function createPool(
     // A frozen process (SIGSTOP, a long GC pause) inside a shard transaction holds the shard lock;
     // the server ends its session after this long, so the shard's next owner is not blocked for good.
     idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+    ...(onConnect ? { onConnect } : {}),
   })
   // An idle client losing its connection (database restart) must not crash the process; the next
   // query gets a fresh one.

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 import type pg from 'pg'
 import type { Config } from '../config/settings.ts'
-import type { OfferstreamError } from '../errors.ts'
+import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import { startHttp } from '../http/server.ts'
 import { ensureTopics } from '../kafka/ensure-topics.ts'
 import { InputSource } from '../kafka/input-source.ts'
@@ -10,6 +10,7 @@ import { OutputProducer, shardTransactionalId } from '../kafka/output-producer.t
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
 import { ShardMembership } from '../kafka/shard-membership.ts'
 import { createMetrics, type Metrics } from '../metrics/metrics.ts'
+import { TimelineGuard } from '../pg/db-identity.ts'
 import { PgFeedbackStore } from '../pg/feedback-store.ts'
 import { PgIngestStore } from '../pg/ingest-store.ts'
 import { migrate } from '../pg/migrate.ts'
@@ -23,6 +24,7 @@ import { FeedbackIntake } from './feedback-intake.ts'
 import { Ingester } from './ingester.ts'
 import type { Logger } from './logger.ts'
 import type { Clock } from './ports.ts'
+import { checkRegression, checkShardCursor } from './regression-check.ts'
 import { Relay } from './relay.ts'
 import { Resources } from './resources.ts'
 import { retry } from './retry.ts'
@@ -56,6 +58,10 @@ interface Startup {
   withRetry<T>(what: string, fn: () => Promise<T>): Promise<T>
   /** Ends the service with a non-retryable failure of a part that runs in the background. */
   fatal(error: Error): void
+  /** Refuses connections to a PostgreSQL on another timeline than the start-up check saw (a failover). */
+  timeline: TimelineGuard
+  /** For /healthz: a failover seen since the start, or what the start-up check repaired. */
+  pgState: string | undefined
 }
 
 /** The service's parts, built before anything runs so that every reader (the health check) sees them. */
@@ -150,27 +156,47 @@ function createStartup(config: Config, log: Logger): { startup: Startup; died: P
         onRetry: (e, _attempt, delay) => log.warn({ code: e.code, err: e.message, retryInMs: delay }, `${what} failed; retrying`),
       }),
     fatal: error => fatal(error),
+    // A failover after the start-up check stops the service; connections to the new server are refused first.
+    timeline: new TimelineGuard((seen, expected) => {
+      startup.pgState = `timeline changed from ${expected} to ${seen}`
+      fatal(
+        new OfferstreamError(
+          ErrorCodes.PG_REGRESSION,
+          `PostgreSQL is on timeline ${seen}, was ${expected}: stopping so the next start checks it`,
+        ),
+      )
+    }),
+    pgState: undefined,
   }
   return { startup, died }
 }
 
-function openPool({ config, resources }: Startup): pg.Pool {
-  const pool = createPool(config.databaseUrl, config.pgPoolSize, {
-    connectMs: config.pgConnectTimeoutMs,
-    idleInTransactionMs: config.pgIdleInTransactionTimeoutMs,
-  })
+function openPool({ config, resources, timeline }: Startup): pg.Pool {
+  const pool = createPool(
+    config.databaseUrl,
+    config.pgPoolSize,
+    { connectMs: config.pgConnectTimeoutMs, idleInTransactionMs: config.pgIdleInTransactionTimeoutMs },
+    timeline.onConnect,
+  )
   resources.defer('PostgreSQL pool', () => pool.end())
   return pool
 }
 
 /** Schema, shard rows and topics: idempotent, retried while PostgreSQL or Kafka is unavailable. */
-async function prepareStorage({ config, log, withRetry }: Startup, pool: pg.Pool): Promise<void> {
+async function prepareStorage(startup: Startup, pool: pg.Pool): Promise<void> {
+  const { config, log, metrics, withRetry } = startup
   const applied = await withRetry('migration', () => migrate(pool))
   if (applied.length) log.info({ applied }, 'migrations applied')
   const setup = await withRetry('shard set-up', () => new PgShardOwner(pool).setup(config.shards))
   if (setup === 'created') log.info({ shards: config.shards }, 'shards set up')
   const created = await withRetry('topic setup', () => ensureTopics(config))
   if (created.length) log.info({ created }, 'topics created')
+  // Before anything is stored or published: is PostgreSQL behind Kafka (a failover that lost
+  // transactions)? Then, until the next start's check, any connection to another timeline stops the service.
+  const checked = await withRetry('PostgreSQL regression check', () => checkRegression(pool, config, log, metrics))
+  if (checked.outcome !== 'none')
+    startup.pgState = `regression ${checked.outcome} at start in ${checked.repairMs} ms: ${JSON.stringify(checked.restored)}`
+  startup.timeline.expect(checked.timeline)
 }
 
 function buildParts(startup: Startup, pool: pg.Pool): Parts {
@@ -210,16 +236,17 @@ function buildParts(startup: Startup, pool: pg.Pool): Parts {
     onRejected: () => manager.wakeRelays(),
   })
   metrics.shardsTotal.set(config.shards)
-  metrics.probes.healthy = () => health({ manager, ingester, intake }).ok
+  metrics.probes.healthy = () => health(startup, { manager, ingester, intake }).ok
   return { manager, ingester, intake }
 }
 
 /** Unhealthy while a dependency is failing; the loops keep retrying, so it recovers by itself. */
-function health({ ingester, intake, manager }: Parts) {
+function health({ pgState }: Startup, { ingester, intake, manager }: Parts) {
   const shards = manager.health()
   return {
-    ok: !ingester.lastError && !intake.lastError && shards.failing.length === 0,
+    ok: !ingester.lastError && !intake.lastError && shards.failing.length === 0 && !pgState?.startsWith('timeline'),
     detail: {
+      postgres: pgState ?? 'ok',
       ingest: ingester.lastError ?? 'ok',
       shards: shards.failing.length ? shards.failing.join('; ') : 'ok',
       feedback: intake.lastError ?? 'ok',
@@ -251,6 +278,7 @@ function createShardManager({ config, log, metrics, clock, ownerId, fatal }: Sta
         clock,
         createOutput: () => new OutputProducer(config, shardTransactionalId(config, shard), legacyStart),
         checkOwner: () => owner.check(shard, epoch),
+        checkCursor: cursor => checkShardCursor(pool, config, shard, cursor, metrics),
       })
       const writer = new Writer({
         store: new PgWriterStore(pool, shard, epoch),
@@ -272,13 +300,14 @@ function createShardManager({ config, log, metrics, clock, ownerId, fatal }: Sta
 }
 
 /** /healthz, /metrics, the API and the dashboard; the port it listens on (undefined when disabled). */
-async function startHttpServer({ config, metrics, resources }: Startup, parts: Parts): Promise<number | undefined> {
+async function startHttpServer(startup: Startup, parts: Parts): Promise<number | undefined> {
+  const { config, metrics, resources } = startup
   if (!config.httpEnabled) return undefined
   const http = await startHttp(config.httpHost, config.httpPort, {
     databaseUrl: config.databaseUrl,
     metrics,
     apiToken: config.apiToken,
-    health: () => health(parts),
+    health: () => health(startup, parts),
   })
   resources.defer('HTTP server', () => http.close())
   return http.port

@@ -5,7 +5,7 @@ import type { RuledState } from '../core/campaign-state.ts'
 import type { Feedback } from '../core/feedback.ts'
 import type { InputRecord } from '../kafka/input-source.ts'
 import type { OutMessage } from '../kafka/output-producer.ts'
-import type { RelayCursor } from '../kafka/relay-cursor.ts'
+import type { CursorEvent, RelayCursor } from '../kafka/relay-cursor.ts'
 import type { ChunkResult } from '../pg/sql/fan-out-chunk.ts'
 import type { FanningEvent } from '../pg/sql/fanning-events.ts'
 import type { EventRow } from '../pg/sql/insert-events.ts'
@@ -98,7 +98,9 @@ export interface Input {
 export interface Output {
   /** Fences older incarnations, then returns the cursor of the last committed transaction. */
   open(): Promise<RelayCursor>
-  /** Publishes the messages and the cursor after them in one transaction. */
-  publish(messages: OutMessage[], cursor: RelayCursor): Promise<void>
+  /** After open(): the cursor came from elsewhere (a deployment's pre-sharding relay), not this id's own records. */
+  readonly inherited?: boolean
+  /** Publishes the messages and the cursor after them (with the events the pushes belong to) in one transaction. */
+  publish(messages: OutMessage[], cursor: RelayCursor, events?: CursorEvent[]): Promise<void>
   close(): Promise<void>
 }

@@ -2,7 +2,7 @@ import type { Config } from '../config/settings.ts'
 import { dlqHeaders } from '../core/dlq-headers.ts'
 import { pushMessage, pushMessagePrefix, pushMessageSuffix } from '../core/push-message.ts'
 import type { OutMessage } from '../kafka/output-producer.ts'
-import type { RelayCursor } from '../kafka/relay-cursor.ts'
+import type { CursorEvent, RelayCursor } from '../kafka/relay-cursor.ts'
 import type { RelayStore } from './ports.ts'
 
 // Fan-out ranges read per batch; a batch that hits it may leave more behind.
@@ -14,6 +14,8 @@ export interface RelayBatch {
   /** The cursor after this batch: what its transaction commits. */
   to: RelayCursor
   messages: OutMessage[]
+  /** The events whose rows are among the pushes: recorded with the cursor. */
+  events: CursorEvent[]
   /** How many of the messages are pushes (the rest are DLQ records). */
   pushed: number
   /** Everything committed when it was read is in it: after it, only a wake brings more. */
@@ -35,8 +37,17 @@ export async function readRelayBatch(
   let dlq = from.dlq
   const fanouts = await store.fanoutsAfter(push, FANOUTS_PER_READ, config.relayBatch)
   const rangesDone: number[] = []
+  const events = new Map<string, CursorEvent>()
   for (const f of fanouts) {
     if (messages.length >= config.relayBatch) break
+    const { topic, partition, offset } = f.source
+    events.set(`${topic}\u0000${partition}\u0000${offset}`, {
+      campaignId: f.campaign.campaignId,
+      trigger: f.trigger,
+      topic,
+      partition,
+      offset,
+    })
     const prefix = pushMessagePrefix(f.campaign)
     const suffix = pushMessageSuffix(f.campaign, f.trigger)
     const want = config.relayBatch - messages.length
@@ -63,7 +74,7 @@ export async function readRelayBatch(
   // Short of the message budget and of the range limit: every pending range was read to its end,
   // and fewer rejects came back than were asked for.
   const drained = messages.length < config.relayBatch && fanouts.length < FANOUTS_PER_READ
-  return { from, to: { push, dlq }, messages, pushed, drained, rangesDone }
+  return { from, to: { push, dlq }, messages, events: [...events.values()], pushed, drained, rangesDone }
 }
 
 export function isEmpty(b: RelayBatch): boolean {

@@ -15,6 +15,11 @@ export interface RelayDeps {
   createOutput: () => Output
   /** Throws SHARD_LOST when the shard is no longer this instance's: checked before each (re)initialisation of the producer. */
   checkOwner?: () => Promise<void>
+  /**
+   * Throws PG_REGRESSION when PostgreSQL holds less than the committed cursor says was published (a
+   * failover that lost transactions): checked after each (re)opening, before anything past the cursor is published.
+   */
+  checkCursor?: (cursor: RelayCursor) => Promise<void>
 }
 
 // How often the relay looks for work when nobody woke it (another instance's writes, missed wake).
@@ -147,7 +152,9 @@ export class Relay implements Stoppable {
       // ourselves, that must not be the shard's new owner.
       await this.#d.checkOwner?.()
       this.#output = this.#d.createOutput()
-      this.#cursor = await this.#output.open()
+      const cursor = await this.#output.open()
+      if (!this.#output.inherited) await this.#d.checkCursor?.(cursor)
+      this.#cursor = cursor
       this.#d.log.info({ cursor: this.#cursor }, 'relay resumed from committed cursor')
     }
     const { clock, log } = this.#d
@@ -169,7 +176,7 @@ export class Relay implements Stoppable {
     // Only the read overlaps; transactions stay strictly one after another, each with its cursor.
     if (batch.messages.length >= config.relayBatch) this.#startPrefetch(batch.to)
     const endTimer = metrics.relayTxSeconds.startTimer()
-    await this.#output.publish(batch.messages, batch.to)
+    await this.#output.publish(batch.messages, batch.to, batch.events)
     endTimer()
     const doneAt = clock.now()
     log.debug(

@@ -4,6 +4,7 @@ import { translatePgError } from '../pg/pg-errors.ts'
 import { pruneEvents } from '../pg/sql/prune-events.ts'
 import { pruneFeedbackRows } from '../pg/sql/prune-feedback-rows.ts'
 import { pruneRejects } from '../pg/sql/prune-rejects.ts'
+import { recordFloors } from '../pg/sql/record-floors.ts'
 
 interface PruneOptions {
   /** Campaigns that ended, and rejects received, before this (unix seconds) are pruned. */
@@ -54,6 +55,8 @@ export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<
   const push = o.published.map(c => c.push)
   const dlq = o.published.map(c => c.dlq)
   try {
+    // The failover check reads how far these tables went; what prune deletes must not look like a regression.
+    await recordFloors(pool, { push, dlq })
     for (let after = 0; ; ) {
       const b = await pruneEvents(pool, { after, cutoff: o.cutoff, pushCursors: push, limit: o.batch })
       r.transactions++

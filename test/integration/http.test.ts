@@ -45,7 +45,7 @@ const metrics = async () => (await fetch(`${base}/metrics`)).text()
 
 test('/healthz is 200 while the ingest, shard and feedback loops are healthy', async () => {
   const h = await health()
-  assert.deepEqual(h, { status: 200, body: { ok: true, detail: { ingest: 'ok', shards: 'ok', feedback: 'ok' } } })
+  assert.deepEqual(h, { status: 200, body: { ok: true, detail: { postgres: 'ok', ingest: 'ok', shards: 'ok', feedback: 'ok' } } })
   // /openapi.json describes this very body.
   const doc = await (await fetch(`${base}/openapi.json`)).json()
   const documented = doc.paths['/healthz'].get.responses['200'].content['application/json'].schema

@@ -46,6 +46,12 @@ test('server errors by SQLSTATE class: 08/53/57/58 unavailable, 40 conflict, bot
   expect(serverError('40P01', 'deadlock detected'), ErrorCodes.PG_CONFLICT, true)
 })
 
+test('a session the server ended for idling in a transaction is unavailable and retryable; the rest of class 25 is not', () => {
+  expect(serverError('25P03', 'terminating connection due to idle-in-transaction timeout'), ErrorCodes.PG_UNAVAILABLE, true)
+  expect(serverError('25P04', 'terminating connection due to transaction timeout'), ErrorCodes.PG_UNAVAILABLE, true)
+  expect(serverError('25001', 'there is already a transaction in progress'), ErrorCodes.PG_FAILED, false)
+})
+
 test('other server errors are fatal: authentication, missing relation, constraint', () => {
   expect(serverError('28P01', 'password authentication failed for user "x"'), ErrorCodes.PG_FAILED, false)
   expect(serverError('42P01', 'relation "offerstream_events" does not exist'), ErrorCodes.PG_FAILED, false)

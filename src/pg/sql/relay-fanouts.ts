@@ -6,6 +6,8 @@ export interface RelayFanout {
   lastId: number
   eventId: number
   trigger: number
+  /** The event's input position: carried in the cursor record for a failover repair (relay-cursor.ts). */
+  source: { topic: string; partition: number; offset: string }
   campaign: Campaign
   /** When the campaign became due (ms since the epoch): its arrival, or its start if it arrived early. For the latency histogram. */
   dueAtMs?: number
@@ -23,7 +25,8 @@ with f as (
   select x.first_id, x.last_id, x.event_id, e.trigger_datetime_created, e.restaurant_id, e.adv_campaign_id,
     e.adv_campaign_content, e.adv_campaign_owner, e.adv_campaign_owner_contact,
     e.adv_campaign_datetime_start, e.adv_campaign_datetime_end, e.datetime_created,
-    greatest(extract(epoch from e.received_at) * 1000, e.adv_campaign_datetime_start * 1000.0)::float8 as due_at_ms
+    greatest(extract(epoch from e.received_at) * 1000, e.adv_campaign_datetime_start * 1000.0)::float8 as due_at_ms,
+    e.source_topic, e.source_partition, e.source_offset::text as source_offset
   from offerstream_fanouts x join offerstream_events e on e.id = x.event_id
   where x.shard = $3
     and x.first_id >= coalesce((select max(first_id) from offerstream_fanouts where shard = $3 and first_id <= $1), 0)
@@ -52,6 +55,7 @@ export async function relayFanouts(client: Db, shard: number, afterId: number, l
     lastId: r.last_id,
     eventId: r.event_id,
     trigger: r.trigger_datetime_created,
+    source: { topic: r.source_topic, partition: r.source_partition, offset: r.source_offset },
     campaign: {
       restaurantId: r.restaurant_id,
       campaignId: r.adv_campaign_id,

@@ -393,7 +393,9 @@ export class MemRelayStore implements RelayStore {
       end: 2,
       created: 1,
     }
-    this.fanouts.push({ firstId, lastId: this.#nextId - 1, eventId: this.fanouts.length + 1, trigger: 1, campaign })
+    const eventId = this.fanouts.length + 1
+    const source = { topic: 'in', partition: 0, offset: String(eventId) }
+    this.fanouts.push({ firstId, lastId: this.#nextId - 1, eventId, trigger: 1, source, campaign })
     return clients
   }
 
