@@ -103,7 +103,7 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
     onOwned: shards => metrics.shardsOwned.set(shards.length),
   })
   const ingester = new Ingester({
-    store: new PgIngestStore(pool, ownerId),
+    store: new PgIngestStore(pool, ownerId, config.shards),
     config,
     log,
     metrics,

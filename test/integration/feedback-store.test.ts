@@ -43,7 +43,7 @@ async function pushed(restaurant: string, clients: string[], window: { start: nu
       },
     ])
     for (let [e] = await fanningRoundRobin(client, 0, 0, 1); e; [e] = await fanningRoundRobin(client, 0, 0, 1)) {
-      if ((await fanOutChunk(client, e, 1000)).finished) break
+      if ((await fanOutChunk(client, e, 1000, { nowSeconds: window.trigger, marginSeconds: 0 })).finished) break
     }
   })
   return id

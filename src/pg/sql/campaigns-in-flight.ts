@@ -5,7 +5,7 @@ interface CampaignInFlight {
   campaignId: string
   restaurantId: string
   content: string
-  status: 'pending' | 'fanning' | 'done' | 'expired'
+  status: 'pending' | 'fanning' | 'done' | 'expired' | 'cancelled'
   start: number
   end: number
   pushed: number
@@ -26,7 +26,7 @@ select e.id as "eventId", e.adv_campaign_id as "campaignId", e.restaurant_id as 
 from (
   (select * from offerstream_events where status in ('pending', 'fanning') order by id desc limit $1)
   union all
-  (select * from offerstream_events where status in ('done', 'expired') order by id desc limit $2)
+  (select * from offerstream_events where status in ('done', 'expired', 'cancelled') order by id desc limit $2)
 ) e
 order by e.id desc`
 
