@@ -18,10 +18,16 @@ export interface RelayFanout {
 // values of the outer row, so PostgreSQL runs it once per range before touching the table.
 const SQL = `
 with f as (
+  -- The fields of the version the chunk pushed (migration 000005), the trigger of the fan-out's own event.
   select x.first_id, x.last_id, x.event_id, e.trigger_datetime_created, e.restaurant_id, e.adv_campaign_id,
-    e.adv_campaign_content, e.adv_campaign_owner, e.adv_campaign_owner_contact,
-    e.adv_campaign_datetime_start, e.adv_campaign_datetime_end, e.datetime_created
+    coalesce(v.adv_campaign_content, e.adv_campaign_content) as adv_campaign_content,
+    case when v.id is null then e.adv_campaign_owner else v.adv_campaign_owner end as adv_campaign_owner,
+    case when v.id is null then e.adv_campaign_owner_contact else v.adv_campaign_owner_contact end as adv_campaign_owner_contact,
+    coalesce(v.adv_campaign_datetime_start, e.adv_campaign_datetime_start) as adv_campaign_datetime_start,
+    coalesce(v.adv_campaign_datetime_end, e.adv_campaign_datetime_end) as adv_campaign_datetime_end,
+    coalesce(v.datetime_created, e.datetime_created) as datetime_created
   from offerstream_fanouts x join offerstream_events e on e.id = x.event_id
+  left join offerstream_events v on v.id = x.version_event_id
   where x.shard = $3
     and x.first_id >= coalesce((select max(first_id) from offerstream_fanouts where shard = $3 and first_id <= $1), 0)
     and x.last_id > $1
