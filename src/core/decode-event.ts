@@ -22,7 +22,10 @@ export function decodeEvent(value: Uint8Array | null | undefined, opts: DecodeOp
   const parsed = json.value
   const status = (parsed as { adv_campaign_status?: unknown }).adv_campaign_status ?? 'active'
   if (!(CAMPAIGN_STATUSES as readonly unknown[]).includes(status)) {
-    return reject(RejectCodes.SCHEMA, `/adv_campaign_status must be "active" or "cancelled" (or absent), not ${JSON.stringify(status).slice(0, 64)}`)
+    return reject(
+      RejectCodes.SCHEMA,
+      `/adv_campaign_status must be "active" or "cancelled" (or absent), not ${JSON.stringify(status).slice(0, 64)}`,
+    )
   }
   if (status === 'cancelled') {
     if (!CancelValidator.Check(parsed)) return reject(RejectCodes.SCHEMA, schemaReason(CancelValidator.Errors(parsed)))

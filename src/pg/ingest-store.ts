@@ -67,7 +67,10 @@ export class PgIngestStore {
       ;({ stored, rejected } = await withTransaction(this.#pool, async client => {
         // Shard locks before any campaign row lock: a writer holds its shard's lock while it waits
         // for its campaigns' rows, so taking them the other way round could deadlock with it.
-        await takeShardLocks(client, rejects.map(r => r.shard))
+        await takeShardLocks(
+          client,
+          rejects.map(r => r.shard),
+        )
         const all: StoredRecords = { rows: [], mismatched: [], cancels: 0 }
         for (const round of rounds) {
           const r = split(round)

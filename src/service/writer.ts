@@ -211,7 +211,8 @@ export class Writer {
         metrics.campaignsExpired.inc()
         this.#d.log.info({ campaign: result.campaignId }, 'campaign passed end minus margin during fan-out; stopped')
       } else if (result.stopped === 'cancelled') this.#d.log.info({ campaign: result.campaignId }, 'campaign cancelled; fan-out stopped')
-      else if (result.stopped === 'pending') this.#d.log.info({ campaign: result.campaignId }, 'campaign start moved later; fan-out deferred')
+      else if (result.stopped === 'pending')
+        this.#d.log.info({ campaign: result.campaignId }, 'campaign start moved later; fan-out deferred')
     }
     // A deferred campaign waits for its new start: the next due check must see it.
     if (results.some(r => r.stopped === 'pending')) this.#nextDueCheckMs = 0

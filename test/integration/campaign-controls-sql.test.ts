@@ -29,7 +29,17 @@ const version = (campaignId: string, restaurantId: string, over: Partial<EventRo
   topic: 't',
   partition: 0,
   offset: String(offset++),
-  campaign: { restaurantId, campaignId, content: 'v1', owner: null, ownerContact: null, created: T - 100, start: T - 60, end: T + 3600, ...over },
+  campaign: {
+    restaurantId,
+    campaignId,
+    content: 'v1',
+    owner: null,
+    ownerContact: null,
+    created: T - 100,
+    start: T - 60,
+    end: T + 3600,
+    ...over,
+  },
   status: 'fanning',
   trigger: T,
   shard: 0,
@@ -95,11 +105,14 @@ test('a cancel waits for the chunk in flight, then answers with exactly what it 
   assert.ok(result.outcome === 'cancelled' && result.pushedBeforeCancel === 10 && result.notPushed === 20, JSON.stringify(result))
   // The next chunk meets the cancel.
   const next = await openChunk(campaign, 10)
-  assert.deepEqual({ inserted: next.chunk.inserted, live: next.chunk.live, cancelled: next.chunk.campaign.cancelled }, {
-    inserted: 0,
-    live: false,
-    cancelled: true,
-  })
+  assert.deepEqual(
+    { inserted: next.chunk.inserted, live: next.chunk.live, cancelled: next.chunk.campaign.cancelled },
+    {
+      inserted: 0,
+      live: false,
+      cancelled: true,
+    },
+  )
   await next.client.query('commit')
   next.client.release()
   assert.equal(await pushedOf(campaign), 10)
@@ -136,7 +149,10 @@ test('a chunk that starts while a cancel is uncommitted waits for it and pushes 
   const chunk = await chunking
   await writer.query('commit')
   writer.release()
-  assert.deepEqual({ inserted: chunk.inserted, live: chunk.live, cancelled: chunk.campaign.cancelled }, { inserted: 0, live: false, cancelled: true })
+  assert.deepEqual(
+    { inserted: chunk.inserted, live: chunk.live, cancelled: chunk.campaign.cancelled },
+    { inserted: 0, live: false, cancelled: true },
+  )
   assert.equal(await pushedOf(campaign), 0)
 })
 
@@ -170,7 +186,7 @@ test('an update waits for the chunk in flight; later chunks push the winning ver
   assert.deepEqual(row.rows[0], { adv_campaign_content: 'v3', versions: 4 })
 })
 
-test("a cancel or a version naming another restaurant changes nothing and comes back as a mismatch; a cancel first fixes the restaurant", async () => {
+test('a cancel or a version naming another restaurant changes nothing and comes back as a mismatch; a cancel first fixes the restaurant', async () => {
   const restaurant = await restaurantWith(3)
   const campaign = randomUUID()
   await store.store([version(campaign, restaurant)], [])
@@ -185,7 +201,9 @@ test("a cancel or a version naming another restaurant changes nothing and comes 
     `%${campaign}%`,
   ])
   assert.equal(rejects.rowCount, 2, 'both in the DLQ table with a reason')
-  const row = await fx.pool.query('select adv_campaign_content, cancelled_at from offerstream_campaigns where adv_campaign_id = $1', [campaign])
+  const row = await fx.pool.query('select adv_campaign_content, cancelled_at from offerstream_campaigns where adv_campaign_id = $1', [
+    campaign,
+  ])
   assert.deepEqual(row.rows[0], { adv_campaign_content: 'v1', cancelled_at: null })
   // A cancel of an id never seen is kept and fixes the campaign's restaurant: the campaign, when it
   // comes, is stored (never to fan out); one naming another restaurant is refused.
@@ -195,8 +213,9 @@ test("a cancel or a version naming another restaurant changes nothing and comes 
   const later = await store.store([version(unseen, restaurant), version(unseen, other)], [])
   assert.equal(later.rows.length, 1)
   assert.equal(later.mismatched.length, 1)
-  const c = await fx.pool.query('select cancelled_at is not null as cancelled, versions from offerstream_campaigns where adv_campaign_id = $1', [
-    unseen,
-  ])
+  const c = await fx.pool.query(
+    'select cancelled_at is not null as cancelled, versions from offerstream_campaigns where adv_campaign_id = $1',
+    [unseen],
+  )
   assert.deepEqual(c.rows[0], { cancelled: true, versions: 1 })
 })

@@ -72,10 +72,12 @@ const distinctOf = async (id: string) =>
 const statusOf = async (id: string) =>
   (await q<{ status: string }>('select status from offerstream_events where adv_campaign_id = $1 order by id', [id])).map(r => r.status)
 const campaignRow = async (id: string) =>
-  (await q<{ cancelled: boolean; content: string | null }>(
-    'select cancelled_at is not null as cancelled, adv_campaign_content as content from offerstream_campaigns where adv_campaign_id = $1',
-    [id],
-  ))[0]
+  (
+    await q<{ cancelled: boolean; content: string | null }>(
+      'select cancelled_at is not null as cancelled, adv_campaign_content as content from offerstream_campaigns where adv_campaign_id = $1',
+      [id],
+    )
+  )[0]
 
 /** Holds the campaign's shard lock: the writer waits before its next transaction. step() lets exactly one through. */
 async function holdShard(campaignId: string) {
@@ -126,10 +128,9 @@ test('Kafka cancel mid-fan-out: nothing pushed after it commits, what was pushed
   assert.equal(await pushedOf(id), atCancel, 'no push committed after the cancel')
   assert.ok(atCancel < AUDIENCE)
   assert.equal((await publishedOf(id)).length, atCancel, 'both sinks hold the same pairs')
-  const stats = (await (await fetch(`${base}/v1/campaigns/${id}/stats`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as Record<
-    string,
-    unknown
-  >
+  const stats = (await (
+    await fetch(`${base}/v1/campaigns/${id}/stats`, { headers: { authorization: `Bearer ${TOKEN}` } })
+  ).json()) as Record<string, unknown>
   assert.equal(stats.status, 'cancelled')
   assert.equal(stats.pushed, atCancel)
   assert.equal(typeof stats.cancelledAt, 'string')
@@ -238,10 +239,9 @@ test('update mid-fan-out: later pushes carry the new version, every client once;
   const published = await publishedOf(id)
   assert.equal(published.length, AUDIENCE)
   assert.equal(published.filter(v => v.includes('v2: half price')).length, order.v2, 'the topic carries the same versions')
-  const stats = (await (await fetch(`${base}/v1/campaigns/${id}/stats`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as Record<
-    string,
-    unknown
-  >
+  const stats = (await (
+    await fetch(`${base}/v1/campaigns/${id}/stats`, { headers: { authorization: `Bearer ${TOKEN}` } })
+  ).json()) as Record<string, unknown>
   assert.equal(stats.content, 'v2: half price')
   assert.equal(stats.versions, 2)
 })
@@ -253,7 +253,13 @@ test('end moved earlier mid-fan-out stops it (expired); start moved later defers
   const t = now()
   // Inside the 10-minute margin: the new end minus the margin has passed.
   await fx.produce([record(restaurant, ended, { adv_campaign_datetime_end: t + 300, datetime_created: t })])
-  assert.ok(await eventually(async () => (await q('select 1 from offerstream_campaigns where adv_campaign_id = $1 and adv_campaign_datetime_end = $2', [ended, t + 300])).length === 1))
+  assert.ok(
+    await eventually(
+      async () =>
+        (await q('select 1 from offerstream_campaigns where adv_campaign_id = $1 and adv_campaign_datetime_end = $2', [ended, t + 300]))
+          .length === 1,
+    ),
+  )
   const atEnd = await pushedOf(ended)
   await held.release()
   assert.ok(await eventually(async () => (await statusOf(ended)).every(s => s === 'expired')))
@@ -262,10 +268,18 @@ test('end moved earlier mid-fan-out stops it (expired); start moved later defers
   const deferred = randomUUID()
   const held2 = await midFanOut(restaurant, deferred)
   await fx.produce([
-    record(restaurant, deferred, { adv_campaign_datetime_start: now() + 3600, adv_campaign_datetime_end: now() + 7200, datetime_created: now() }),
+    record(restaurant, deferred, {
+      adv_campaign_datetime_start: now() + 3600,
+      adv_campaign_datetime_end: now() + 7200,
+      datetime_created: now(),
+    }),
   ])
   assert.ok(
-    await eventually(async () => (await q('select 1 from offerstream_campaigns where adv_campaign_id = $1 and adv_campaign_datetime_start > $2', [deferred, now()])).length === 1),
+    await eventually(
+      async () =>
+        (await q('select 1 from offerstream_campaigns where adv_campaign_id = $1 and adv_campaign_datetime_start > $2', [deferred, now()]))
+          .length === 1,
+    ),
   )
   const atDefer = await pushedOf(deferred)
   await held2.release()

@@ -82,7 +82,10 @@ test('adv_campaign_status: absent, null or "active" is a campaign; "cancelled" n
     const r = decodeEvent(Buffer.from(JSON.stringify({ ...base, adv_campaign_status: status })), opts)
     assert.ok(!r.ok && r.rejection.code === 'schema' && r.rejection.reason.includes('adv_campaign_status'), String(status))
   }
-  const noRestaurant = decodeEvent(Buffer.from(JSON.stringify({ adv_campaign_id: ids.adv_campaign_id, adv_campaign_status: 'cancelled' })), opts)
+  const noRestaurant = decodeEvent(
+    Buffer.from(JSON.stringify({ adv_campaign_id: ids.adv_campaign_id, adv_campaign_status: 'cancelled' })),
+    opts,
+  )
   assert.ok(!noRestaurant.ok && noRestaurant.rejection.reason.includes('restaurant_id'))
 })
 
@@ -99,9 +102,15 @@ test('a batch naming one campaign with two restaurants is cut into rounds, in or
   assert.equal(restaurantRounds([n('a', 'r1'), n('b', 'r2'), n('a', 'r1')], x => x).length, 1)
   assert.deepEqual(
     restaurantRounds([n('a', 'r1'), n('b', 'r2'), n('a', 'r2'), n('a', 'r2')], x => x),
-    [[n('a', 'r1'), n('b', 'r2')], [n('a', 'r2'), n('a', 'r2')]],
+    [
+      [n('a', 'r1'), n('b', 'r2')],
+      [n('a', 'r2'), n('a', 'r2')],
+    ],
   )
-  assert.deepEqual(restaurantRounds([], x => x), [])
+  assert.deepEqual(
+    restaurantRounds([], x => x),
+    [],
+  )
 })
 
 test('a cancel that arrives mid-fan-out stops it after the chunk in flight; the event ends cancelled', async () => {
@@ -150,9 +159,9 @@ test('a cancel naming another restaurant is counted as rejected and changes noth
   await until(() => t.store.state.events[0]?.status === 'done', 'fanned out')
   t.send(cancel(randomUUID(), campaign))
   const rejected = async () =>
-    (await (await t.metrics.registry.getSingleMetric('offerstream_events_rejected_total')?.get())?.values.find(
-      v => v.labels.code === 'restaurant_mismatch',
-    )?.value) ?? 0
+    (await (
+      await t.metrics.registry.getSingleMetric('offerstream_events_rejected_total')?.get()
+    )?.values.find(v => v.labels.code === 'restaurant_mismatch')?.value) ?? 0
   for (let i = 0; i < 5000 && (await rejected()) === 0; i++) await new Promise(r => setImmediate(r))
   assert.equal(await rejected(), 1)
   assert.equal(t.store.campaign(campaign).cancelled, false)

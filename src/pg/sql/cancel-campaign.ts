@@ -43,9 +43,10 @@ export function cancelCampaign(pool: pg.Pool, campaignId: string, restaurantId: 
     })
     const row = rows[0]
     if (!row) {
-      const owner = await client.query<{ restaurant_id: string }>('select restaurant_id from offerstream_campaigns where adv_campaign_id = $1', [
-        campaignId,
-      ])
+      const owner = await client.query<{ restaurant_id: string }>(
+        'select restaurant_id from offerstream_campaigns where adv_campaign_id = $1',
+        [campaignId],
+      )
       return { outcome: 'restaurant_mismatch', campaignId, restaurantId: owner.rows[0]?.restaurant_id ?? '' }
     }
     const counts = await client.query<{ pushed: string; audience: string }>({

@@ -161,7 +161,10 @@ export async function storeCampaignRecords(
   return out
 }
 
-/** Stores accepted events (no cancels); records already stored (a redelivery) are skipped. Returns the new ones. */
+/**
+ * Stores accepted events (no cancels); records already stored (a redelivery) are skipped. Returns the new ones.
+ * @internal also used by tests
+ */
 export async function insertEvents(client: Db, rows: EventRow[]): Promise<Array<{ id: number; status: string }>> {
   return (await storeCampaignRecords(client, rows, [])).rows
 }

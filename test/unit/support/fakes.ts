@@ -185,14 +185,15 @@ export class MemWriterStore implements WriterStore, IngestStore {
 
   /** The campaign's row, created for the restaurant if new; undefined when it is another restaurant's. */
   #claim(campaignId: string, restaurantId: string): MemCampaign | undefined {
-    const c = (this.state.campaigns[campaignId] ??= {
+    const c = this.state.campaigns[campaignId] ?? {
       restaurantId,
       start: null,
       end: null,
       created: null,
       versionId: null,
       cancelled: false,
-    })
+    }
+    this.state.campaigns[campaignId] = c
     return c.restaurantId === restaurantId ? c : undefined
   }
 
@@ -209,7 +210,8 @@ export class MemWriterStore implements WriterStore, IngestStore {
         mismatched.push({ code: 'restaurant_mismatch', reason: 'another restaurant' })
         continue
       }
-      if (row.versionId === null || c.created >= (row.created ?? 0)) Object.assign(row, { start: c.start, end: c.end, created: c.created, versionId: id })
+      if (row.versionId === null || c.created >= (row.created ?? 0))
+        Object.assign(row, { start: c.start, end: c.end, created: c.created, versionId: id })
       s().events.push({
         id,
         position,
