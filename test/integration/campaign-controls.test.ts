@@ -289,7 +289,8 @@ test('end moved earlier mid-fan-out stops it (expired); start moved later defers
   )
   assert.equal(await pushedOf(deferred), atDefer)
   // Its new start comes (moved into the past, as rules.test.ts does): the fan-out resumes and completes.
-  await fx.pool.query('update offerstream_campaigns set adv_campaign_datetime_start = $2 where adv_campaign_id = $1', [deferred, now() - 1])
+  for (const table of ['offerstream_campaigns', 'offerstream_events'])
+    await fx.pool.query(`update ${table} set adv_campaign_datetime_start = $2 where adv_campaign_id = $1`, [deferred, now() - 1])
   assert.ok(await eventually(async () => (await distinctOf(deferred)) === AUDIENCE))
   assert.equal(await pushedOf(deferred), AUDIENCE)
 })

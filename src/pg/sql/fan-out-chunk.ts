@@ -40,13 +40,13 @@ export interface ChunkClock {
 function chunkSql(resume: boolean, resent: boolean): string {
   return `
 with camp as (
-  select * from offerstream_campaigns where adv_campaign_id = $2 for share
+  select * from offerstream_campaigns where adv_campaign_id = $4 for share
 ), live as (
   select * from camp
-  where cancelled_at is null and adv_campaign_datetime_start <= $4 and $4 <= adv_campaign_datetime_end - $5
+  where cancelled_at is null and adv_campaign_datetime_start <= $5 and $5 <= adv_campaign_datetime_end - $6
 ), cand as (
   select distinct s.client_id from subscribers_restaurants s
-  where s.restaurant_id = (select restaurant_id from live) ${resume ? 'and s.client_id > $6' : ''}
+  where s.restaurant_id = $2 and exists (select 1 from live) ${resume ? 'and s.client_id > $7' : ''}
   order by s.client_id limit $3
 )${
     resent
@@ -71,7 +71,7 @@ with camp as (
   insert into subscribers_feedback (restaurant_id, adv_campaign_id, adv_campaign_content, adv_campaign_owner,
     adv_campaign_owner_contact, adv_campaign_datetime_start, adv_campaign_datetime_end, datetime_created,
     client_id, trigger_datetime_created, feedback)
-  select v.restaurant_id, v.adv_campaign_id, v.adv_campaign_content, v.adv_campaign_owner,
+  select e.restaurant_id, e.adv_campaign_id, v.adv_campaign_content, v.adv_campaign_owner,
     v.adv_campaign_owner_contact, v.adv_campaign_datetime_start, v.adv_campaign_datetime_end, v.datetime_created,
     c.client_id, e.trigger_datetime_created, null
   from cand c cross join live v cross join offerstream_events e
@@ -109,7 +109,7 @@ for (const resume of [false, true]) for (const resent of [false, true]) SQL.set(
  */
 export async function fanOutChunk(client: Db, event: FanningEvent, chunkSize: number, at: ChunkClock): Promise<ChunkResult> {
   const resume = event.fanoutAfter !== null
-  const values: unknown[] = [event.id, event.campaignId, chunkSize, at.nowSeconds, at.marginSeconds]
+  const values: unknown[] = [event.id, event.restaurantId, chunkSize, event.campaignId, at.nowSeconds, at.marginSeconds]
   if (resume) values.push(event.fanoutAfter)
   const { rows } = await client.query<{
     candidates: number
