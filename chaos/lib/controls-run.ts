@@ -83,30 +83,36 @@ export async function checkControls(
   timeoutMs: number,
 ): Promise<SinkReport & { cancelledPushed: number }> {
   const deadline = Date.now() + timeoutMs
+  const suppressed = new Set<string>()
+  const readPg = () =>
+    fx.pool.query<{ k: string; content: string; n: number }>(
+      `select adv_campaign_id || '/' || client_id as k, adv_campaign_content as content, count(*)::int as n from subscribers_feedback group by 1, 2`,
+    )
+  let pg = await readPg()
   for (;;) {
-    // Fanning, or pending and due (the workload has campaigns that start days later: they wait).
+    // Every must-pair pushed (or suppressed) and nothing fanning or due: early campaigns come due
+    // seconds after the input is in, so "nothing fanning" alone could be read too soon.
+    const suppressedTable = await fx.pool.query<{ t: string | null }>(`select to_regclass('offerstream_suppressed')::text as t`)
+    if (suppressedTable.rows[0]?.t) {
+      const s = await fx.pool.query<{ k: string }>(`select adv_campaign_id || '/' || client_id as k from offerstream_suppressed`)
+      for (const r of s.rows) suppressed.add(r.k)
+    }
     const { rows } = await fx.pool.query<{ n: number }>(
       `select count(*)::int as n from offerstream_events e join offerstream_campaigns c using (adv_campaign_id)
        where e.status = 'fanning' or (e.status = 'pending' and c.adv_campaign_datetime_start <= extract(epoch from now()))`,
     )
-    if (rows[0]!.n === 0 || Date.now() > deadline) break
-    await new Promise(r => setTimeout(r, 500))
+    pg = await readPg()
+    const have = new Set(pg.rows.map(r => r.k))
+    const owed = [...w.expected].filter(k => !have.has(k) && !suppressed.has(k)).length
+    if ((rows[0]!.n === 0 && owed === 0) || Date.now() > deadline) break
+    await new Promise(r => setTimeout(r, 1000))
   }
-  const pg = await fx.pool.query<{ k: string; content: string; n: number }>(
-    `select adv_campaign_id || '/' || client_id as k, adv_campaign_content as content, count(*)::int as n from subscribers_feedback group by 1, 2`,
-  )
   const total = pg.rows.reduce((a, r) => a + r.n, 0)
   const pushes = await readTopic(fx.config.kafkaBrokers, fx.config.outputTopic, {
     atLeast: total,
     timeoutMs: Math.max(1000, deadline - Date.now()),
     settleMs: 3000,
   })
-  const suppressedTable = await fx.pool.query<{ t: string | null }>(`select to_regclass('offerstream_suppressed')::text as t`)
-  const suppressed = new Set<string>()
-  if (suppressedTable.rows[0]?.t) {
-    const s = await fx.pool.query<{ k: string }>(`select adv_campaign_id || '/' || client_id as k from offerstream_suppressed`)
-    for (const r of s.rows) suppressed.add(r.k)
-  }
   const pgPairs = new Map<string, { n: number; content: string }>()
   for (const r of pg.rows) {
     const prev = pgPairs.get(r.k)
