@@ -81,7 +81,7 @@ export async function checkControls(
   fx: Fixture,
   w: ControlsWorkload,
   timeoutMs: number,
-): Promise<SinkReport & { cancelledPushed: number }> {
+): Promise<SinkReport & { cancelledPushed: number; why: Record<string, number> }> {
   const deadline = Date.now() + timeoutMs
   const suppressed = new Set<string>()
   const readPg = () =>
@@ -135,6 +135,23 @@ export async function checkControls(
     unexpected: [...mine].filter(([k, v]) => !allowed(k, v.content) || other.get(k)?.content !== v.content).length,
     total: [...mine.values()].reduce((a, v) => a + v.n, 0),
   })
+  // Why pairs were unexpected, for the log (each pair counted once, by its first reason, PostgreSQL's side).
+  const why: Record<string, number> = {}
+  for (const [k, v] of pgPairs) {
+    const id = k.slice(0, 36)
+    const reason = !w.possible.has(k)
+      ? 'notInAudience'
+      : w.plan.get(id) === 'cancelFirst'
+        ? 'cancelledBeforeArrival'
+        : suppressed.has(k)
+          ? 'alsoSuppressed'
+          : !(w.contents.get(id) ?? [v.content]).includes(v.content)
+            ? 'noSuchVersion'
+            : kafkaPairs.get(k)?.content !== v.content
+              ? 'sinksDiffer'
+              : undefined
+    if (reason) why[`${reason}:${w.plan.get(id) ?? 'plain'}`] = (why[`${reason}:${w.plan.get(id) ?? 'plain'}`] ?? 0) + 1
+  }
   const cancelledPushed = [...pgPairs.keys()].filter(k => w.plan.get(k.slice(0, 36)) === 'cancelLater').length
   const pushedMust = [...w.expected].filter(k => pgPairs.has(k)).length
   return {
@@ -143,5 +160,6 @@ export async function checkControls(
     pg: tally(pgPairs, kafkaPairs),
     kafka: tally(kafkaPairs, pgPairs),
     cancelledPushed,
+    why,
   }
 }

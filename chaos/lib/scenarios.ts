@@ -174,7 +174,7 @@ const controls: ChaosScenario = {
       `controls: seed ${c.args.seed}, ${w.records.length} input records, ${JSON.stringify(kinds)}, ${w.expected.size} pairs that must exist`,
     )
     const stops = Number(c.args.stops)
-    let extra = { cancelledPushed: 0 }
+    let extra: { cancelledPushed: number; why?: Record<string, number> } = { cancelledPushed: 0 }
     const r = await scaleRun(c.fx, w, {
       instances: Number(c.args.instances),
       kills: c.kills,
@@ -195,6 +195,7 @@ const controls: ChaosScenario = {
         plan: kinds,
         sinks: r.sinks,
         cancelledPairsPushed: extra.cancelledPushed,
+        unexpectedWhy: extra.why,
         dlq: r.dlq,
         events: r.events,
         kills: r.kills,

@@ -36,8 +36,3 @@ from offerstream_events order by adv_campaign_id, datetime_created desc, id desc
 alter table offerstream_events drop constraint offerstream_events_status_check;
 alter table offerstream_events add constraint offerstream_events_status_check
   check (status in ('pending', 'fanning', 'done', 'expired', 'cancelled'));
-
--- The version whose fields a fan-out chunk pushed (an event id; null before this migration: the
--- fan-out's own event). The relay builds the push messages from it, so both sinks carry the same
--- version of every push.
-alter table offerstream_fanouts add column version_event_id bigint;

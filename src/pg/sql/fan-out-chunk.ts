@@ -79,9 +79,9 @@ with camp as (
   order by c.client_id
   returning id
 ), range as (
-  insert into offerstream_fanouts (first_id, last_id, event_id, adv_campaign_id, row_count, shard, version_event_id)
+  insert into offerstream_fanouts (first_id, last_id, event_id, adv_campaign_id, row_count, shard)
   select min(id), max(id), $1, (select adv_campaign_id from offerstream_events where id = $1), count(*),
-    (select shard from offerstream_events where id = $1), (select version_event_id from live)
+    (select shard from offerstream_events where id = $1)
   from ins having count(*) > 0
   returning row_count
 ), progress as (
