@@ -3,6 +3,7 @@ import type { Services } from './bench-env.ts'
 import { printTable, writeResult } from './report.ts'
 import { runBigFanout } from './scenario-big-fanout.ts'
 import { runBound } from './scenario-bound.ts'
+import { runCancel } from './scenario-cancel.ts'
 import { runColdStart } from './scenario-cold-start.ts'
 import { type LatencyOptions, runLatency } from './scenario-latency.ts'
 import { runScale, scaleBoundLine, scaleRows } from './scenario-scale.ts'
@@ -133,7 +134,32 @@ const scale: BenchScenario = {
   },
 }
 
-export const BENCH_SCENARIOS: BenchScenario[] = [latency, throughputAndBound, txFloor, coldStart, bigFanout, scale]
+const cancel: BenchScenario = {
+  names: ['cancel'],
+  async run(c) {
+    // Mid-way through a fan-out to --big subscribers (1,000,000; --quick 200,000), 5 runs.
+    const subscribers = Number(c.args.big ?? (c.quick ? 200000 : 1000000))
+    const r = await runCancel(c.services, createRng(c.seed + 4), { subscribers, runs: 5, serviceEnv: c.serviceEnv, nodeArgs: c.nodeArgs })
+    c.results.cancel = r
+    printTable(
+      `8. cancel-to-stop: cancel produced mid-way through a ${subscribers.toLocaleString('en-US')}-subscriber fan-out, chunk ${r.chunk}, load avg ${r.load} (ms)`,
+      [
+        ...r.runs.map((x, i) => ({
+          run: i + 1,
+          'produce → last push committed': x.stopMs,
+          'produce → cancel seen committed': x.cancelSeenMs,
+          'pushed before': x.pushedBefore,
+          'rows after the cancel': x.lateRows,
+          'chunk commit gap p50/max': `${x.chunkGapMs.p50}/${x.chunkGapMs.max}`,
+        })),
+        { run: 'p50/p99', 'produce → last push committed': `${r.stopMs.p50}/${r.stopMs.p99}` },
+      ],
+    )
+    c.save('cancel', r)
+  },
+}
+
+export const BENCH_SCENARIOS: BenchScenario[] = [latency, throughputAndBound, txFloor, coldStart, bigFanout, scale, cancel]
 
 export function saver(stamp: string, machine: object, seed: number) {
   return (name: string, data: object) => writeResult(name, stamp, { machine, seed, ...data })

@@ -1,6 +1,6 @@
 // npm run chaos -- --scenario pg-failover [--sync] [--lag-ms 1500] [--pushes 400000] [--per-restaurant 2000] [--bad 20]
 // npm run chaos -- [--scenario kill|kafka|postgres|feedback|broker|scale|all] [--pushes N] [--kills N] [--down-ms MS] [--hard true] [--max-life-ms MS] [--seed N]
-//   scale only: [--instances 3] [--partitions 12] [--stops 2] [--run-dir DIR]
+//   scale and controls: [--instances 3] [--partitions 12] [--stops 2] [--run-dir DIR]; controls: [--cap N/DURATION]
 // Breaks things under a real workload and checks both sinks exactly against the expected pairs.
 import { createFixture } from '../testkit/fixture.ts'
 import type { Stack } from '../tools/stack/index.ts'
@@ -27,8 +27,9 @@ const args = parseArgs(
     'lag-ms': '1500',
     'per-restaurant': '2000',
     bad: '20',
+    cap: '',
   },
-  `usage: node chaos/chaos.ts [--scenario ${Object.keys(SCENARIOS).join('|')}|pg-failover|all] [--pushes 100000 (scale: 300000)] [--kills 20 (scale: 6)] [--down-ms 10000] [--hard false] [--max-life-ms 12000] [--instances 3] [--partitions 12] [--stops 2] [--seed N] [--run-dir DIR] [--sync] [--lag-ms 1500] [--per-restaurant 2000] [--bad 20]`,
+  `usage: node chaos/chaos.ts [--scenario ${Object.keys(SCENARIOS).join('|')}|pg-failover|all] [--pushes 100000 (scale: 300000)] [--kills 20 (scale: 6)] [--down-ms 10000] [--hard false] [--max-life-ms 12000] [--instances 3] [--partitions 12] [--stops 2] [--seed N] [--run-dir DIR] [--sync] [--lag-ms 1500] [--per-restaurant 2000] [--bad 20] [--cap N/DURATION (controls)]`,
 )
 
 /** One scenario in a fixture of its own; true if every guarantee held. */

@@ -6,6 +6,7 @@ import { sinksExact } from '../../testkit/sinks.ts'
 import { buildKeyedWorkload, buildWorkload, type Workload } from '../../testkit/workload.ts'
 import type { Stack } from '../../tools/stack/index.ts'
 import { brokerRun } from './broker-run.ts'
+import { buildControlsWorkload, checkControls } from './controls-run.ts'
 import { dlqExact } from './dlq-check.ts'
 import { feedbackKillRun } from './feedback-kill-run.ts'
 import { killRun } from './kill-run.ts'
@@ -151,6 +152,64 @@ const scale: ChaosScenario = {
   },
 }
 
+// Issue 17: cancels and updates mixed into the scale scenario's stream, 3 instances, SIGKILLs and
+// SIGSTOPs (no broker kill: the shared stack will do). The oracle (controls-run.ts) knows from the
+// input which pairs must, may and must not exist. With --cap N/DURATION, the frequency cap is on and
+// a pair may be suppressed instead (offerstream_suppressed, if that release has it).
+const controls: ChaosScenario = {
+  inAll: false,
+  defaults: { pushes: 60000, kills: 4 },
+  settings: args => ({
+    OFFERSTREAM_LOG_LEVEL: 'info',
+    OFFERSTREAM_TOPIC_PARTITIONS: args.partitions!,
+    ...(args.cap ? { OFFERSTREAM_FREQUENCY_CAP: args.cap } : {}),
+  }),
+  async run(c) {
+    const rng = createRng(Number(c.args.seed))
+    const w = buildControlsWorkload({ pushes: c.pushes, partitions: Number(c.args.partitions), rng })
+    const kinds: Record<string, number> = {}
+    for (const k of w.plan.values()) kinds[k] = (kinds[k] ?? 0) + 1
+    const runDir = c.args['run-dir'] || path.join('.offerstream', 'chaos', `controls-${new Date().toISOString().replace(/[:.]/g, '-')}`)
+    c.log(
+      `controls: seed ${c.args.seed}, ${w.records.length} input records, ${JSON.stringify(kinds)}, ${w.expected.size} pairs that must exist`,
+    )
+    const stops = Number(c.args.stops)
+    let extra: { cancelledPushed: number; why?: Record<string, number> } = { cancelledPushed: 0 }
+    const r = await scaleRun(c.fx, w, {
+      instances: Number(c.args.instances),
+      kills: c.kills,
+      stops,
+      rng,
+      runDir,
+      log: c.log,
+      checkSinks: async ms => {
+        const report = await checkControls(c.fx, w, ms)
+        extra = report
+        return report
+      },
+    })
+    const load = os.loadavg().map(l => Number(l.toFixed(1)))
+    const ok = r.cleanExit && sinksExact(r.sinks) && dlqExact(r.dlq) && r.kills === c.kills && r.stops === stops && r.crashes === 0
+    return {
+      report: {
+        plan: kinds,
+        sinks: r.sinks,
+        cancelledPairsPushed: extra.cancelledPushed,
+        unexpectedWhy: extra.why,
+        dlq: r.dlq,
+        events: r.events,
+        kills: r.kills,
+        stops: r.stops,
+        crashes: r.crashes,
+        warnings: r.warnings,
+        elapsedMs: r.elapsedMs,
+        loadAverage: load,
+      },
+      ok,
+    }
+  },
+}
+
 export const SCENARIOS: Record<string, ChaosScenario> = {
   kill,
   kafka: outage('kafka'),
@@ -158,4 +217,5 @@ export const SCENARIOS: Record<string, ChaosScenario> = {
   feedback,
   broker,
   scale,
+  controls,
 }

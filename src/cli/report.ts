@@ -65,6 +65,7 @@ function reportTable(stats: CampaignStats[], o: { restaurant?: string; sinceSeco
     'campaign',
     ...(o.restaurant ? [] : ['restaurant']),
     'start (UTC)',
+    'version (UTC)',
     'status',
     'pushed',
     ...FEEDBACK_KINDS,
@@ -76,6 +77,7 @@ function reportTable(stats: CampaignStats[], o: { restaurant?: string; sinceSeco
     s.campaignId,
     ...(o.restaurant ? [] : [s.restaurantId]),
     day(s.start),
+    s.version === null ? '-' : `${day(s.version)}${s.versions > 1 ? ` (${s.versions})` : ''}`,
     s.status,
     String(s.pushed),
     ...FEEDBACK_KINDS.map(k => String(s.feedback[k])),
@@ -91,6 +93,7 @@ function reportTable(stats: CampaignStats[], o: { restaurant?: string; sinceSeco
     ...(o.restaurant ? [] : ['']),
     '',
     '',
+    '',
     String(pushed),
     ...FEEDBACK_KINDS.map(k => String(sum(s => s.feedback[k]))),
     String(responded),
@@ -99,7 +102,7 @@ function reportTable(stats: CampaignStats[], o: { restaurant?: string; sinceSeco
   ])
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map(r => r[i]?.length ?? 0)))
   // Text columns left-aligned, numbers right-aligned.
-  const textCols = o.restaurant ? 3 : 4
+  const textCols = o.restaurant ? 4 : 5
   const line = (r: string[]) =>
     r
       .map((c, i) => (i < textCols ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))

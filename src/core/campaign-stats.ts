@@ -1,6 +1,6 @@
 import { FEEDBACK_KINDS, type FeedbackKind } from './feedback.ts'
 
-/** One campaign's reach and response. Feedback dated after the campaign's end is not counted. */
+/** One campaign's current version, reach and response. Feedback dated after the campaign's end is not counted. */
 export interface CampaignStats {
   campaignId: string
   restaurantId: string
@@ -8,7 +8,13 @@ export interface CampaignStats {
   /** The campaign window, unix seconds. */
   start: number
   end: number
-  /** pending | fanning | done | expired, of the campaign's latest event. */
+  /** datetime_created of the current (winning) version; null while only a cancel was received. */
+  version: number | null
+  /** Campaign records received for this id (more than 1: updated or re-sent). */
+  versions: number
+  /** When the cancel was committed (ISO 8601); null if not cancelled. */
+  cancelledAt: string | null
+  /** pending | fanning | done | expired of the campaign's latest event, or cancelled. */
   status: string
   /** Pushes sent (subscribers_feedback rows written). */
   pushed: number

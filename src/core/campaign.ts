@@ -10,3 +10,9 @@ export interface Campaign {
   end: number
   created: number
 }
+
+/** A cancel: the campaign it names and the restaurant it must belong to. */
+export interface CancelOrder {
+  restaurantId: string
+  campaignId: string
+}

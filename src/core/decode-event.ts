@@ -1,9 +1,9 @@
-import type { Campaign } from './campaign.ts'
-import { EventValidator } from './event-schema.ts'
+import type { Campaign, CancelOrder } from './campaign.ts'
+import { CAMPAIGN_STATUSES, CancelValidator, EventValidator } from './event-schema.ts'
 import { jsonObjectOf, MAX_UNIX_SECONDS, schemaReason } from './json-value.ts'
 import { RejectCodes, type Rejection } from './reject-reason.ts'
 
-export type DecodeResult = { ok: true; campaign: Campaign } | { ok: false; rejection: Rejection }
+export type DecodeResult = { ok: true; campaign: Campaign } | { ok: true; cancel: CancelOrder } | { ok: false; rejection: Rejection }
 
 export interface DecodeOptions {
   maxBytes: number
@@ -15,11 +15,22 @@ function reject(code: Rejection['code'], reason: string): DecodeResult {
   return { ok: false, rejection: { code, reason } }
 }
 
-/** Bytes of one restaurant_actions value to a campaign, or the reason it cannot be one. Never throws. */
+/** Bytes of one restaurant_actions value to a campaign or a cancel, or the reason it is neither. Never throws. */
 export function decodeEvent(value: Uint8Array | null | undefined, opts: DecodeOptions): DecodeResult {
   const json = jsonObjectOf(value, opts.maxBytes)
   if (!json.ok) return json
   const parsed = json.value
+  const status = (parsed as { adv_campaign_status?: unknown }).adv_campaign_status ?? 'active'
+  if (!(CAMPAIGN_STATUSES as readonly unknown[]).includes(status)) {
+    return reject(
+      RejectCodes.SCHEMA,
+      `/adv_campaign_status must be "active" or "cancelled" (or absent), not ${JSON.stringify(status).slice(0, 64)}`,
+    )
+  }
+  if (status === 'cancelled') {
+    if (!CancelValidator.Check(parsed)) return reject(RejectCodes.SCHEMA, schemaReason(CancelValidator.Errors(parsed)))
+    return { ok: true, cancel: { restaurantId: parsed.restaurant_id.toLowerCase(), campaignId: parsed.adv_campaign_id.toLowerCase() } }
+  }
   if (!EventValidator.Check(parsed)) {
     return reject(RejectCodes.SCHEMA, schemaReason(EventValidator.Errors(parsed)))
   }

@@ -20,3 +20,11 @@ const EventSchema = Type.Object({
 })
 
 export const EventValidator = Compile(EventSchema)
+
+// A cancel ("adv_campaign_status": "cancelled") needs only the two ids; other fields are ignored.
+const CancelSchema = Type.Object({ restaurant_id: Uuid, adv_campaign_id: Uuid })
+
+export const CancelValidator = Compile(CancelSchema)
+
+/** Values of adv_campaign_status; absent (or null) is "active", today's campaign record. */
+export const CAMPAIGN_STATUSES = ['active', 'cancelled'] as const

@@ -11,6 +11,8 @@ export const RejectCodes = {
   END_BEFORE_START: 'end_before_start',
   // Feedback (push_feedback) for a (campaign, client) that was never pushed.
   UNKNOWN_PUSH: 'unknown_push',
+  // A cancel or a version naming another restaurant than the campaign's (issue 17): not applied.
+  RESTAURANT_MISMATCH: 'restaurant_mismatch',
 } as const
 
 export type RejectCode = (typeof RejectCodes)[keyof typeof RejectCodes]

@@ -47,10 +47,13 @@ const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()])
 export const CampaignStatsSchema = Type.Object({
   campaignId: Uuid,
   restaurantId: Uuid,
-  content: Type.String(),
-  start: Type.Integer(),
+  content: Type.String({ description: "the current version's" }),
+  start: Type.Integer({ description: "the current version's window start, unix seconds" }),
   end: Type.Integer(),
-  status: Type.String(),
+  version: Nullable(Type.Integer({ description: "the current version's datetime_created (the highest received)" })),
+  versions: Type.Integer({ minimum: 0, description: 'campaign records received for this id' }),
+  cancelledAt: Nullable(Type.String({ description: 'when the cancel was committed; null if not cancelled' })),
+  status: Type.String({ description: 'pending | fanning | done | expired | cancelled' }),
   pushed: Type.Integer({ minimum: 0 }),
   feedback: Type.Object(Object.fromEntries(FEEDBACK_KINDS.map(k => [k, Type.Integer({ minimum: 0 })]))),
   responded: Type.Integer({ minimum: 0 }),
@@ -59,3 +62,17 @@ export const CampaignStatsSchema = Type.Object({
 })
 
 export const RestaurantCampaignsSchema = Type.Object({ campaigns: Type.Array(CampaignStatsSchema) })
+
+export const CancelBodySchema = Type.Object({
+  restaurant_id: Uuid,
+})
+
+export const CancelResultSchema = Type.Object({
+  outcome: Type.Enum(['cancelled', 'already_cancelled']),
+  campaignId: Uuid,
+  restaurantId: Uuid,
+  cancelledAt: Type.String({ description: 'when the cancel was committed; no push of the campaign commits after it' }),
+  seen: Type.Boolean({ description: 'false: no record of the campaign was received yet; it will never fan out' }),
+  pushedBeforeCancel: Type.Integer({ minimum: 0, description: 'pushes committed before the cancel: they stay and are published' }),
+  notPushed: Type.Integer({ minimum: 0, description: "the restaurant's subscribers not reached, who now never will be" }),
+})

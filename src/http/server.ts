@@ -6,6 +6,7 @@ import { startThroughputSampler, type ThroughputSampler } from '../metrics/throu
 import { translatePgError } from '../pg/pg-errors.ts'
 import { createPool } from '../pg/pool.ts'
 import { registerAuth } from './auth.ts'
+import { registerCampaignRoutes } from './campaign-routes.ts'
 import { loginPage, registerDashboardRoutes } from './dashboard-routes.ts'
 import { registerFeedbackRoutes } from './feedback-routes.ts'
 import { registerHealthRoutes } from './health-routes.ts'
@@ -41,6 +42,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   registerDashboardRoutes(app, deps)
   registerFeedbackRoutes(app, deps)
   registerStatsRoutes(app, deps)
+  registerCampaignRoutes(app, deps)
   // Driver errors become 503 (retry later) or 500 here, once; 4xx from fastify (validation, body
   // parsing, size) keep their status and message.
   app.setErrorHandler((error: { statusCode?: number; message: string }, _req, reply) => {

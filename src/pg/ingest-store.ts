@@ -1,11 +1,35 @@
 import type pg from 'pg'
+import { restaurantRounds } from '../core/campaign-rounds.ts'
+import { RejectCodes } from '../core/reject-reason.ts'
+import { rejectShard } from '../core/shard.ts'
 import { encodeShardWork, shardWork } from '../core/shard-work.ts'
 import { translatePgError } from './pg-errors.ts'
-import { type EventRow, insertEvents } from './sql/insert-events.ts'
+import { takeShardLocks } from './shard-lock.ts'
+import { type CancelRow, type EventRow, type StoredRecords, storeCampaignRecords } from './sql/insert-events.ts'
 import type { RejectRow } from './sql/insert-rejects.ts'
 import { notifyShards, SHARD_CHANNEL } from './sql/notify-shards.ts'
 import { storeRejects } from './store-rejects.ts'
 import { withTransaction } from './transaction.ts'
+
+type InputRow = EventRow | CancelRow
+const named = (r: InputRow) => ('cancel' in r ? r.cancel : r.campaign)
+
+/** A record naming another restaurant than its campaign's, as a reject for the DLQ. */
+function mismatchReject(r: InputRow, shards: number): RejectRow {
+  const { campaignId, restaurantId } = named(r)
+  return {
+    topic: r.topic,
+    partition: r.partition,
+    offset: r.offset,
+    key: r.key ?? null,
+    value: r.value ?? null,
+    rejection: {
+      code: RejectCodes.RESTAURANT_MISMATCH,
+      reason: `campaign ${campaignId} belongs to another restaurant than restaurant_id ${restaurantId}; ${'cancel' in r ? 'cancel' : 'version'} not applied`,
+    },
+    shard: rejectShard(r.partition, shards),
+  }
+}
 
 /**
  * The ingest stage's transaction. Events need no shard lock: nothing reads them in id order, and
@@ -14,29 +38,57 @@ import { withTransaction } from './transaction.ts'
 export class PgIngestStore {
   #pool: pg.Pool
   #sender: string
+  #shards: number
 
   /** sender: this instance's id, carried by the shard notifications so that it can skip its own. */
-  constructor(pool: pg.Pool, sender: string) {
+  constructor(pool: pg.Pool, sender: string, shards: number) {
     this.#pool = pool
     this.#sender = sender
+    this.#shards = shards
   }
 
-  async store(events: EventRow[], rejects: RejectRow[]) {
+  async store(events: EventRow[], rejects: RejectRow[], cancels: CancelRow[] = []) {
     const payloads = () => [...shardWork(events, rejects)].map(([shard, work]) => encodeShardWork(shard, this.#sender, work))
-    if (rejects.length === 0) {
+    const rounds = restaurantRounds<InputRow>([...events, ...cancels], named)
+    const split = (round: InputRow[]) => ({
+      events: round.filter((r): r is EventRow => !('cancel' in r)),
+      cancels: round.filter((r): r is CancelRow => 'cancel' in r),
+    })
+    let stored: StoredRecords
+    let rejected = 0
+    if (rejects.length === 0 && rounds.length <= 1) {
       // The common batch: one autocommitted statement stores the events and notifies their shards.
       try {
-        const rows = await insertEvents(this.#pool, events, { channel: SHARD_CHANNEL, payloads: payloads() })
-        return { rows, rejected: 0 }
+        stored = await storeCampaignRecords(this.#pool, events, cancels, { channel: SHARD_CHANNEL, payloads: payloads() })
       } catch (error) {
         throw translatePgError(error)
       }
+    } else {
+      ;({ stored, rejected } = await withTransaction(this.#pool, async client => {
+        // Shard locks before any campaign row lock: a writer holds its shard's lock while it waits
+        // for its campaigns' rows, so taking them the other way round could deadlock with it.
+        await takeShardLocks(
+          client,
+          rejects.map(r => r.shard),
+        )
+        const all: StoredRecords = { rows: [], mismatched: [], cancels: 0 }
+        for (const round of rounds) {
+          const r = split(round)
+          const s = await storeCampaignRecords(client, r.events, r.cancels)
+          all.rows.push(...s.rows)
+          all.mismatched.push(...s.mismatched)
+          all.cancels += s.cancels
+        }
+        const n = await storeRejects(client, rejects, false)
+        if (all.rows.length + n > 0) await notifyShards(client, payloads())
+        return { stored: all, rejected: n }
+      }))
     }
-    return withTransaction(this.#pool, async client => {
-      const rows = await insertEvents(client, events)
-      const rejected = await storeRejects(client, rejects, false)
-      if (rows.length + rejected > 0) await notifyShards(client, payloads())
-      return { rows, rejected }
-    })
+    // Mismatches are found by the statement, after it has locked campaign rows: their rejects take
+    // their shards' locks in a transaction of their own. A crash in between is harmless: the record
+    // is redelivered and, a campaign's restaurant never changing, found to mismatch again.
+    const mismatched = stored.mismatched.map(r => mismatchReject(r, this.#shards))
+    if (mismatched.length > 0) rejected += await withTransaction(this.#pool, client => storeRejects(client, mismatched))
+    return { rows: stored.rows, rejected, mismatched: mismatched.map(r => r.rejection), cancels: stored.cancels }
   }
 }

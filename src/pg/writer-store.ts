@@ -1,8 +1,8 @@
 import type pg from 'pg'
-import type { RuledState } from '../core/campaign-state.ts'
+import type { SettableState } from '../core/campaign-state.ts'
 import { beginShardTransaction } from './shard-lock.ts'
 import { dueEvents } from './sql/due-events.ts'
-import { fanOutChunk } from './sql/fan-out-chunk.ts'
+import { type ChunkClock, fanOutChunk } from './sql/fan-out-chunk.ts'
 import { type FanningEvent, fanningRoundRobin } from './sql/fanning-events.ts'
 import { nextPendingStart } from './sql/next-pending-start.ts'
 import { setEventState } from './sql/set-event-state.ts'
@@ -43,7 +43,7 @@ class PgWriterTx {
   dueCampaigns(nowSeconds: number) {
     return dueEvents(this.#c, this.#shard, nowSeconds)
   }
-  setState(ids: number[], state: RuledState, trigger: number | null) {
+  setState(ids: number[], state: SettableState, trigger: number | null) {
     return setEventState(this.#c, ids, state, trigger)
   }
   nextPendingStart() {
@@ -54,7 +54,7 @@ class PgWriterTx {
     this.#round ??= await fanningRoundRobin(this.#c, this.#shard, afterId, limit)
     return this.#round.shift() ?? null
   }
-  fanOutChunk(event: FanningEvent, size: number) {
-    return fanOutChunk(this.#c, event, size)
+  fanOutChunk(event: FanningEvent, size: number, at: ChunkClock) {
+    return fanOutChunk(this.#c, event, size, at)
   }
 }

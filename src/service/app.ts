@@ -211,7 +211,7 @@ function buildParts(startup: Startup, pool: pg.Pool): Parts {
     return source
   }
   const ingester = new Ingester({
-    store: new PgIngestStore(pool, ownerId),
+    store: new PgIngestStore(pool, ownerId, config.shards),
     config,
     log,
     metrics,

@@ -109,8 +109,8 @@ export class Ingester {
     const { config, metrics, store } = this.#d
     const takenAt = this.#d.clock.now()
     const now = Math.floor(takenAt / 1000)
-    const { events, rejects } = classifyBatch(batch, config, now)
-    const inserted = await store.store(events, rejects)
+    const { events, cancels, rejects } = classifyBatch(batch, config, now)
+    const inserted = await store.store(events, rejects, cancels)
     // Where a quiet rate's latency goes (README, Benchmarks): produce → taken here, then the transaction.
     this.#d.log.debug(
       { records: batch.length, produceToTakeMs: takenAt - batch[0]!.timestampMs, storeMs: this.#d.clock.now() - takenAt },
@@ -123,8 +123,10 @@ export class Ingester {
       if (state === 'expired') expired++
     }
     metrics.campaignsExpired.inc(expired)
-    metrics.eventsRedelivered.inc(events.length + rejects.length - inserted.rows.length - inserted.rejected)
-    for (const r of rejects) metrics.eventsRejected.inc({ code: r.rejection.code })
+    // Cancels are not counted as redelivered: a repeated cancel is applied again (it changes nothing).
+    metrics.eventsRedelivered.inc(Math.max(0, events.length + rejects.length - inserted.rows.length - inserted.rejected))
+    for (const r of [...rejects.map(r => r.rejection), ...inserted.mismatched]) metrics.eventsRejected.inc({ code: r.code })
+    if (inserted.cancels > 0) this.#d.log.info({ cancels: inserted.cancels }, 'campaign cancels stored')
     if (inserted.rows.length + inserted.rejected > 0) this.#d.onStored(shardWork(events, rejects))
     if (rejects.length > 0)
       this.#d.log.info({ rejected: rejects.length, codes: [...new Set(rejects.map(r => r.rejection.code))] }, 'input rejected to DLQ')

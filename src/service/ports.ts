@@ -1,14 +1,15 @@
 // What the writer and the relay need from the outside world, and nothing more. The PostgreSQL and
 // Kafka adapters implement these (and translate their drivers' errors into OfferstreamError); unit
 // tests implement them in memory.
-import type { RuledState } from '../core/campaign-state.ts'
+import type { SettableState } from '../core/campaign-state.ts'
 import type { Feedback } from '../core/feedback.ts'
+import type { Rejection } from '../core/reject-reason.ts'
 import type { InputRecord } from '../kafka/input-source.ts'
 import type { OutMessage } from '../kafka/output-producer.ts'
 import type { CursorEvent, RelayCursor } from '../kafka/relay-cursor.ts'
-import type { ChunkResult } from '../pg/sql/fan-out-chunk.ts'
+import type { ChunkClock, ChunkResult } from '../pg/sql/fan-out-chunk.ts'
 import type { FanningEvent } from '../pg/sql/fanning-events.ts'
-import type { EventRow } from '../pg/sql/insert-events.ts'
+import type { CancelRow, EventRow } from '../pg/sql/insert-events.ts'
 import type { RejectRow } from '../pg/sql/insert-rejects.ts'
 import type { FeedbackResult } from '../pg/sql/record-feedback.ts'
 import type { RelayFanout } from '../pg/sql/relay-fanouts.ts'
@@ -24,14 +25,23 @@ export interface Clock {
 /** @internal also used by tests */
 export interface DueCampaign {
   id: number
-  start: number
-  end: number
+  /** The campaign's current version's window; null while only its cancel was seen. */
+  start: number | null
+  end: number | null
+  cancelled: boolean
 }
 
 /** Stores input batches; any instance's ingest stage writes events and rejects of every shard. */
 export interface IngestStore {
-  /** One transaction: events (a redelivered one is skipped) and rejects; tells the shards' owners on commit. */
-  store(events: EventRow[], rejects: RejectRow[]): Promise<{ rows: Array<{ id: number; status: string }>; rejected: number }>
+  /**
+   * Events (a redelivered one is skipped), cancels and rejects; tells the shards' owners on commit.
+   * Records naming another restaurant than their campaign's are rejected too (`mismatched`).
+   */
+  store(
+    events: EventRow[],
+    rejects: RejectRow[],
+    cancels: CancelRow[],
+  ): Promise<{ rows: Array<{ id: number; status: string }>; rejected: number; mismatched: Rejection[]; cancels: number }>
 }
 
 /**
@@ -43,7 +53,7 @@ export interface WriterTx {
   /** Pending campaigns whose start is at or before nowSeconds. */
   dueCampaigns(nowSeconds: number): Promise<DueCampaign[]>
   /** Gives the campaigns a state decided by the caller; trigger is set when given. */
-  setState(ids: number[], state: RuledState, trigger: number | null): Promise<void>
+  setState(ids: number[], state: SettableState, trigger: number | null): Promise<void>
   nextPendingStart(): Promise<number | null>
   /**
    * One round robin of the shard's fanning campaigns per transaction: the first call takes the
@@ -53,7 +63,8 @@ export interface WriterTx {
    * took and the same limit). Campaigns that start fanning meanwhile wait for the next transaction.
    */
   nextFanning(afterId: number, limit: number): Promise<FanningEvent | null>
-  fanOutChunk(event: FanningEvent, size: number): Promise<ChunkResult>
+  /** Pushes nothing (live false) when the campaign's row, locked by the chunk, says it may not push at `at`. */
+  fanOutChunk(event: FanningEvent, size: number, at: ChunkClock): Promise<ChunkResult>
 }
 
 export interface WriterStore {

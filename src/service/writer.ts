@@ -1,6 +1,6 @@
 import type { Config } from '../config/settings.ts'
-import { stateAt } from '../core/activity.ts'
-import type { RuledState } from '../core/campaign-state.ts'
+import { campaignStateAt } from '../core/activity.ts'
+import type { SettableState } from '../core/campaign-state.ts'
 import type { ShardWork } from '../core/shard-work.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import type { Logger } from './logger.ts'
@@ -115,16 +115,17 @@ export class Writer implements Stoppable {
     return Math.max(0, Math.min(max, this.#nextDue * 1000 - nowMs))
   }
 
-  /** Pending campaigns whose start has come become fanning, or expired if the rule says their window passed. */
+  /** Pending campaigns whose start has come become fanning, or expired if the rule says their window passed, or cancelled. */
   async #promoteDue(now: number, nowMs: number): Promise<void> {
     const margin = this.#d.config.activeMarginSeconds
     const wakes = this.#wakes
     const { fanning, expired, next } = await this.#d.store.transaction(async tx => {
       const due = await tx.dueCampaigns(now)
-      const by: Record<RuledState, number[]> = { fanning: [], expired: [], pending: [] }
-      for (const c of due) by[stateAt(c.start, c.end, now, margin)].push(c.id)
+      const by: Record<SettableState, number[]> = { fanning: [], expired: [], pending: [], cancelled: [] }
+      for (const c of due) by[campaignStateAt(c, now, margin)].push(c.id)
       await tx.setState(by.fanning, 'fanning', now)
       await tx.setState(by.expired, 'expired', now)
+      await tx.setState(by.cancelled, 'cancelled', null)
       return { fanning: by.fanning.length, expired: by.expired.length, next: await tx.nextPendingStart() }
     })
     // A wake during the transaction may name a start it could not see yet: keep the earlier one.
@@ -147,7 +148,7 @@ export class Writer implements Stoppable {
     const startedAt = this.#d.clock.now()
     const results = await this.#d.store
       .transaction(async tx => {
-        const done: Array<{ expired: boolean; inserted: number; campaignId: string; finished: boolean }> = []
+        const done: Array<{ stopped?: SettableState; inserted: number; campaignId: string; finished: boolean }> = []
         let budget = config.fanoutChunk
         while (done.length < MAX_EVENTS_PER_TX && budget >= MIN_CHUNK) {
           const event = await tx.nextFanning(this.#lastFanned, MAX_EVENTS_PER_TX)
@@ -158,14 +159,21 @@ export class Writer implements Stoppable {
             break
           }
           this.#lastFanned = event.id
-          if (stateAt(event.start, event.end, now, config.activeMarginSeconds) === 'expired') {
-            await tx.setState([event.id], 'expired', null)
-            done.push({ expired: true, inserted: 0, campaignId: event.campaignId, finished: true })
+          // The campaign's current version and cancel, as locked for this transaction: a cancel
+          // ends the event, an end moved earlier expires it, a start moved later defers it.
+          const state = campaignStateAt(event, now, config.activeMarginSeconds)
+          if (state !== 'fanning') {
+            await tx.setState([event.id], state, null)
+            done.push({ stopped: state, inserted: 0, campaignId: event.campaignId, finished: true })
             continue
           }
-          const r = await tx.fanOutChunk(event, budget)
+          const r = await tx.fanOutChunk(event, budget, { nowSeconds: now, marginSeconds: config.activeMarginSeconds })
+          // Not live: the row changed between the round's read and the chunk's (the chunk re-read it as locked).
+          const ruled = r.live ? 'fanning' : campaignStateAt(r.campaign, now, config.activeMarginSeconds)
+          const stopped = ruled === 'fanning' ? undefined : ruled
+          if (stopped) await tx.setState([event.id], stopped, null)
           budget -= r.inserted
-          done.push({ expired: false, inserted: r.inserted, campaignId: event.campaignId, finished: r.finished })
+          done.push({ stopped, inserted: r.inserted, campaignId: event.campaignId, finished: r.finished || stopped !== undefined })
         }
         return done
       })
@@ -177,11 +185,15 @@ export class Writer implements Stoppable {
     let inserted = 0
     for (const result of results) {
       inserted += result.inserted
-      if (result.expired) {
+      if (result.stopped === 'expired') {
         metrics.campaignsExpired.inc()
         this.#d.log.info({ campaign: result.campaignId }, 'campaign passed end minus margin during fan-out; stopped')
-      }
+      } else if (result.stopped === 'cancelled') this.#d.log.info({ campaign: result.campaignId }, 'campaign cancelled; fan-out stopped')
+      else if (result.stopped === 'pending')
+        this.#d.log.info({ campaign: result.campaignId }, 'campaign start moved later; fan-out deferred')
     }
+    // A deferred campaign waits for its new start: the next due check must see it.
+    if (results.some(r => r.stopped === 'pending')) this.#nextDueCheckMs = 0
     this.#d.log.debug({ campaigns: results.length, inserted, txMs: this.#d.clock.now() - startedAt }, 'fan-out transaction committed')
     if (inserted > 0) {
       metrics.pushesWritten.inc(inserted)

@@ -17,6 +17,7 @@ before(async () => {
 after(async () => fx?.cleanup())
 
 const T = Math.floor(Date.now() / 1000)
+const AT = { nowSeconds: T, marginSeconds: 0 }
 let offset = 0
 const event = (campaignId: string, restaurantId: string) => ({
   topic: 't',
@@ -40,7 +41,7 @@ test('two events of one campaign fanned out in one transaction, in chunks of 2: 
       const round = await fanningRoundRobin(client, 0, 0, 64)
       if (round.length === 0) break
       for (const e of round) {
-        const r = await fanOutChunk(client, e, 2)
+        const r = await fanOutChunk(client, e, 2, AT)
         chunks.push({ event: e.id, inserted: r.inserted, resent: e.resent })
       }
     }
@@ -76,10 +77,16 @@ test('a campaign with one event is not treated as re-sent, and a chunk smaller t
     await insertEvents(client, [event(campaign, restaurant)])
     const [e] = await fanningRoundRobin(client, 0, 0, 64)
     assert.ok(e)
-    return { resent: e.resent, chunk: await fanOutChunk(client, e, 10) }
+    return { resent: e.resent, chunk: await fanOutChunk(client, e, 10, AT) }
   })
   assert.equal(result.resent, false)
-  assert.deepEqual(result.chunk, { inserted: 3, candidates: 3, finished: true })
+  assert.deepEqual(result.chunk, {
+    inserted: 3,
+    candidates: 3,
+    finished: true,
+    live: true,
+    campaign: { start: T - 60, end: T + 3600, cancelled: false },
+  })
   const { rows } = await fx.pool.query('select status, pushed from offerstream_events where adv_campaign_id = $1', [campaign])
   assert.deepEqual(rows, [{ status: 'done', pushed: 3 }])
 })

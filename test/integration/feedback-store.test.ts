@@ -43,7 +43,7 @@ async function pushed(restaurant: string, clients: string[], window: { start: nu
       },
     ])
     for (let [e] = await fanningRoundRobin(client, 0, 0, 1); e; [e] = await fanningRoundRobin(client, 0, 0, 1)) {
-      if ((await fanOutChunk(client, e, 1000)).finished) break
+      if ((await fanOutChunk(client, e, 1000, { nowSeconds: window.trigger, marginSeconds: 0 })).finished) break
     }
   })
   return id
@@ -136,6 +136,9 @@ test('statistics of a campaign and of a restaurant, against hand-counted answers
     content: `c ${campaign}`,
     start: T - 100,
     end: T + 3600,
+    version: T - 100,
+    versions: 1,
+    cancelledAt: null,
     status: 'done',
     pushed: 5,
     feedback: { delivered: 2, opened: 1, clicked: 1, redeemed: 1, dismissed: 1 },
@@ -184,6 +187,7 @@ test("offerstream report prints one restaurant's campaigns as a table and as JSO
   assert.deepEqual(header, [
     'campaign',
     'start (UTC)',
+    'version (UTC)',
     'status',
     'pushed',
     'delivered',
@@ -195,7 +199,7 @@ test("offerstream report prints one restaurant's campaigns as a table and as JSO
     'rate',
     'first p50',
   ])
-  assert.deepEqual(row?.slice(2), ['done', '2', '1', '0', '0', '1', '0', '1', '50.0%', '10.0s'])
+  assert.deepEqual(row?.slice(3), ['done', '2', '1', '0', '0', '1', '0', '1', '50.0%', '10.0s'])
   const json = JSON.parse((await cli('--restaurant', restaurant.toUpperCase(), '--json')).stdout)
   assert.equal(json.length, 1)
   assert.deepEqual([json[0].campaignId, json[0].pushed, json[0].feedback.redeemed, json[0].responseRate], [campaign, 2, 1, 0.5])

@@ -61,7 +61,7 @@ const reject = (shard: number): RejectRow => ({
 })
 
 test('events alone: stored and notified in one statement, once; a redelivery is skipped and sends nothing', async () => {
-  const store = new PgIngestStore(fx.pool, 'inst/1')
+  const store = new PgIngestStore(fx.pool, 'inst/1', 8)
   const batch = [event(2, 'fanning'), event(2, 'pending', T + 500), event(5, 'pending', T + 900)]
   const first = await store.store(batch, [])
   assert.equal(first.rows.length, 3)
@@ -85,7 +85,7 @@ test('events alone: stored and notified in one statement, once; a redelivery is 
 
 test('events with rejects: one transaction, and the reject shard is told it has rejects', async () => {
   notes.length = 0
-  const store = new PgIngestStore(fx.pool, 'inst-2')
+  const store = new PgIngestStore(fx.pool, 'inst-2', 8)
   const result = await store.store([event(3, 'fanning')], [reject(4)])
   assert.equal(result.rows.length, 1)
   assert.equal(result.rejected, 1)

@@ -41,7 +41,9 @@ test('an early campaign survives a restart and is pushed once due; SIGTERM exits
   // Down across the start time, without waiting an hour: the start moves into the past where the
   // writer keeps pending campaigns. The new process must find it there, due.
   const due = Math.floor(Date.now() / 1000) - 1
-  await fx.pool.query('update offerstream_events set adv_campaign_datetime_start = $2 where adv_campaign_id = $1', [id, due])
+  // The campaign's row (its current version) and the version's event, as a record with that start would have left them.
+  for (const table of ['offerstream_campaigns', 'offerstream_events'])
+    await fx.pool.query(`update ${table} set adv_campaign_datetime_start = $2 where adv_campaign_id = $1`, [id, due])
   svc.start()
   const pushes = await fx.readTopic(fx.config.outputTopic, { atLeast: 5, timeoutMs: 120000, settleMs: 1000 })
   await svc.kill('SIGTERM')

@@ -75,7 +75,9 @@ test('a campaign published before its start is kept and fanned out when it start
   // campaigns, which the scheduler's periodic re-check finds. (Sleeping until the earliest start
   // belongs in the writer's unit tests, with a fake clock.)
   const start = now() - 1
-  await fx.pool.query('update offerstream_events set adv_campaign_datetime_start = $2 where adv_campaign_id = $1', [early.id, start])
+  // The campaign's row (its current version) and the version's event, as a record with that start would have left them.
+  for (const table of ['offerstream_campaigns', 'offerstream_events'])
+    await fx.pool.query(`update ${table} set adv_campaign_datetime_start = $2 where adv_campaign_id = $1`, [early.id, start])
   assert.ok(await eventually(async () => (await rowsOf(early.id)).length === 4), 'fanned out after start')
   assert.deepEqual((await rowsOf(early.id)).sort(), [...clients].sort())
   const { rows } = await fx.pool.query('select trigger_datetime_created as t from subscribers_feedback where adv_campaign_id = $1', [

@@ -13,7 +13,7 @@ const codeOf = (v: Uint8Array | null) => {
 
 test('the seed event decodes to its campaign', () => {
   const r = decodeEvent(bytes(SEED_EVENT_VALUE), opts)
-  assert.ok(r.ok)
+  assert.ok(r.ok && 'campaign' in r)
   assert.deepEqual(r.campaign, {
     restaurantId: '123e4567-e89b-12d3-a456-426614174000',
     campaignId: '123e4567-e89b-12d3-a456-426614174003',
@@ -29,7 +29,7 @@ test('the seed event decodes to its campaign', () => {
 test('optional fields default: owner null, created from the record timestamp', () => {
   const { adv_campaign_owner, adv_campaign_owner_contact, datetime_created, ...rest } = seed
   const r = decodeEvent(bytes(rest), opts)
-  assert.ok(r.ok)
+  assert.ok(r.ok && 'campaign' in r)
   assert.equal(r.campaign.owner, null)
   assert.equal(r.campaign.ownerContact, null)
   assert.equal(r.campaign.created, 1_700_000_000)
@@ -37,7 +37,7 @@ test('optional fields default: owner null, created from the record timestamp', (
 
 test('ids are normalised to lower case so dedup does not depend on spelling', () => {
   const r = decodeEvent(bytes({ ...seed, adv_campaign_id: '123E4567-E89B-12D3-A456-426614174003' }), opts)
-  assert.ok(r.ok)
+  assert.ok(r.ok && 'campaign' in r)
   assert.equal(r.campaign.campaignId, '123e4567-e89b-12d3-a456-426614174003')
 })
 

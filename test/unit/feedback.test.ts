@@ -78,6 +78,9 @@ test('response rate is responded over pushed, 0 with nothing pushed; missing kin
     start: 1,
     end: 2,
     status: 'done',
+    version: 1,
+    versions: 1,
+    cancelledAt: null,
     responded: 3,
     firstFeedbackSeconds: { p50: 5, avg: 6 },
   }

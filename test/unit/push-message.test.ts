@@ -15,7 +15,7 @@ const SEED_PUSH =
 
 test('push message matches the seed example byte for byte', () => {
   const decoded = decodeEvent(Buffer.from(SEED_EVENT_VALUE), { maxBytes: 65536, recordTimestampMs: 0 })
-  assert.ok(decoded.ok)
+  assert.ok(decoded.ok && 'campaign' in decoded)
   const msg = buildPushMessage(decoded.campaign, '023e4567-e89b-12d3-a456-426614174000', 1659304828)
   assert.equal(msg, SEED_PUSH)
 })

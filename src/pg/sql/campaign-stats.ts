@@ -3,8 +3,8 @@ import { FEEDBACK_KINDS, type FeedbackKind } from '../../core/feedback.ts'
 import type { Db } from '../db.ts'
 
 /**
- * Statistics of the campaigns an offerstream_events filter selects (the latest event of each
- * campaign gives its window and status). Feedback is read through its unique index in (campaign,
+ * Statistics of the campaigns an offerstream_events filter selects: the campaign's row
+ * (offerstream_campaigns) gives its current version and cancel, its latest event its status. Feedback is read through its unique index in (campaign,
  * client) order with the in-window flag and push time in the index, so a campaign costs a scan of
  * its own feedback only; the per-client step collapses each client's events to the kinds it
  * reported and its first reaction time.
@@ -15,10 +15,17 @@ export function statsSql(eventFilter: string): string {
   const kindBits = `case fb.feedback ${FEEDBACK_KINDS.map(k => `when '${k}' then ${bit(k)}`).join(' ')} else 0 end`
   const perKind = FEEDBACK_KINDS.map(k => `count(*) filter (where kinds & ${bit(k)} <> 0)::int as "${k}"`).join(',\n    ')
   return `
-with campaigns as (
+with latest as (
   select distinct on (adv_campaign_id) adv_campaign_id, restaurant_id, adv_campaign_content, adv_campaign_datetime_start,
     adv_campaign_datetime_end, status
   from offerstream_events where ${eventFilter} order by adv_campaign_id, id desc
+), campaigns as (
+  select l.adv_campaign_id, l.restaurant_id, coalesce(v.adv_campaign_content, l.adv_campaign_content) as adv_campaign_content,
+    coalesce(v.adv_campaign_datetime_start, l.adv_campaign_datetime_start) as adv_campaign_datetime_start,
+    coalesce(v.adv_campaign_datetime_end, l.adv_campaign_datetime_end) as adv_campaign_datetime_end,
+    case when v.cancelled_at is not null then 'cancelled' else l.status end as status,
+    v.datetime_created as version, coalesce(v.versions, 1) as versions, to_json(v.cancelled_at) #>> '{}' as cancelled_at
+  from latest l left join offerstream_campaigns v using (adv_campaign_id)
 ), pushed as (
   select f.adv_campaign_id, sum(f.row_count)::bigint as n
   from offerstream_fanouts f join campaigns c using (adv_campaign_id) group by 1
@@ -36,7 +43,7 @@ with campaigns as (
   from per_client group by 1
 )
 select c.adv_campaign_id, c.restaurant_id, c.adv_campaign_content, c.adv_campaign_datetime_start, c.adv_campaign_datetime_end,
-  c.status, coalesce(p.n, 0) as pushed, ${FEEDBACK_KINDS.map(k => `pc."${k}"`).join(', ')}, pc.responded, pc.p50, pc.avg
+  c.status, c.version, c.versions, c.cancelled_at, coalesce(p.n, 0) as pushed, ${FEEDBACK_KINDS.map(k => `pc."${k}"`).join(', ')}, pc.responded, pc.p50, pc.avg
 from campaigns c left join pushed p using (adv_campaign_id) left join per_campaign pc using (adv_campaign_id)
 order by c.adv_campaign_datetime_start desc, c.adv_campaign_id`
 }
@@ -49,6 +56,9 @@ export function toStats(r: any): CampaignStats {
     content: r.adv_campaign_content,
     start: r.adv_campaign_datetime_start,
     end: r.adv_campaign_datetime_end,
+    version: r.version,
+    versions: r.versions,
+    cancelledAt: r.cancelled_at,
     status: r.status,
     pushed: r.pushed,
     feedback: Object.fromEntries(FEEDBACK_KINDS.map(k => [k, r[k] ?? 0])),

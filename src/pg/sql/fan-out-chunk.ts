@@ -8,17 +8,45 @@ export interface ChunkResult {
   inserted: number
   candidates: number
   finished: boolean
+  /**
+   * False when the campaign's row, as this chunk locked it, says it may not push now (cancelled, or
+   * its current version's window is not open): nothing was written and the event's progress did not move.
+   */
+  live: boolean
+  /** The campaign's row as locked: the caller decides the event's state from it when not live. */
+  campaign: { start: number | null; end: number | null; cancelled: boolean }
 }
 
+/** Where this chunk runs in time: the activity rule's inputs (src/core/activity.ts). */
+export interface ChunkClock {
+  nowSeconds: number
+  marginSeconds: number
+}
+
+// The campaign's row (offerstream_campaigns) is locked FOR SHARE first and everything pushed comes
+// from it: a cancel or a new version is an UPDATE of that row, so it waits until the transactions
+// holding it (this chunk's) commit, and a chunk that locks the row after such an UPDATE committed
+// reads the row as it left it (READ COMMITTED re-reads a row it locks), even if its statement
+// began before. Hence the hard line: no push of a campaign commits after its cancel. FOR KEY SHARE
+// would not do: a plain UPDATE of non-key columns takes FOR NO KEY UPDATE, which does not conflict
+// with it. "live" restates activity.ts's rule (start <= now <= end - margin) for the version just
+// locked, so a window moved by an update binds this very chunk; the writer applies the rule itself
+// to the row returned when the chunk was not live.
+//
 // Candidates: the restaurant's distinct clients after the resume point, in client order (an
 // index-only scan of subscribers_restaurants_restaurant_client). When the campaign was fanned out
 // before by another event (a re-send), clients it already reached are anti-joined away through the
 // earlier fan-outs' id ranges (the "prior" CTE), so no per-row unique index is needed on subscribers_feedback.
 function chunkSql(resume: boolean, resent: boolean): string {
   return `
-with cand as (
+with camp as (
+  select * from offerstream_campaigns where adv_campaign_id = $4 for share
+), live as (
+  select * from camp
+  where cancelled_at is null and adv_campaign_datetime_start <= $5 and $5 <= adv_campaign_datetime_end - $6
+), cand as (
   select distinct s.client_id from subscribers_restaurants s
-  where s.restaurant_id = $2 ${resume ? 'and s.client_id > $4' : ''}
+  where s.restaurant_id = $2 and exists (select 1 from live) ${resume ? 'and s.client_id > $7' : ''}
   order by s.client_id limit $3
 )${
     resent
@@ -43,10 +71,10 @@ with cand as (
   insert into subscribers_feedback (restaurant_id, adv_campaign_id, adv_campaign_content, adv_campaign_owner,
     adv_campaign_owner_contact, adv_campaign_datetime_start, adv_campaign_datetime_end, datetime_created,
     client_id, trigger_datetime_created, feedback)
-  select e.restaurant_id, e.adv_campaign_id, e.adv_campaign_content, e.adv_campaign_owner,
-    e.adv_campaign_owner_contact, e.adv_campaign_datetime_start, e.adv_campaign_datetime_end, e.datetime_created,
+  select e.restaurant_id, e.adv_campaign_id, v.adv_campaign_content, v.adv_campaign_owner,
+    v.adv_campaign_owner_contact, v.adv_campaign_datetime_start, v.adv_campaign_datetime_end, v.datetime_created,
     c.client_id, e.trigger_datetime_created, null
-  from cand c cross join offerstream_events e
+  from cand c cross join live v cross join offerstream_events e
   where e.id = $1 ${resent ? `and not exists (select 1 from prior p where p.client_id = c.client_id)` : ''}
   order by c.client_id
   returning id
@@ -62,11 +90,14 @@ with cand as (
   update offerstream_events set
     fanout_after = coalesce((select client_id from cand order by client_id desc limit 1), fanout_after),
     pushed = pushed + (select count(*) from ins),
-    status = case when (select count(*) from cand) < $3 then '${DONE}' else status end
+    status = case when (select count(*) from cand) < $3 and exists (select 1 from live) then '${DONE}' else status end
   where id = $1
 )
 select (select count(*) from cand)::int as candidates,
-       (select coalesce(sum(row_count), 0) from range)::int as inserted`
+       (select coalesce(sum(row_count), 0) from range)::int as inserted,
+       exists (select 1 from live) as live,
+       (select adv_campaign_datetime_start from camp) as start, (select adv_campaign_datetime_end from camp) as "end",
+       coalesce((select cancelled_at is not null from camp), true) as cancelled`
 }
 
 const SQL = new Map<string, string>()
@@ -76,15 +107,28 @@ for (const resume of [false, true]) for (const resent of [false, true]) SQL.set(
  * Writes the next chunk of one campaign's fan-out into subscribers_feedback, records the id range,
  * and moves the event's resume point, in one statement. Must run inside the writer's transaction.
  */
-export async function fanOutChunk(client: Db, event: FanningEvent, chunkSize: number): Promise<ChunkResult> {
+export async function fanOutChunk(client: Db, event: FanningEvent, chunkSize: number, at: ChunkClock): Promise<ChunkResult> {
   const resume = event.fanoutAfter !== null
-  const values: unknown[] = [event.id, event.restaurantId, chunkSize]
+  const values: unknown[] = [event.id, event.restaurantId, chunkSize, event.campaignId, at.nowSeconds, at.marginSeconds]
   if (resume) values.push(event.fanoutAfter)
-  const { rows } = await client.query<{ candidates: number; inserted: number }>({
+  const { rows } = await client.query<{
+    candidates: number
+    inserted: number
+    live: boolean
+    start: number | null
+    end: number | null
+    cancelled: boolean
+  }>({
     name: `offerstream_fan_out_${resume}_${event.resent}`,
     text: SQL.get(`${resume}${event.resent}`)!,
     values,
   })
   const r = rows[0]!
-  return { inserted: r.inserted, candidates: r.candidates, finished: r.candidates < chunkSize }
+  return {
+    inserted: r.inserted,
+    candidates: r.candidates,
+    finished: r.live && r.candidates < chunkSize,
+    live: r.live,
+    campaign: { start: r.start, end: r.end, cancelled: r.cancelled },
+  }
 }

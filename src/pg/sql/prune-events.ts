@@ -16,7 +16,7 @@ interface PruneEventsResult {
 const SQL = `
 with doomed as (
   select e.id, e.adv_campaign_id, e.adv_campaign_datetime_end from offerstream_events e
-  where e.id > $1 and e.status in ('done', 'expired') and e.adv_campaign_datetime_end < $2
+  where e.id > $1 and e.status in ('done', 'expired', 'cancelled') and e.adv_campaign_datetime_end < $2
     and not exists (select 1 from offerstream_fanouts x
                     where x.adv_campaign_id = e.adv_campaign_id and x.event_id = e.id
                       and x.last_id > coalesce(($3::bigint[])[x.shard + 1], 0))

@@ -5,7 +5,7 @@ import type { Db } from '../db.ts'
 const SQL = `
 with ev as (
   select e.id, e.adv_campaign_id from offerstream_events e
-  where e.status in ('done', 'expired') and e.adv_campaign_datetime_end < $1
+  where e.status in ('done', 'expired', 'cancelled') and e.adv_campaign_datetime_end < $1
     and not exists (select 1 from offerstream_fanouts x
                     where x.adv_campaign_id = e.adv_campaign_id and x.event_id = e.id
                       and x.last_id > coalesce(($2::bigint[])[x.shard + 1], 0))

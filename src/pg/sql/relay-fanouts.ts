@@ -22,12 +22,20 @@ export interface RelayFanout {
 // values of the outer row, so PostgreSQL runs it once per range before touching the table.
 const SQL = `
 with f as (
+  -- The fields the chunk pushed, read from its first row (issue 17: a chunk pushes the campaign's
+  -- version current when it ran, which may not be its event's own), so both sinks carry the same
+  -- version of every push; the trigger is the fan-out event's. The event's fields only if that row is gone.
   select x.first_id, x.last_id, x.event_id, e.trigger_datetime_created, e.restaurant_id, e.adv_campaign_id,
-    e.adv_campaign_content, e.adv_campaign_owner, e.adv_campaign_owner_contact,
-    e.adv_campaign_datetime_start, e.adv_campaign_datetime_end, e.datetime_created,
+    coalesce(v.adv_campaign_content, e.adv_campaign_content) as adv_campaign_content,
+    case when v.id is null then e.adv_campaign_owner else v.adv_campaign_owner end as adv_campaign_owner,
+    case when v.id is null then e.adv_campaign_owner_contact else v.adv_campaign_owner_contact end as adv_campaign_owner_contact,
+    coalesce(v.adv_campaign_datetime_start, e.adv_campaign_datetime_start) as adv_campaign_datetime_start,
+    coalesce(v.adv_campaign_datetime_end, e.adv_campaign_datetime_end) as adv_campaign_datetime_end,
+    coalesce(v.datetime_created, e.datetime_created) as datetime_created,
     greatest(extract(epoch from e.received_at) * 1000, e.adv_campaign_datetime_start * 1000.0)::float8 as due_at_ms,
     e.source_topic, e.source_partition, e.source_offset::text as source_offset
   from offerstream_fanouts x join offerstream_events e on e.id = x.event_id
+  left join subscribers_feedback v on v.id = x.first_id
   where x.shard = $3
     and x.first_id >= coalesce((select max(first_id) from offerstream_fanouts where shard = $3 and first_id <= $1), 0)
     and x.last_id > $1

@@ -1,8 +1,8 @@
-import type { RuledState } from '../../core/campaign-state.ts'
+import type { SettableState } from '../../core/campaign-state.ts'
 import type { Db } from '../db.ts'
 
 /** Gives events the state the caller decided, and their trigger time when one is given. */
-export async function setEventState(client: Db, ids: number[], state: RuledState, trigger: number | null): Promise<void> {
+export async function setEventState(client: Db, ids: number[], state: SettableState, trigger: number | null): Promise<void> {
   if (ids.length === 0) return
   await client.query({
     name: 'offerstream_set_event_state',

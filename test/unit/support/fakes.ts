@@ -1,13 +1,15 @@
 // In-memory stand-ins for the writer's and relay's ports, and a clock tests move by hand.
 import { randomUUID } from 'node:crypto'
-import type { RuledState } from '../../../src/core/campaign-state.ts'
+import { stateAt } from '../../../src/core/activity.ts'
+import type { RuledState, SettableState } from '../../../src/core/campaign-state.ts'
+import type { Rejection } from '../../../src/core/reject-reason.ts'
 import { ErrorCodes, OfferstreamError } from '../../../src/errors.ts'
 import type { InputRecord } from '../../../src/kafka/input-source.ts'
 import type { OutMessage } from '../../../src/kafka/output-producer.ts'
 import type { RelayCursor } from '../../../src/kafka/relay-cursor.ts'
 import type { ChunkResult } from '../../../src/pg/sql/fan-out-chunk.ts'
 import type { FanningEvent } from '../../../src/pg/sql/fanning-events.ts'
-import type { EventRow } from '../../../src/pg/sql/insert-events.ts'
+import type { CancelRow, EventRow } from '../../../src/pg/sql/insert-events.ts'
 import type { RejectRow } from '../../../src/pg/sql/insert-rejects.ts'
 import type { FeedbackResult } from '../../../src/pg/sql/record-feedback.ts'
 import type { RelayFanout } from '../../../src/pg/sql/relay-fanouts.ts'
@@ -93,7 +95,18 @@ export interface StoredEvent {
   fanoutAfter: string | null
 }
 
+/** offerstream_campaigns in memory: the restaurant, the winning version's window and the cancel. */
+export interface MemCampaign {
+  restaurantId: string
+  start: number | null
+  end: number | null
+  created: number | null
+  versionId: number | null
+  cancelled: boolean
+}
+
 interface WriterState {
+  campaigns: Record<string, MemCampaign>
   events: StoredEvent[]
   rejects: string[]
   feedback: Array<{ id: number; eventId: number; clientId: string }>
@@ -101,7 +114,7 @@ interface WriterState {
 
 /** The ingest stage's and a shard writer's tables in memory. A failed transaction leaves no trace, as in PostgreSQL. */
 export class MemWriterStore implements WriterStore, IngestStore {
-  state: WriterState = { events: [], rejects: [], feedback: [] }
+  state: WriterState = { campaigns: {}, events: [], rejects: [], feedback: [] }
   subscribers = new Map<string, string[]>()
   /** Errors the next transactions throw before doing anything, one each. */
   failures: OfferstreamError[] = []
@@ -122,7 +135,21 @@ export class MemWriterStore implements WriterStore, IngestStore {
     const id = this.state.events.length + 1
     const event = { id, position: `seeded-${id}`, campaignId: randomUUID(), trigger: null, fanoutAfter: null, ...e }
     this.state.events.push(event)
+    this.state.campaigns[event.campaignId] = {
+      restaurantId: e.restaurantId,
+      start: e.start,
+      end: e.end,
+      created: 0,
+      versionId: id,
+      cancelled: false,
+    }
     return event
+  }
+
+  campaign(campaignId: string): MemCampaign {
+    const c = this.state.campaigns[campaignId]
+    if (!c) throw new Error(`no campaign ${campaignId}`)
+    return c
   }
 
   event(id: number): StoredEvent {
@@ -151,11 +178,38 @@ export class MemWriterStore implements WriterStore, IngestStore {
     }
   }
 
-  store(events: EventRow[], rejects: RejectRow[]) {
-    return this.transaction(async () => ({ rows: this.#insertEvents(events), rejected: this.#insertRejects(rejects) }))
+  store(events: EventRow[], rejects: RejectRow[], cancels: CancelRow[] = []) {
+    return this.transaction(async () => {
+      const mismatched: Rejection[] = []
+      const rows = this.#insertEvents(events, mismatched)
+      let applied = 0
+      for (const k of cancels) {
+        const c = this.#claim(k.cancel.campaignId, k.cancel.restaurantId)
+        if (!c) mismatched.push({ code: 'restaurant_mismatch', reason: 'another restaurant' })
+        else {
+          c.cancelled = true
+          applied++
+        }
+      }
+      return { rows, rejected: this.#insertRejects(rejects) + mismatched.length, mismatched, cancels: applied }
+    })
   }
 
-  #insertEvents(rows: EventRow[]) {
+  /** The campaign's row, created for the restaurant if new; undefined when it is another restaurant's. */
+  #claim(campaignId: string, restaurantId: string): MemCampaign | undefined {
+    const c = this.state.campaigns[campaignId] ?? {
+      restaurantId,
+      start: null,
+      end: null,
+      created: null,
+      versionId: null,
+      cancelled: false,
+    }
+    this.state.campaigns[campaignId] = c
+    return c.restaurantId === restaurantId ? c : undefined
+  }
+
+  #insertEvents(rows: EventRow[], mismatched: Rejection[]) {
     const s = () => this.state
     const out: Array<{ id: number; status: string }> = []
     for (const r of rows) {
@@ -163,6 +217,13 @@ export class MemWriterStore implements WriterStore, IngestStore {
       if (s().events.some(e => e.position === position)) continue
       const id = s().events.length + 1
       const c = r.campaign
+      const row = this.#claim(c.campaignId, c.restaurantId)
+      if (!row) {
+        mismatched.push({ code: 'restaurant_mismatch', reason: 'another restaurant' })
+        continue
+      }
+      if (row.versionId === null || c.created >= (row.created ?? 0))
+        Object.assign(row, { start: c.start, end: c.end, created: c.created, versionId: id })
       s().events.push({
         id,
         position,
@@ -196,9 +257,10 @@ export class MemWriterStore implements WriterStore, IngestStore {
     return {
       dueCampaigns: async (nowSeconds: number): Promise<DueCampaign[]> =>
         s()
-          .events.filter(e => e.status === 'pending' && e.start <= nowSeconds)
-          .map(e => ({ id: e.id, start: e.start, end: e.end })),
-      setState: async (ids: number[], state: RuledState, trigger: number | null) => {
+          .events.map(e => ({ e, c: this.campaign(e.campaignId) }))
+          .filter(({ e, c }) => e.status === 'pending' && (c.cancelled || (c.start ?? Infinity) <= nowSeconds))
+          .map(({ e, c }) => ({ id: e.id, start: c.start, end: c.end, cancelled: c.cancelled })),
+      setState: async (ids: number[], state: SettableState, trigger: number | null) => {
         for (const e of s().events)
           if (ids.includes(e.id)) {
             e.status = state
@@ -208,7 +270,7 @@ export class MemWriterStore implements WriterStore, IngestStore {
       nextPendingStart: async () => {
         const starts = s()
           .events.filter(e => e.status === 'pending')
-          .map(e => e.start)
+          .map(e => this.campaign(e.campaignId).start ?? Infinity)
         return starts.length ? Math.min(...starts) : null
       },
       // WriterTx's contract: one round per transaction, read at the first call.
@@ -217,18 +279,31 @@ export class MemWriterStore implements WriterStore, IngestStore {
           .events.filter(e => e.status === 'fanning')
           .sort((a, b) => Number(a.id <= afterId) - Number(b.id <= afterId) || a.id - b.id)
           .slice(0, limit)
-          .map(e => ({
-            id: e.id,
-            restaurantId: e.restaurantId,
-            campaignId: e.campaignId,
-            start: e.start,
-            end: e.end,
-            fanoutAfter: e.fanoutAfter,
-            resent: s().events.some(o => o.campaignId === e.campaignId && o.id !== e.id),
-          }))
+          .flatMap(e => {
+            const c = this.campaign(e.campaignId)
+            if (!c) return []
+            return [
+              {
+                id: e.id,
+                restaurantId: e.restaurantId,
+                campaignId: e.campaignId,
+                start: c.start,
+                end: c.end,
+                cancelled: c.cancelled,
+                fanoutAfter: e.fanoutAfter,
+                resent: s().events.some(o => o.campaignId === e.campaignId && o.id !== e.id),
+              },
+            ]
+          })
         return round.shift() ?? null
       },
-      fanOutChunk: async (event: FanningEvent, size: number): Promise<ChunkResult> => {
+      fanOutChunk: async (event: FanningEvent, size: number, at): Promise<ChunkResult> => {
+        // As the statement: the campaign's row as it is now decides, not the round's copy.
+        const c = this.campaign(event.campaignId)
+        const campaign = { start: c.start, end: c.end, cancelled: c.cancelled }
+        const live =
+          !c.cancelled && c.start !== null && c.end !== null && stateAt(c.start, c.end, at.nowSeconds, at.marginSeconds) === 'fanning'
+        if (!live) return { inserted: 0, candidates: 0, finished: false, live, campaign }
         const all = this.subscribers.get(event.restaurantId) ?? []
         const candidates = all.filter(c => event.fanoutAfter === null || c > event.fanoutAfter).slice(0, size)
         for (const clientId of candidates) s().feedback.push({ id: s().feedback.length + 1, eventId: event.id, clientId })
@@ -238,7 +313,7 @@ export class MemWriterStore implements WriterStore, IngestStore {
         if (finished) stored.status = 'done'
         chunks.push([event.id, candidates.length])
         this.afterChunk?.(event.id)
-        return { inserted: candidates.length, candidates: candidates.length, finished }
+        return { inserted: candidates.length, candidates: candidates.length, finished, live, campaign }
       },
     }
   }

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, before, test } from 'node:test'
+import { buildControlsWorkload, checkControls } from '../../chaos/lib/controls-run.ts'
+import { scaleRun } from '../../chaos/lib/scale-run.ts'
+import { createFixture, type Fixture } from '../../testkit/fixture.ts'
+import { createRng } from '../../testkit/rng.ts'
+
+// Short version of `npm run chaos -- --scenario controls` (issue 17): three instances on a
+// 12-partition input whose campaigns get cancels (before and after them) and updates, one SIGKILL +
+// restart and one SIGSTOP past the session timeout. Which pairs must, may and must not exist comes
+// from the input alone (chaos/lib/controls-run.ts).
+let fx: Fixture
+before(async () => {
+  fx = await createFixture({
+    OFFERSTREAM_TOPIC_PARTITIONS: '12',
+    OFFERSTREAM_FANOUT_CHUNK: '1000',
+    OFFERSTREAM_RELAY_BATCH: '1500',
+    OFFERSTREAM_INGEST_BATCH: '2',
+    OFFERSTREAM_LOG_LEVEL: 'info',
+  })
+})
+after(async () => fx?.cleanup())
+
+test('cancels and updates under a SIGKILL and a SIGSTOP, 3 instances: both sinks agree and obey every cancel and version', async () => {
+  const seed = Date.now() % 1_000_000
+  const rng = createRng(seed)
+  const w = buildControlsWorkload({ pushes: 20000, partitions: 12, rng })
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'chaos-controls-'))
+  let why: Record<string, number> = {}
+  const r = await scaleRun(fx, w, {
+    instances: 3,
+    kills: 1,
+    stops: 1,
+    stopMs: 11000,
+    rng,
+    runDir,
+    timeoutMs: 180000,
+    checkSinks: async ms => {
+      const report = await checkControls(fx, w, ms)
+      why = report.why
+      return report
+    },
+  })
+  const context = `seed ${seed}, plan ${JSON.stringify(Object.fromEntries([...w.plan.values()].map(k => [k, [...w.plan.values()].filter(x => x === k).length])))}, logs in ${runDir}, why ${JSON.stringify(why)}`
+  assert.ok(w.plan.size > 0, `the workload has cancels or updates: ${context}`)
+  assert.deepEqual([r.kills, r.stops, r.crashes], [1, 1, 0], context)
+  const exact = (t: typeof r.sinks.pg) => t.missing === 0 && t.duplicated === 0 && t.unexpected === 0 && t.total === r.sinks.expected
+  assert.ok(exact(r.sinks.pg) && exact(r.sinks.kafka), `${JSON.stringify(r.sinks)} ${context}`)
+  assert.ok(r.sinks.expected >= w.expected.size, 'every pair owed is there')
+  assert.equal(r.dlq.received, 0, context)
+  assert.ok(r.cleanExit, context)
+  rmSync(runDir, { recursive: true, force: true })
+})
