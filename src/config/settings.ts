@@ -249,6 +249,19 @@ export const SETTINGS = {
     max: 256,
     help: 'Fan-out transactions one instance runs at once, whatever the number of shards it owns.',
   },
+  // Issue 17: frequency caps. Off by default: the fan-out then runs exactly the statement it ran before.
+  frequencyCap: {
+    env: 'OFFERSTREAM_FREQUENCY_CAP',
+    kind: 'string',
+    default: '',
+    help: 'At most N pushes per client in any rolling window of DURATION across all restaurants, as N/DURATION (3/24h); pushes over it are dropped and recorded as suppressed. Empty or off: no cap.',
+  },
+  restaurantCap: {
+    env: 'OFFERSTREAM_RESTAURANT_CAP',
+    kind: 'string',
+    default: '',
+    help: 'The same per client per restaurant, as N/DURATION (1/12h). Empty or off: no cap.',
+  },
 } as const satisfies Record<string, Spec>
 
 export type SettingName = keyof typeof SETTINGS

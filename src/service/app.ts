@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import { capsOf } from '../config/load-config.ts'
 import type { Config } from '../config/settings.ts'
 import type { OfferstreamError } from '../errors.ts'
 import { startHttp } from '../http/server.ts'
@@ -86,7 +87,7 @@ export async function startService(config: Config, log: Logger, cancel?: AbortSi
         checkOwner: () => owner.check(shard, epoch),
       })
       const writer = new Writer({
-        store: new PgWriterStore(pool, shard, epoch),
+        store: new PgWriterStore(pool, shard, epoch, capsOf(config)),
         config,
         log: shardLog,
         metrics,

@@ -167,7 +167,7 @@ export class Writer {
     const startedAt = this.#d.clock.now()
     const results = await this.#d.store
       .transaction(async tx => {
-        const done: Array<{ expired: boolean; inserted: number; campaignId: string; finished: boolean }> = []
+        const done: Array<{ expired: boolean; inserted: number; suppressed: number; campaignId: string; finished: boolean }> = []
         const seen = new Set<number>()
         let budget = config.fanoutChunk
         while (done.length < MAX_EVENTS_PER_TX && budget >= MIN_CHUNK) {
@@ -182,12 +182,13 @@ export class Writer {
           this.#lastFanned = event.id
           if (stateAt(event.start, event.end, now, config.activeMarginSeconds) === 'expired') {
             await tx.setState([event.id], 'expired', null)
-            done.push({ expired: true, inserted: 0, campaignId: event.campaignId, finished: true })
+            done.push({ expired: true, inserted: 0, suppressed: 0, campaignId: event.campaignId, finished: true })
             continue
           }
           const r = await tx.fanOutChunk(event, budget)
-          budget -= r.inserted
-          done.push({ expired: false, inserted: r.inserted, campaignId: event.campaignId, finished: r.finished })
+          // Suppressed pairs are rows too (offerstream_suppressed): they use up the transaction's budget.
+          budget -= r.inserted + r.suppressed
+          done.push({ ...r, expired: false, campaignId: event.campaignId })
         }
         return done
       })
@@ -197,14 +198,17 @@ export class Writer {
     if (exhausted && this.#wakes === wakes) this.#hasFanning = false
     if (results.length === 0) return
     let inserted = 0
+    let suppressed = 0
     for (const result of results) {
       inserted += result.inserted
+      suppressed += result.suppressed
       if (result.expired) {
         metrics.campaignsExpired.inc()
         this.#d.log.info({ campaign: result.campaignId }, 'campaign passed end minus margin during fan-out; stopped')
       }
     }
     this.#d.log.debug({ campaigns: results.length, inserted, txMs: this.#d.clock.now() - startedAt }, 'fan-out transaction committed')
+    if (suppressed > 0) metrics.pushesSuppressed.inc(suppressed)
     if (inserted > 0) {
       metrics.pushesWritten.inc(inserted)
       this.#d.onWritten()

@@ -79,7 +79,7 @@ test('a campaign with one event is not treated as re-sent, and a chunk smaller t
     return { resent: e.resent, chunk: await fanOutChunk(client, e, 10) }
   })
   assert.equal(result.resent, false)
-  assert.deepEqual(result.chunk, { inserted: 3, candidates: 3, finished: true })
+  assert.deepEqual(result.chunk, { inserted: 3, suppressed: 0, candidates: 3, finished: true })
   const { rows } = await fx.pool.query('select status, pushed from offerstream_events where adv_campaign_id = $1', [campaign])
   assert.deepEqual(rows, [{ status: 'done', pushed: 3 }])
 })

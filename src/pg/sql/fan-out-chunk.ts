@@ -1,4 +1,5 @@
 import type { CampaignState } from '../../core/campaign-state.ts'
+import { type Caps, capsOn, NO_CAPS } from '../../core/frequency-cap.ts'
 import type { Db } from '../db.ts'
 import type { FanningEvent } from './fanning-events.ts'
 
@@ -6,6 +7,8 @@ const DONE: CampaignState = 'done'
 
 export interface ChunkResult {
   inserted: number
+  /** Pairs the frequency caps kept from being pushed (recorded in offerstream_suppressed). */
+  suppressed: number
   candidates: number
   finished: boolean
 }
@@ -14,7 +17,8 @@ export interface ChunkResult {
 // index-only scan of subscribers_restaurants_restaurant_client). When the campaign was fanned out
 // before by another event (a re-send), clients it already reached are anti-joined away through the
 // earlier fan-outs' id ranges (the "prior" CTE), so no per-row unique index is needed on subscribers_feedback.
-function chunkSql(resume: boolean, resent: boolean): string {
+function chunkSql(resume: boolean, resent: boolean, caps: Caps): string {
+  const capped = capsOn(caps)
   return `
 with cand as (
   select distinct s.client_id from subscribers_restaurants s
@@ -37,17 +41,20 @@ with cand as (
     select r.client_id from subscribers_feedback r
     where r.id between x.first_id and x.last_id and r.adv_campaign_id = x.adv_campaign_id offset 0) f
   where x.adv_campaign_id = (select adv_campaign_id from offerstream_events where id = $1)
+  union all -- and the pairs a frequency cap suppressed: dropped, never retried (000006_frequency_cap.sql)
+  select s.client_id from offerstream_suppressed s
+  where s.adv_campaign_id = (select adv_campaign_id from offerstream_events where id = $1)
 )`
       : ''
-  }, ins as (
+  }${capped ? capSql(resent, caps) : ''}, ins as (
   insert into subscribers_feedback (restaurant_id, adv_campaign_id, adv_campaign_content, adv_campaign_owner,
     adv_campaign_owner_contact, adv_campaign_datetime_start, adv_campaign_datetime_end, datetime_created,
     client_id, trigger_datetime_created, feedback)
   select e.restaurant_id, e.adv_campaign_id, e.adv_campaign_content, e.adv_campaign_owner,
     e.adv_campaign_owner_contact, e.adv_campaign_datetime_start, e.adv_campaign_datetime_end, e.datetime_created,
     c.client_id, e.trigger_datetime_created, null
-  from cand c cross join offerstream_events e
-  where e.id = $1 ${resent ? `and not exists (select 1 from prior p where p.client_id = c.client_id)` : ''}
+  from ${capped ? 'decided' : 'cand'} c cross join offerstream_events e
+  where e.id = $1 ${capped ? 'and c.verdict is null' : resent ? `and not exists (select 1 from prior p where p.client_id = c.client_id)` : ''}
   order by c.client_id
   returning id
 ), range as (
@@ -66,25 +73,74 @@ with cand as (
   where id = $1
 )
 select (select count(*) from cand)::int as candidates,
-       (select coalesce(sum(row_count), 0) from range)::int as inserted`
+       (select coalesce(sum(row_count), 0) from range)::int as inserted,
+       ${capped ? '(select count(*) from suppressed)' : '0'}::int as suppressed`
 }
 
+// Entries of the per-client history stay this long before the oldest push still possible: room for
+// clock differences between the instances that stamp trigger times and PostgreSQL's now().
+const CLOCK_SLACK_SECONDS = 3600
+
+/**
+ * The caps' CTEs between `cand` and `ins`. Each candidate not reached before is upserted into its
+ * client's offerstream_cap_history row in client order: ON CONFLICT DO UPDATE takes the row lock and
+ * computes the verdict on the row's latest committed version (not this statement's snapshot), so a
+ * concurrent fan-out of another shard that pushed the client is counted once it commits. Clients
+ * are locked in client_id order within a statement; the writer also takes CAP_LOCK before its first
+ * chunk (src/pg/sql/lock-caps.ts), so a transaction never waits for a client row while holding
+ * others from an earlier statement. Only integers are inlined.
+ */
+function capSql(resent: boolean, caps: Caps): string {
+  const int = (n: number | undefined) => (n === undefined ? 'null' : String(Math.trunc(n)))
+  const { frequency: f, restaurant: r } = caps
+  const window = Math.max(f?.windowSeconds ?? 0, r?.windowSeconds ?? 0)
+  return `, fresh as (
+  select c.client_id from cand c ${resent ? 'where not exists (select 1 from prior p where p.client_id = c.client_id)' : ''}
+), keep as (
+  -- The oldest trigger time a push may still get: a fan-out in progress, or one that starts later.
+  select least(min(trigger_datetime_created), extract(epoch from now())::bigint - ${CLOCK_SLACK_SECONDS}) - ${window} as keep_from
+  from offerstream_events where status = 'fanning'
+), decided as (
+  insert into offerstream_cap_history as h (client_id, times, restaurants)
+  select f.client_id, array[e.trigger_datetime_created], array[e.restaurant_id]
+  from fresh f cross join offerstream_events e where e.id = $1
+  order by f.client_id
+  on conflict (client_id) do update set (times, restaurants, verdict) = (
+    select p.times, p.restaurants, p.verdict from offerstream_cap_push(h.times, h.restaurants, excluded.times[1],
+      excluded.restaurants[1], ${int(f?.limit)}, ${int(f?.windowSeconds)}, ${int(r?.limit)}, ${int(r?.windowSeconds)},
+      (select keep_from from keep)) p)
+  returning h.client_id, h.verdict
+), suppressed as (
+  insert into offerstream_suppressed (event_id, adv_campaign_id, client_id, restaurant_id, rule, trigger_datetime_created,
+    adv_campaign_datetime_end)
+  select $1, e.adv_campaign_id, d.client_id, e.restaurant_id, d.verdict, e.trigger_datetime_created, e.adv_campaign_datetime_end
+  from decided d cross join offerstream_events e where e.id = $1 and d.verdict is not null
+  returning 1
+)`
+}
+
+const capsKey = (c: Caps) =>
+  `${c.frequency?.limit}_${c.frequency?.windowSeconds}_${c.restaurant?.limit}_${c.restaurant?.windowSeconds}`.replaceAll('undefined', 'off')
 const SQL = new Map<string, string>()
-for (const resume of [false, true]) for (const resent of [false, true]) SQL.set(`${resume}${resent}`, chunkSql(resume, resent))
+function sqlFor(resume: boolean, resent: boolean, caps: Caps): { name: string; text: string } {
+  const name = `offerstream_fan_out_${resume}_${resent}${capsOn(caps) ? `_cap_${capsKey(caps)}` : ''}`
+  let text = SQL.get(name)
+  if (text === undefined) SQL.set(name, (text = chunkSql(resume, resent, caps)))
+  return { name, text }
+}
 
 /**
  * Writes the next chunk of one campaign's fan-out into subscribers_feedback, records the id range,
  * and moves the event's resume point, in one statement. Must run inside the writer's transaction.
  */
-export async function fanOutChunk(client: Db, event: FanningEvent, chunkSize: number): Promise<ChunkResult> {
+export async function fanOutChunk(client: Db, event: FanningEvent, chunkSize: number, caps: Caps = NO_CAPS): Promise<ChunkResult> {
   const resume = event.fanoutAfter !== null
   const values: unknown[] = [event.id, event.restaurantId, chunkSize]
   if (resume) values.push(event.fanoutAfter)
-  const { rows } = await client.query<{ candidates: number; inserted: number }>({
-    name: `offerstream_fan_out_${resume}_${event.resent}`,
-    text: SQL.get(`${resume}${event.resent}`)!,
+  const { rows } = await client.query<{ candidates: number; inserted: number; suppressed: number }>({
+    ...sqlFor(resume, event.resent, caps),
     values,
   })
   const r = rows[0]!
-  return { inserted: r.inserted, candidates: r.candidates, finished: r.candidates < chunkSize }
+  return { inserted: r.inserted, suppressed: r.suppressed, candidates: r.candidates, finished: r.candidates < chunkSize }
 }

@@ -223,7 +223,7 @@ export class MemWriterStore implements WriterStore, IngestStore {
         if (finished) stored.status = 'done'
         chunks.push([event.id, candidates.length])
         this.afterChunk?.(event.id)
-        return { inserted: candidates.length, candidates: candidates.length, finished }
+        return { inserted: candidates.length, suppressed: 0, candidates: candidates.length, finished }
       },
     }
   }

@@ -1,0 +1,278 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { after, before, test } from 'node:test'
+import { type CapPush, type Caps, capAdmits, capVerdict, maxInWindow } from '../../src/core/frequency-cap.ts'
+import type { OfferstreamError } from '../../src/errors.ts'
+import { translatePgError } from '../../src/pg/pg-errors.ts'
+import { PgShardOwner } from '../../src/pg/shard-owner.ts'
+import { fanOutChunk } from '../../src/pg/sql/fan-out-chunk.ts'
+import { fanningRoundRobin } from '../../src/pg/sql/fanning-events.ts'
+import { insertEvents } from '../../src/pg/sql/insert-events.ts'
+import { withTransaction } from '../../src/pg/transaction.ts'
+import { PgWriterStore } from '../../src/pg/writer-store.ts'
+import { createFixture, type Fixture } from '../../testkit/fixture.ts'
+
+// The caps in PostgreSQL: the SQL rule agrees with core's, and fan-outs of different shards running
+// at the same time over the same clients never let a client exceed a cap, never both push and
+// suppress a pair, and leave every pair pushed or suppressed.
+let fx: Fixture
+before(async () => {
+  fx = await createFixture()
+  await new PgShardOwner(fx.pool).setup(fx.config.shards)
+})
+after(async () => fx?.cleanup())
+
+// A small deterministic generator, so a failure can be replayed.
+function rng(seed: number) {
+  let s = seed >>> 0
+  return (n: number) => {
+    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0
+    return s % n
+  }
+}
+
+test('offerstream_cap_push gives the verdict of core capVerdict on random histories', async () => {
+  const r = rng(17)
+  const rest = [randomUUID(), randomUUID()]
+  const cases = Array.from({ length: 400 }, () => {
+    const history: CapPush[] = Array.from({ length: r(9) }, () => ({ at: 1000 + r(120), restaurantId: rest[r(2)]! }))
+    const caps: Caps = {
+      frequency: r(4) === 0 ? null : { limit: 1 + r(4), windowSeconds: 1 + r(60) },
+      restaurant: r(3) === 0 ? null : { limit: 1 + r(3), windowSeconds: 1 + r(90) },
+    }
+    return { history, at: 1000 + r(120), restaurantId: rest[r(2)]!, caps }
+  })
+  const { rows } = await fx.pool.query<{ verdict: string | null; times: string[] }>(
+    `select p.verdict, p.times from jsonb_array_elements($1::jsonb) with ordinality c(v, n)
+     cross join lateral offerstream_cap_push(
+       array(select (h->>'at')::bigint from jsonb_array_elements(c.v->'history') h),
+       array(select (h->>'restaurantId')::uuid from jsonb_array_elements(c.v->'history') h),
+       (c.v->>'at')::bigint, (c.v->>'restaurantId')::uuid,
+       (c.v->'caps'->'frequency'->>'limit')::int, (c.v->'caps'->'frequency'->>'windowSeconds')::bigint,
+       (c.v->'caps'->'restaurant'->>'limit')::int, (c.v->'caps'->'restaurant'->>'windowSeconds')::bigint, 0) p
+     order by c.n`,
+    [JSON.stringify(cases)],
+  )
+  let suppressed = 0
+  cases.forEach((c, i) => {
+    const want = capVerdict(c.history, c.at, c.restaurantId, c.caps)
+    assert.equal(rows[i]!.verdict, want, `case ${i}: ${JSON.stringify(c)}`)
+    assert.equal(rows[i]!.times.length, c.history.length + (want === null ? 1 : 0), `case ${i}: pushed, so recorded`)
+    if (want) suppressed++
+  })
+  assert.ok(suppressed > 50 && suppressed < 350, `both verdicts are exercised (${suppressed} of 400 suppressed)`)
+})
+
+test('offerstream_cap_push drops entries before keep_from only once the history is longer than the caps need', async () => {
+  const rest = randomUUID()
+  const times = Array.from({ length: 12 }, (_, i) => 1000 + i * 100)
+  const q = (keepFrom: number, at: number) =>
+    fx.pool.query<{ times: string[]; verdict: string | null }>(
+      'select times, verdict from offerstream_cap_push($1::bigint[], array_fill($2::uuid, array[12]), $3, $2, 2, 150, null, null, $4)',
+      [times, rest, at, keepFrom],
+    )
+  const trimmed = (await q(1950, 2200)).rows[0]!
+  assert.deepEqual(trimmed.times.map(Number), [...times.filter(t => t >= 1950), 2200])
+  assert.equal(trimmed.verdict, null)
+  const over = (await q(1950, 2090)).rows[0]!
+  assert.equal(over.verdict, 'frequency_cap', '2000 and 2100 are within 150 s of 2090')
+  assert.equal(capAdmits([2000, 2100], 2090, { limit: 2, windowSeconds: 150 }), false)
+})
+
+interface World {
+  caps: Caps
+  restaurants: string[]
+  /** restaurant -> its clients */
+  audience: Map<string, string[]>
+  campaigns: Array<{ campaignId: string; restaurantId: string; trigger: number; shard: number }>
+}
+
+let offset = 0
+async function setUpWorld(seed: number, shards: number[], campaignsPerShard: number, caps: Caps): Promise<World> {
+  const r = rng(seed)
+  const restaurants = Array.from({ length: 6 }, () => randomUUID())
+  const clients = Array.from({ length: 300 }, () => randomUUID())
+  const audience = new Map(restaurants.map(x => [x, [] as string[]]))
+  for (const c of clients) for (const x of restaurants) if (r(2) === 0) audience.get(x)!.push(c)
+  await fx.addSubscribers([...audience].flatMap(([x, cs]) => cs.map(c => [c, x] as [string, string])))
+  const T = 1_800_000_000
+  const campaigns = shards.flatMap(shard =>
+    Array.from({ length: campaignsPerShard }, () => ({
+      campaignId: randomUUID(),
+      restaurantId: restaurants[r(restaurants.length)]!,
+      // Trigger times interleave between the shards and are not in the order the fan-outs commit.
+      trigger: T + r(240),
+      shard,
+    })),
+  )
+  const now = Math.floor(Date.now() / 1000)
+  await withTransaction(fx.pool, c =>
+    insertEvents(
+      c,
+      campaigns.map(k => ({
+        topic: 'cap',
+        partition: 0,
+        offset: String(offset++),
+        campaign: {
+          restaurantId: k.restaurantId,
+          campaignId: k.campaignId,
+          content: 'x',
+          owner: null,
+          ownerContact: null,
+          created: now,
+          start: now - 60,
+          end: now + 3600,
+        },
+        status: 'fanning' as const,
+        trigger: k.trigger,
+        shard: k.shard,
+      })),
+    ),
+  )
+  return { caps, restaurants, audience, campaigns }
+}
+
+/** Every pair pushed xor suppressed, no window over its cap, and each suppression justified by the pushes. */
+async function checkWorld(w: World): Promise<{ pushed: number; suppressed: number }> {
+  const ids = w.campaigns.map(c => c.campaignId)
+  const pushed = await fx.pool.query<{ adv_campaign_id: string; client_id: string; restaurant_id: string; t: string }>(
+    'select adv_campaign_id, client_id, restaurant_id, trigger_datetime_created as t from subscribers_feedback where adv_campaign_id = any($1::uuid[])',
+    [ids],
+  )
+  const suppressed = await fx.pool.query<{ adv_campaign_id: string; client_id: string; restaurant_id: string; t: string; rule: string }>(
+    'select adv_campaign_id, client_id, restaurant_id, trigger_datetime_created as t, rule from offerstream_suppressed where adv_campaign_id = any($1::uuid[])',
+    [ids],
+  )
+  const key = (r: { adv_campaign_id: string; client_id: string }) => `${r.adv_campaign_id}/${r.client_id}`
+  const pushedKeys = new Set(pushed.rows.map(key))
+  assert.equal(pushedKeys.size, pushed.rows.length, 'no pair pushed twice')
+  for (const s of suppressed.rows) assert.ok(!pushedKeys.has(key(s)), `pair ${key(s)} both pushed and suppressed`)
+  const expected = new Set(w.campaigns.flatMap(c => w.audience.get(c.restaurantId)!.map(client => `${c.campaignId}/${client}`)))
+  const got = new Set([...pushedKeys, ...suppressed.rows.map(key)])
+  assert.equal(got.size, pushed.rows.length + suppressed.rows.length, 'no pair suppressed twice')
+  assert.deepEqual(got, expected, 'every expected pair is pushed or suppressed, and nothing else')
+  const history = new Map<string, CapPush[]>()
+  for (const p of pushed.rows) {
+    const h = history.get(p.client_id) ?? []
+    h.push({ at: Number(p.t), restaurantId: p.restaurant_id })
+    history.set(p.client_id, h)
+  }
+  for (const [client, h] of history) {
+    if (w.caps.frequency) {
+      const most = maxInWindow(
+        h.map(x => x.at),
+        w.caps.frequency.windowSeconds,
+      )
+      assert.ok(most <= w.caps.frequency.limit, `client ${client}: ${most} pushes in one window`)
+    }
+    if (w.caps.restaurant) {
+      for (const x of w.restaurants) {
+        const most = maxInWindow(
+          h.filter(p => p.restaurantId === x).map(p => p.at),
+          w.caps.restaurant.windowSeconds,
+        )
+        assert.ok(most <= w.caps.restaurant.limit, `client ${client}, restaurant ${x}: ${most} pushes in one window`)
+      }
+    }
+  }
+  // Pushes are only ever added, so a pair over the cap when it was decided is still over it
+  // against the final pushes: no pair was suppressed that the cap did not require.
+  for (const s of suppressed.rows) {
+    const rule = capVerdict(history.get(s.client_id) ?? [], Number(s.t), s.restaurant_id, w.caps)
+    assert.equal(rule, s.rule, `suppressed pair ${key(s)} with rule ${s.rule}`)
+  }
+  return { pushed: pushed.rows.length, suppressed: suppressed.rows.length }
+}
+
+/** A shard's writer, as the service runs it: up to 64 chunks per transaction under the shard lock. */
+async function fanOutShard(shard: number, caps: Caps, chunk: number): Promise<{ conflicts: number }> {
+  const epoch = await new PgShardOwner(fx.pool).acquire(shard, 1, `test-${shard}`, true)
+  assert.ok(epoch !== null)
+  const store = new PgWriterStore(fx.pool, shard, epoch, caps)
+  let conflicts = 0
+  for (;;) {
+    try {
+      const n = await store.transaction(async tx => {
+        let chunks = 0
+        for (let last = 0, i = 0; i < 64; i++) {
+          const e = await tx.nextFanning(last)
+          if (!e) break
+          last = e.id
+          await tx.fanOutChunk(e, chunk)
+          chunks++
+        }
+        return chunks
+      })
+      if (n === 0) return { conflicts }
+    } catch (error) {
+      const e = translatePgError(error) as OfferstreamError
+      if (e.code !== 'PG_CONFLICT') throw e
+      conflicts++
+    }
+  }
+}
+
+test('cap across shards: two shards fanning out to the same clients at once keep every client within both caps', async () => {
+  const caps: Caps = { frequency: { limit: 3, windowSeconds: 120 }, restaurant: { limit: 1, windowSeconds: 3600 } }
+  const w = await setUpWorld(1, [5, 6], 12, caps)
+  const [a, b] = await Promise.all([fanOutShard(5, caps, 23), fanOutShard(6, caps, 31)])
+  assert.equal(a.conflicts + b.conflicts, 0, 'no deadlock: the cap lock orders the transactions')
+  const r = await checkWorld(w)
+  assert.ok(r.suppressed > 0 && r.pushed > 0, `the caps bit (${r.pushed} pushed, ${r.suppressed} suppressed)`)
+})
+
+test('the per-client rows alone are exact: four shards, one chunk statement per transaction, no cap lock', async () => {
+  const caps: Caps = { frequency: { limit: 2, windowSeconds: 90 }, restaurant: null }
+  const shards = [7, 8, 9, 10]
+  const w = await setUpWorld(2, shards, 8, caps)
+  await Promise.all(
+    shards.map(async shard => {
+      for (;;) {
+        const more = await withTransaction(fx.pool, async c => {
+          const [e] = await fanningRoundRobin(c, shard, 0, 1)
+          if (!e) return false
+          await fanOutChunk(c, e, 17, caps)
+          return true
+        })
+        if (!more) return
+      }
+    }),
+  )
+  const r = await checkWorld(w)
+  assert.ok(r.suppressed > 0, `the cap bit (${r.pushed} pushed, ${r.suppressed} suppressed)`)
+})
+
+test('a re-sent campaign never pushes a pair the cap suppressed before', async () => {
+  const caps: Caps = { frequency: { limit: 1, windowSeconds: 3600 }, restaurant: null }
+  const w = await setUpWorld(3, [11], 3, caps)
+  await fanOutShard(11, caps, 1000)
+  const before = await checkWorld(w)
+  assert.ok(before.suppressed > 0)
+  // The same campaigns again (new events), with the cap off: the suppressed pairs stay dropped.
+  const now = Math.floor(Date.now() / 1000)
+  await withTransaction(fx.pool, c =>
+    insertEvents(
+      c,
+      w.campaigns.map(k => ({
+        topic: 'cap',
+        partition: 0,
+        offset: String(offset++),
+        campaign: {
+          restaurantId: k.restaurantId,
+          campaignId: k.campaignId,
+          content: 'x',
+          owner: null,
+          ownerContact: null,
+          created: now,
+          start: now - 60,
+          end: now + 3600,
+        },
+        status: 'fanning' as const,
+        trigger: k.trigger + 7200,
+        shard: 11,
+      })),
+    ),
+  )
+  await fanOutShard(11, { frequency: null, restaurant: null }, 1000)
+  assert.deepEqual(await checkWorld(w), before)
+})
