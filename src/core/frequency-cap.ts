@@ -100,12 +100,5 @@ export function maxInWindow(times: readonly number[], windowSeconds: number): nu
   return most
 }
 
-/**
- * The oldest push time the caps still need, given the oldest time a push may yet be made with
- * (the earliest trigger time of a fan-out still in progress, or now): a push at t is only compared
- * with pushes less than a window away. What `offerstream prune` keeps of the per-client history.
- */
-export function capKeepsFrom(caps: Caps, oldestPossiblePush: number): number {
-  const window = Math.max(caps.frequency?.windowSeconds ?? 0, caps.restaurant?.windowSeconds ?? 0)
-  return oldestPossiblePush - window
-}
+/** The longest window of the caps in force, in seconds (0 when both are off): how far back a push is compared. */
+export const capWindow = (caps: Caps): number => Math.max(caps.frequency?.windowSeconds ?? 0, caps.restaurant?.windowSeconds ?? 0)

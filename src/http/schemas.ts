@@ -49,6 +49,7 @@ export const CampaignStatsSchema = Type.Object({
   end: Type.Integer(),
   status: Type.String(),
   pushed: Type.Integer({ minimum: 0 }),
+  suppressed: Type.Integer({ minimum: 0, description: 'pairs a frequency cap kept from being pushed' }),
   feedback: Type.Object(Object.fromEntries(FEEDBACK_KINDS.map(k => [k, Type.Integer({ minimum: 0 })]))),
   responded: Type.Integer({ minimum: 0 }),
   responseRate: Type.Number({ minimum: 0 }),

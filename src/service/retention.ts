@@ -1,9 +1,13 @@
 import type pg from 'pg'
+import { type Caps, capWindow } from '../core/frequency-cap.ts'
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
 import { translatePgError } from '../pg/pg-errors.ts'
+import { pruneCapHistory } from '../pg/sql/prune-cap-history.ts'
 import { pruneEvents } from '../pg/sql/prune-events.ts'
 import { pruneFeedbackRows } from '../pg/sql/prune-feedback-rows.ts'
 import { pruneRejects } from '../pg/sql/prune-rejects.ts'
+import { pruneSuppressed } from '../pg/sql/prune-suppressed.ts'
+import { withTransaction } from '../pg/transaction.ts'
 
 interface PruneOptions {
   /** Campaigns that ended, and rejects received, before this (unix seconds) are pruned. */
@@ -14,6 +18,11 @@ interface PruneOptions {
   batch: number
   /** Also delete the subscribers_feedback and offerstream_feedback rows of pruned campaigns (ends their dedup). */
   feedbackToo: boolean
+  /**
+   * The frequency caps in force: the per-client push history is trimmed to what their windows need.
+   * Off (or absent): the history is left as it is, for the day a cap is turned on again.
+   */
+  caps?: Caps
 }
 
 interface PruneReport {
@@ -26,6 +35,11 @@ interface PruneReport {
   feedbackRanges: number
   /** offerstream_feedback rows (users' answers) of campaigns whose pushes were all deleted. */
   answers: number
+  /** Suppressed pairs deleted (with feedbackToo). */
+  suppressed: number
+  /** Clients whose cap history lost entries no window needs any more, and of those the rows that went. */
+  capHistoryTrimmed: number
+  capHistoryDeleted: number
   transactions: number
   seconds: number
 }
@@ -48,6 +62,9 @@ export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<
     feedbackRows: 0,
     feedbackRanges: 0,
     answers: 0,
+    suppressed: 0,
+    capHistoryTrimmed: 0,
+    capHistoryDeleted: 0,
     transactions: 0,
     seconds: 0,
   }
@@ -75,6 +92,20 @@ export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<
       r.feedbackRanges += b.ranges
       r.answers += b.answers
       if (b.ranges === 0) break
+    }
+    while (o.feedbackToo) {
+      const n = await pruneSuppressed(pool, { cutoff: o.cutoff, limit: o.batch })
+      r.transactions++
+      r.suppressed += n
+      if (n < o.batch) break
+    }
+    const window = o.caps ? capWindow(o.caps) : 0
+    for (let after: string | null = '00000000-0000-0000-0000-000000000000'; window > 0 && after !== null; ) {
+      const b = await withTransaction(pool, c => pruneCapHistory(c, { after: after!, limit: o.batch, window }))
+      r.transactions++
+      r.capHistoryTrimmed += b.trimmed
+      r.capHistoryDeleted += b.deleted
+      after = b.last
     }
   } catch (error) {
     throw translatePgError(error)

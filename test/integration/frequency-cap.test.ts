@@ -5,11 +5,13 @@ import { type CapPush, type Caps, capAdmits, capVerdict, maxInWindow } from '../
 import type { OfferstreamError } from '../../src/errors.ts'
 import { translatePgError } from '../../src/pg/pg-errors.ts'
 import { PgShardOwner } from '../../src/pg/shard-owner.ts'
+import { campaignStats } from '../../src/pg/sql/campaign-stats.ts'
 import { fanOutChunk } from '../../src/pg/sql/fan-out-chunk.ts'
 import { fanningRoundRobin } from '../../src/pg/sql/fanning-events.ts'
 import { insertEvents } from '../../src/pg/sql/insert-events.ts'
 import { withTransaction } from '../../src/pg/transaction.ts'
 import { PgWriterStore } from '../../src/pg/writer-store.ts'
+import { pruneBookkeeping } from '../../src/service/retention.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 
 // The caps in PostgreSQL: the SQL rule agrees with core's, and fan-outs of different shards running
@@ -219,6 +221,18 @@ test('cap across shards: two shards fanning out to the same clients at once keep
   assert.equal(a.conflicts + b.conflicts, 0, 'no deadlock: the cap lock orders the transactions')
   const r = await checkWorld(w)
   assert.ok(r.suppressed > 0 && r.pushed > 0, `the caps bit (${r.pushed} pushed, ${r.suppressed} suppressed)`)
+  // Each campaign's statistics count its pushed and its suppressed pairs, which add up to its audience.
+  for (const c of w.campaigns) {
+    const s = await campaignStats(fx.pool, c.campaignId)
+    assert.equal(s!.pushed + s!.suppressed, w.audience.get(c.restaurantId)!.length)
+  }
+  const { rows } = await fx.pool.query<{ n: number }>(
+    'select count(*)::int as n from offerstream_suppressed where adv_campaign_id = any($1::uuid[])',
+    [w.campaigns.map(c => c.campaignId)],
+  )
+  let counted = 0
+  for (const c of w.campaigns) counted += (await campaignStats(fx.pool, c.campaignId))!.suppressed
+  assert.equal(counted, rows[0]!.n)
 })
 
 test('the per-client rows alone are exact: four shards, one chunk statement per transaction, no cap lock', async () => {
@@ -275,4 +289,32 @@ test('a re-sent campaign never pushes a pair the cap suppressed before', async (
   )
   await fanOutShard(11, { frequency: null, restaurant: null }, 1000)
   assert.deepEqual(await checkWorld(w), before)
+})
+
+test('prune keeps what the windows need of the cap history and nothing older; with the caps off it leaves the history alone', async () => {
+  const now = Math.floor(Date.now() / 1000)
+  const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()]
+  const rest = randomUUID()
+  await fx.pool.query(
+    `insert into offerstream_cap_history (client_id, times, restaurants)
+     select client_id, times, array_fill($4::uuid, array[cardinality(times)])
+     from (values ($1::uuid, array[$5::bigint - 10000, $5 - 9000]), ($2, array[$5 - 10000, $5 - 100]), ($3, array[$5 - 7000])) v(client_id, times)`,
+    [a, b, c, rest, now],
+  )
+  const history = async () => {
+    const { rows } = await fx.pool.query<{ client_id: string; times: string[] }>(
+      'select client_id, times from offerstream_cap_history where client_id = any($1::uuid[])',
+      [[a, b, c]],
+    )
+    return Object.fromEntries(rows.map(r => [r.client_id, r.times.map(t => now - Number(t))]))
+  }
+  const prune = (caps?: Caps) => pruneBookkeeping(fx.pool, { cutoff: 0, published: [], batch: 2, feedbackToo: false, caps })
+  const off = await prune({ frequency: null, restaurant: null })
+  assert.equal(off.capHistoryTrimmed + off.capHistoryDeleted, 0)
+  assert.deepEqual(await history(), { [a]: [10000, 9000], [b]: [10000, 100], [c]: [7000] })
+  // A 1 h window: no push still to come is older than now minus the clock slack (1 h; nothing is
+  // fanning here), and it is compared with pushes up to 1 h before that.
+  const on = await prune({ frequency: { limit: 2, windowSeconds: 3600 }, restaurant: null })
+  assert.ok(on.capHistoryDeleted >= 1 && on.capHistoryTrimmed >= 2)
+  assert.deepEqual(await history(), { [b]: [100], [c]: [7000] })
 })

@@ -78,6 +78,7 @@ test('response rate is responded over pushed, 0 with nothing pushed; missing kin
     start: 1,
     end: 2,
     status: 'done',
+    suppressed: 0,
     responded: 3,
     firstFeedbackSeconds: { p50: 5, avg: 6 },
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { capsOf, loadConfig } from '../../src/config/load-config.ts'
-import { type CapPush, capAdmits, capKeepsFrom, capVerdict, maxInWindow, parseCap } from '../../src/core/frequency-cap.ts'
+import { type CapPush, capAdmits, capVerdict, capWindow, maxInWindow, parseCap } from '../../src/core/frequency-cap.ts'
 import { FakeClock } from './support/fakes.ts'
 
 test('parseCap reads N/DURATION; empty or off is no cap; anything else says what is wrong', () => {
@@ -92,8 +92,9 @@ test('capVerdict: the frequency cap is checked first; the restaurant cap counts 
   assert.equal(capVerdict(h, 1020, 'a', { frequency: null, restaurant: null }), null)
 })
 
-test('capKeepsFrom: the history needed goes back one (longest) window before the oldest push still possible', () => {
+test('capWindow: how far back a push is compared is the longest window in force', () => {
   const caps = { frequency: { limit: 3, windowSeconds: 86_400 }, restaurant: { limit: 1, windowSeconds: 3600 } }
-  assert.equal(capKeepsFrom(caps, 1_000_000), 1_000_000 - 86_400)
-  assert.equal(capKeepsFrom({ frequency: null, restaurant: null }, 5), 5)
+  assert.equal(capWindow(caps), 86_400)
+  assert.equal(capWindow({ frequency: null, restaurant: caps.restaurant }), 3600)
+  assert.equal(capWindow({ frequency: null, restaurant: null }), 0)
 })

@@ -1,6 +1,7 @@
 import type { CampaignState } from '../../core/campaign-state.ts'
-import { type Caps, capsOn, NO_CAPS } from '../../core/frequency-cap.ts'
+import { type Caps, capsOn, capWindow, NO_CAPS } from '../../core/frequency-cap.ts'
 import type { Db } from '../db.ts'
+import { capKeepFromSql } from './cap-keep-from.ts'
 import type { FanningEvent } from './fanning-events.ts'
 
 const DONE: CampaignState = 'done'
@@ -77,10 +78,6 @@ select (select count(*) from cand)::int as candidates,
        ${capped ? '(select count(*) from suppressed)' : '0'}::int as suppressed`
 }
 
-// Entries of the per-client history stay this long before the oldest push still possible: room for
-// clock differences between the instances that stamp trigger times and PostgreSQL's now().
-const CLOCK_SLACK_SECONDS = 3600
-
 /**
  * The caps' CTEs between `cand` and `ins`. Each candidate not reached before is upserted into its
  * client's offerstream_cap_history row in client order: ON CONFLICT DO UPDATE takes the row lock and
@@ -93,13 +90,10 @@ const CLOCK_SLACK_SECONDS = 3600
 function capSql(resent: boolean, caps: Caps): string {
   const int = (n: number | undefined) => (n === undefined ? 'null' : String(Math.trunc(n)))
   const { frequency: f, restaurant: r } = caps
-  const window = Math.max(f?.windowSeconds ?? 0, r?.windowSeconds ?? 0)
   return `, fresh as (
   select c.client_id from cand c ${resent ? 'where not exists (select 1 from prior p where p.client_id = c.client_id)' : ''}
 ), keep as (
-  -- The oldest trigger time a push may still get: a fan-out in progress, or one that starts later.
-  select least(min(trigger_datetime_created), extract(epoch from now())::bigint - ${CLOCK_SLACK_SECONDS}) - ${window} as keep_from
-  from offerstream_events where status = 'fanning'
+  select ${capKeepFromSql(capWindow(caps))} as keep_from
 ), decided as (
   insert into offerstream_cap_history as h (client_id, times, restaurants)
   select f.client_id, array[e.trigger_datetime_created], array[e.restaurant_id]
