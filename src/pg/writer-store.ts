@@ -70,7 +70,7 @@ class PgWriterTx {
   }
   async fanOutChunk(event: FanningEvent, size: number) {
     if (!this.#capsLocked && capsOn(this.#caps)) {
-      // In a statement of its own: the chunk's snapshot must be taken after the lock is held.
+      // In a statement of its own: each chunk statement's snapshot must be taken with the lock held.
       await lockCaps(this.#c)
       this.#capsLocked = true
     }

@@ -1,20 +1,20 @@
 -- Issue 17: the frequency cap across restaurants (OFFERSTREAM_FREQUENCY_CAP, OFFERSTREAM_RESTAURANT_CAP).
 -- Nothing here is read or written while both caps are off.
 
--- Each client's committed pushes as the caps see them: trigger_datetime_created of each push, with
--- its restaurant at the same index. One row per client is the cap's serialisation point: the fan-out
--- statement upserts the row with ON CONFLICT DO UPDATE, which locks it and computes the verdict from
--- its latest committed version, so two fan-outs of different shards reaching the same client take
--- turns on that row (see src/pg/sql/fan-out-chunk.ts). Entries older than the caps' windows before
--- the oldest push still possible are trimmed by the fan-out and by `offerstream prune`.
--- verdict: the outcome of the last push checked against the row (null: pushed), which is how the
--- upsert tells the statement what it decided. fillfactor leaves room for HOT updates in place.
-create table offerstream_cap_history (
-  client_id uuid primary key,
-  times bigint[] not null,
-  restaurants uuid[] not null,
-  verdict text
-) with (fillfactor = 70);
+-- Each committed push as the caps see it: the client, the push's trigger_datetime_created and its
+-- restaurant. Append-only: a fan-out chunk reads a client's pushes near its trigger time through
+-- the (client_id, at) index (a merge join with the chunk's candidates, both in client order) and
+-- appends the ones it makes. Every fan-out transaction that checks the caps holds CAP_LOCK
+-- (src/pg/sql/lock-caps.ts), and each chunk is read after the lock is held, so it sees every push
+-- any other instance committed. `offerstream prune` deletes entries no window can need (BRIN on
+-- `at`: rows arrive roughly in time order, and the index costs next to nothing to keep).
+create table offerstream_cap_pushes (
+  client_id uuid not null,
+  at bigint not null,
+  restaurant_id uuid not null
+);
+create index offerstream_cap_pushes_client on offerstream_cap_pushes (client_id, at);
+create index offerstream_cap_pushes_at on offerstream_cap_pushes using brin (at);
 
 -- Pairs the caps kept from being pushed: no subscribers_feedback row, no push message, never
 -- retried (a re-send of the campaign anti-joins against these as against its pushes).
@@ -65,33 +65,17 @@ begin
   return true;
 end $$;
 
--- One push of `rest` at `at` against a client's history: the verdict (null: pushed, else the rule
--- it breaks, the frequency cap first) and the history after it. Entries before keep_from can no
--- longer share a window with any push still possible and are dropped once the history is longer
--- than the caps need. A null lim turns that cap off.
-create function offerstream_cap_push(
-  inout times bigint[], inout restaurants uuid[], at bigint, rest uuid,
-  lim integer, win bigint, rest_lim integer, rest_win bigint, keep_from bigint, out verdict text)
-language plpgsql immutable as $$
+-- The rule one push of `rest` at `at` would break given a client's pushes near it (null: none; the
+-- frequency cap is checked first). A null lim turns that cap off.
+create function offerstream_cap_verdict(
+  times bigint[], restaurants uuid[], at bigint, rest uuid, lim integer, win bigint, rest_lim integer, rest_win bigint)
+returns text language plpgsql immutable as $$
 declare
   i integer;
-  kt bigint[] := '{}';
-  kr uuid[] := '{}';
   mine bigint[] := '{}';
 begin
-  if cardinality(times) > 2 * greatest(lim, rest_lim) + 4 then
-    for i in 1 .. cardinality(times) loop
-      if times[i] >= keep_from then
-        kt := kt || times[i];
-        kr := kr || restaurants[i];
-      end if;
-    end loop;
-    times := kt;
-    restaurants := kr;
-  end if;
   if lim is not null and not offerstream_cap_room(times, at, lim, win) then
-    verdict := 'frequency_cap';
-    return;
+    return 'frequency_cap';
   end if;
   if rest_lim is not null then
     for i in 1 .. coalesce(cardinality(times), 0) loop
@@ -100,11 +84,8 @@ begin
       end if;
     end loop;
     if not offerstream_cap_room(mine, at, rest_lim, rest_win) then
-      verdict := 'restaurant_cap';
-      return;
+      return 'restaurant_cap';
     end if;
   end if;
-  times := times || at;
-  restaurants := restaurants || rest;
-  verdict := null;
+  return null;
 end $$;
