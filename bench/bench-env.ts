@@ -6,6 +6,7 @@ import type { Config } from '../src/config/settings.ts'
 import { ensureTopics } from '../src/kafka/ensure-topics.ts'
 import { migrate } from '../src/pg/migrate.ts'
 import { createPool } from '../src/pg/pool.ts'
+import { FANOUT_NOTIFY_TRIGGER } from '../testkit/sinks.ts'
 
 // Each scenario gets its own database, topics, consumer group and transactional id, so scenarios
 // cannot see each other's data and a rerun starts from the same empty state.
@@ -26,18 +27,6 @@ function withDatabase(url: string, db: string): string {
   u.pathname = `/${db}`
   return u.toString()
 }
-
-// The bench's "row committed" clock: PostgreSQL delivers a NOTIFY only when the transaction that sent
-// it commits, so a notification per fan-out chunk (one offerstream_fanouts row) marks the moment that
-// chunk's subscribers_feedback rows became visible. One row per chunk, not per push, so the trigger
-// costs the service next to nothing. Installed in the bench's own database only.
-const NOTIFY_TRIGGER = `
-create function bench_notify_fanout() returns trigger language plpgsql as $$
-begin
-  perform pg_notify('bench_fanout', new.adv_campaign_id::text || ',' || new.row_count);
-  return null;
-end $$;
-create trigger bench_notify_fanout after insert on offerstream_fanouts for each row execute function bench_notify_fanout();`
 
 export async function createBenchEnv(services: Services, name: string, overrides: Record<string, string> = {}): Promise<BenchEnv> {
   const id = `${name}_${randomBytes(3).toString('hex')}`
@@ -68,7 +57,7 @@ export async function createBenchEnv(services: Services, name: string, overrides
   })
   const pool = createPool(config.databaseUrl, 6)
   await migrate(pool)
-  await pool.query(NOTIFY_TRIGGER)
+  await pool.query(FANOUT_NOTIFY_TRIGGER)
   await ensureTopics(config)
   return {
     config,

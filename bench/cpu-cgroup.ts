@@ -12,7 +12,7 @@ const V2 = '/sys/fs/cgroup'
 const PERIOD_US = 100_000
 
 export interface CpuCgroup {
-  /** The file a process writes its own pid to in order to join (see BenchService). */
+  /** The file a process writes its own pid to in order to join (see ServiceProcess.cgroupProcs). */
   procsFile: string
   cores: number
   remove(): void

@@ -1,9 +1,10 @@
 import os from 'node:os'
 import { Producer } from '@platformatic/kafka'
 import { shardOf } from '../src/core/shard.ts'
+import { quantile } from '../testkit/quantiles.ts'
+import { createRng } from '../testkit/rng.ts'
+import { watchPushes } from '../testkit/sinks.ts'
 import { createBenchEnv, type Services } from './bench-env.ts'
-import { watchKafka } from './observe.ts'
-import { createRng } from './rng.ts'
 import { ServiceGroup } from './service-group.ts'
 
 export interface ShardFailoverOptions {
@@ -16,8 +17,6 @@ export interface ShardFailoverOptions {
   seed: number
 }
 
-const quantile = (xs: number[], q: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? Number.NaN
 const load1 = () => os.loadavg()[0]!.toFixed(2)
 
 /**
@@ -33,7 +32,7 @@ export async function runShardFailover(services: Services, o: ShardFailoverOptio
   const shards = env.config.shards
   const group = new ServiceGroup(env.config, { instances: o.instances, cpuPerInstance: undefined, nodeArgs: [] })
   const input = new Producer({ clientId: 'bench-failover-input', bootstrapBrokers: env.config.kafkaBrokers })
-  const kafka = await watchKafka(env.config.kafkaBrokers, env.config.outputTopic, false)
+  const kafka = await watchPushes(env.config.kafkaBrokers, env.config.outputTopic, false)
   const rng = createRng(o.seed)
   const restaurant = rng.uuid()
   await env.pool.query('insert into subscribers_restaurants (client_id, restaurant_id) values ($1, $2)', [rng.uuid(), restaurant])

@@ -8,8 +8,9 @@
 // Uses KAFKA_BROKERS/DATABASE_URL (e.g. a `stack up --brokers 3`); prints p50/max per mode.
 import { randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import { campaignJson } from '../chaos/lib/workload.ts'
+import { campaignJson } from '../testkit/campaigns.ts'
 import { createFixture } from '../testkit/fixture.ts'
+import { quantile } from '../testkit/quantiles.ts'
 import { ServiceProcess } from '../testkit/service-process.ts'
 import { runShardFailover, summarize } from './failover-shards.ts'
 
@@ -24,7 +25,6 @@ const { values: a } = parseArgs({
 })
 const kills = Number(a.kills)
 const instances = Number(a.instances)
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN
 
 if (instances > 1) {
   const { KAFKA_BROKERS, DATABASE_URL } = process.env

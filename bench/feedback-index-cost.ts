@@ -7,8 +7,9 @@ import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { migrate } from '../src/pg/migrate.ts'
 import { createPool } from '../src/pg/pool.ts'
+import { quantile } from '../testkit/quantiles.ts'
+import { createRng } from '../testkit/rng.ts'
 import { startStack } from '../tools/stack/index.ts'
-import { createRng } from './rng.ts'
 
 const { values: a } = parseArgs({
   options: {
@@ -67,9 +68,8 @@ try {
     }
   }
   for (const [variant, rates] of Object.entries(results)) {
-    const sorted = [...rates].sort((x, y) => x - y)
     say(
-      `${variant}: median ${Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0).toLocaleString('en-US')} rows/s (${rates.map(r => Math.round(r)).join(', ')})`,
+      `${variant}: median ${Math.round(quantile(rates, 0.5)).toLocaleString('en-US')} rows/s (${rates.map(r => Math.round(r)).join(', ')})`,
     )
   }
 } finally {

@@ -5,11 +5,11 @@
 // Uses KAFKA_BROKERS/DATABASE_URL (a fixture with its own topics and database).
 import { randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import { buildFeedbackWorkload } from '../chaos/lib/feedback-workload.ts'
-import { waitForFeedback } from '../chaos/lib/sinks.ts'
-import { campaignJson } from '../chaos/lib/workload.ts'
+import { campaignJson } from '../testkit/campaigns.ts'
+import { buildFeedbackWorkload } from '../testkit/feedback-workload.ts'
 import { createFixture } from '../testkit/fixture.ts'
 import { ServiceProcess } from '../testkit/service-process.ts'
+import { waitForFeedback } from '../testkit/sinks.ts'
 
 const { values: a } = parseArgs({ options: { pushes: { type: 'string', default: '40000' }, batch: { type: 'string', default: '1000' } } })
 const pushes = Number(a.pushes)

@@ -12,8 +12,9 @@ import { migrate } from '../src/pg/migrate.ts'
 import { createPool } from '../src/pg/pool.ts'
 import { campaignStats } from '../src/pg/sql/campaign-stats.ts'
 import { restaurantCampaigns } from '../src/pg/sql/restaurant-campaigns.ts'
+import { quantile } from '../testkit/quantiles.ts'
+import { createRng } from '../testkit/rng.ts'
 import { startStack } from '../tools/stack/index.ts'
-import { createRng } from './rng.ts'
 
 const { values: a } = parseArgs({
   options: {
@@ -140,10 +141,7 @@ try {
       n = await fn(i)
       ms.push(performance.now() - t)
     }
-    ms.sort((x, y) => x - y)
-    say(
-      `${what}: p50 ${(ms[Math.floor(runs / 2)] ?? 0).toFixed(1)} ms, max ${(ms.at(-1) ?? 0).toFixed(1)} ms over ${runs} runs (${n} campaigns each)`,
-    )
+    say(`${what}: p50 ${quantile(ms, 0.5).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms over ${runs} runs (${n} campaigns each)`)
   }
   await time('campaignStats (one campaign)', 50, async i => ((await campaignStats(pool, pick(campaigns, i * 7919).id)) ? 1 : 0))
   await time(

@@ -8,8 +8,9 @@ import { createServer } from 'node:net'
 import { parseArgs } from 'node:util'
 import { Admin } from '@platformatic/kafka'
 import { FEEDBACK_KINDS } from '../src/core/feedback.ts'
+import { quantile } from '../testkit/quantiles.ts'
 import { createBenchEnv } from './bench-env.ts'
-import { BenchService } from './service-proc.ts'
+import { benchService } from './service-group.ts'
 
 const { values: a } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '4' } } })
 const SECONDS = Number(a.seconds)
@@ -44,7 +45,7 @@ const { rows: clients } = await env.pool.query<{ client_id: string }>(
    select gen_random_uuid(), $1, 'bench', $2, $3, $2, gen_random_uuid(), $2 from generate_series(1, $4) returning client_id`,
   [campaign, now - 60, now + 86400, PUSHES],
 )
-const service = new BenchService(env.config)
+const service = benchService(env.config)
 
 let seq = 0
 function item() {
@@ -76,8 +77,7 @@ async function run(batch: number) {
     }),
   )
   const seconds = (performance.now() - t0) / 1000
-  latencies.sort((x, y) => x - y)
-  const q = (p: number) => (latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(1)
+  const q = (p: number) => quantile(latencies, p).toFixed(1)
   const items = [...outcomes.values()].reduce((x, y) => x + y, 0)
   return {
     batch,

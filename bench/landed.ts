@@ -1,5 +1,6 @@
+import { type Seen, watchPushes } from '../testkit/sinks.ts'
 import type { BenchEnv } from './bench-env.ts'
-import { type Seen, type watchCursor, watchKafka } from './observe.ts'
+import type { watchCursor } from './observe.ts'
 
 /**
  * When everything landed: PostgreSQL when the last expected row's chunk committed (NOTIFY), Kafka
@@ -27,7 +28,7 @@ export async function landed(env: BenchEnv, pg: Seen, pgTarget: number, cursor: 
 
 /** Counts the pushes a read_committed consumer finds in the topic (after the timed window). */
 export async function countPushes(brokers: string[], topic: string, atLeast: number): Promise<Seen> {
-  const k = await watchKafka(brokers, topic, false)
+  const k = await watchPushes(brokers, topic, false)
   await k.seen.waitFor(atLeast, 120000)
   await new Promise(r => setTimeout(r, 1500)) // anything beyond the expected count would be a duplicate
   await k.close()

@@ -6,15 +6,8 @@ import pg from 'pg'
 import { KAFKA_VERSION, type Stack, startStack } from '../tools/stack/index.ts'
 import type { Services } from './bench-env.ts'
 import { printTable, writeResult } from './report.ts'
-import { createRng } from './rng.ts'
-import { runBigFanout } from './scenario-big-fanout.ts'
-import { runBound } from './scenario-bound.ts'
-import { runColdStart } from './scenario-cold-start.ts'
-import { runLatency } from './scenario-latency.ts'
-import { runScale, scaleBoundLine, scaleRows } from './scenario-scale.ts'
-import { runThroughput } from './scenario-throughput.ts'
-import { runTxFloor, txFloorRows } from './scenario-tx-floor.ts'
-import { type BenchResults, cpuRows, latencyRows, summaryRows } from './tables.ts'
+import { BENCH_SCENARIOS, type BenchContext, saver } from './scenarios.ts'
+import { cpuRows, summaryRows } from './tables.ts'
 
 const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout,txfloor,coldstart,scale] [--seed N]
   [--rates 1,10,100,300] [--seconds 60] [--pushes 1000000] [--big 1000000] [--set OFFERSTREAM_X=v ...] [--cpu-prof] [--node-arg=--flag ...]
@@ -35,37 +28,33 @@ Results: tables on stdout, JSON in bench/results/. --cpu-prof writes the service
 // A larger share would let 3 instances starve the sinks; a smaller one slows every start-up.
 const CPU_PER_INSTANCE = 0.35
 
-export async function runBench(argv: string[]): Promise<void> {
-  const { values: a } = parseArgs({
-    args: argv,
-    options: {
-      quick: { type: 'boolean', default: false },
-      only: { type: 'string' },
-      seed: { type: 'string', default: '42' },
-      rates: { type: 'string' },
-      seconds: { type: 'string' },
-      pushes: { type: 'string' },
-      big: { type: 'string' },
-      set: { type: 'string', multiple: true, default: [] },
-      'cpu-prof': { type: 'boolean', default: false },
-      'node-arg': { type: 'string', multiple: true, default: [] },
-      instances: { type: 'string' },
-      'cpu-per-instance': { type: 'string', default: String(CPU_PER_INSTANCE) },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  })
-  if (a.help) return void process.stdout.write(`${HELP}\n`)
+const OPTIONS = {
+  quick: { type: 'boolean', default: false },
+  only: { type: 'string' },
+  seed: { type: 'string', default: '42' },
+  rates: { type: 'string' },
+  seconds: { type: 'string' },
+  pushes: { type: 'string' },
+  big: { type: 'string' },
+  set: { type: 'string', multiple: true, default: [] as string[] },
+  'cpu-prof': { type: 'boolean', default: false },
+  'node-arg': { type: 'string', multiple: true, default: [] as string[] },
+  instances: { type: 'string' },
+  'cpu-per-instance': { type: 'string', default: String(CPU_PER_INSTANCE) },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const
+
+type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS }>>['values']
+
+/** Scenario sizes from the flags: --quick shrinks them so the whole run fits in a few minutes. */
+function scenarioOptions(a: Values) {
   const q = a.quick
-  const only = new Set((a.only ?? (a.instances ? 'scale' : 'latency,throughput,bound,bigfanout')).split(','))
-  if (a.instances) only.add('scale')
   const serviceEnv = Object.fromEntries(a.set.map(kv => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19) + (q ? '-quick' : '')
   const nodeArgs = [
     ...a['node-arg'],
     ...(a['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${new URL('./results/profiles/', import.meta.url).pathname}`] : []),
   ]
   const mix = { duplicates: 0.05, expired: 0.05, malformed: 0.02 }
-  const seed = Number(a.seed)
   const latencyOptions = (perSecond: number) => ({
     perSecond,
     seconds: Number(a.seconds ?? (q ? 10 : 60)),
@@ -86,90 +75,44 @@ export async function runBench(argv: string[]): Promise<void> {
     serviceEnv,
     nodeArgs,
   }
-  const single = { instances: 1, cpuPerInstance: undefined }
+  return { serviceEnv, nodeArgs, latencyOptions, throughputOptions }
+}
 
-  let stack: Stack | undefined
-  let services: Services
+/** KAFKA_BROKERS and DATABASE_URL when both are set, else a throwaway local stack. */
+async function benchServices(): Promise<{ services: Services; stack?: Stack }> {
   if (process.env.KAFKA_BROKERS && process.env.DATABASE_URL) {
-    services = { brokers: process.env.KAFKA_BROKERS, databaseUrl: process.env.DATABASE_URL }
-  } else {
-    process.stderr.write('[bench] starting a local Kafka + PostgreSQL stack\n')
-    stack = await startStack({ log: m => process.stderr.write(`[stack] ${m}\n`) })
-    services = { brokers: stack.kafkaBrokers, databaseUrl: stack.databaseUrl }
+    return { services: { brokers: process.env.KAFKA_BROKERS, databaseUrl: process.env.DATABASE_URL } }
   }
+  process.stderr.write('[bench] starting a local Kafka + PostgreSQL stack\n')
+  const stack = await startStack({ log: m => process.stderr.write(`[stack] ${m}\n`) })
+  return { services: { brokers: stack.kafkaBrokers, databaseUrl: stack.databaseUrl }, stack }
+}
+
+export async function runBench(argv: string[]): Promise<void> {
+  const { values: a } = parseArgs({ args: argv, options: OPTIONS })
+  if (a.help) return void process.stdout.write(`${HELP}\n`)
+  const q = a.quick
+  const only = new Set((a.only ?? (a.instances ? 'scale' : 'latency,throughput,bound,bigfanout')).split(','))
+  if (a.instances) only.add('scale')
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19) + (q ? '-quick' : '')
+  const seed = Number(a.seed)
+  const o = scenarioOptions(a)
+  const { services, stack } = await benchServices()
   try {
     const machine = await describeMachine(services)
     process.stdout.write(`\n## offerstream bench ${q ? '(--quick) ' : ''}${new Date().toISOString()}\n${machine.text}\n`)
-    const results: BenchResults & Record<string, unknown> = { machine, seed, quick: q, serviceEnv }
-    if (only.has('latency')) {
-      // Each rate in its own environment: a quiet rate shows the fixed waits, a busy one the queueing.
-      const runs = []
-      for (const perSecond of (a.rates ?? '1,10,100,300').split(',').map(Number)) {
-        const r = await runLatency(services, createRng(seed), { ...latencyOptions(perSecond), ...single })
-        runs.push(r)
-        printTable(
-          `1. latency: ${r.options.perSecond} campaigns/s for ${r.options.seconds} s, ${r.expectedPushes.toLocaleString('en-US')} pushes (ms from campaign produced)`,
-          latencyRows(r),
-        )
-        writeResult(`latency-${perSecond}`, stamp, { machine, seed, ...r })
-      }
-      results.latency = runs
+    const results: BenchContext['results'] = { machine, seed, quick: q, serviceEnv: o.serviceEnv }
+    const context: BenchContext = {
+      ...o,
+      services,
+      seed,
+      quick: q,
+      args: a,
+      cpuPerInstance: Number(a['cpu-per-instance']),
+      results,
+      save: saver(stamp, machine, seed),
     }
-    if (only.has('throughput') || only.has('bound')) {
-      const t = await runThroughput(services, createRng(seed + 1), { ...throughputOptions, ...single })
-      results.throughput = t.result
-      writeResult('throughput', stamp, { machine, seed, ...t.result })
-      if (only.has('bound')) {
-        const b = await runBound(services, t, serviceEnv)
-        results.bound = b
-        writeResult('bound', stamp, { machine, seed, ...b })
-      }
-    }
-    if (only.has('txfloor')) {
-      const r = await runTxFloor(services, q ? 10 : 30)
-      results.txFloor = r
-      printTable('5. Kafka transaction floor at 1 transaction/s (ms)', txFloorRows(r))
-      writeResult('txfloor', stamp, { machine, seed, ...r })
-    }
-    if (only.has('coldstart')) {
-      const r = await runColdStart(services, createRng(seed + 3), q ? 3 : 5)
-      results.coldStart = r
-      printTable('6. cold start: `offerstream run` → (ms)', [
-        { to: "'offerstream running' logged", ...r.toRunningMs },
-        { to: 'first push of a waiting campaign visible in Kafka', ...r.toFirstPushMs },
-      ])
-      writeResult('coldstart', stamp, { machine, seed, ...r })
-    }
-    if (only.has('bigfanout')) {
-      const r = await runBigFanout(services, createRng(seed + 2), Number(a.big ?? (q ? 100000 : 1000000)), serviceEnv, nodeArgs)
-      results.bigFanout = r
-      writeResult('bigfanout', stamp, { machine, seed, ...r })
-    }
-    if (only.has('scale')) {
-      const cpu = Number(a['cpu-per-instance'])
-      const counts = (a.instances ?? '1,2,3').split(',').map(Number)
-      if (!counts.every(n => Number.isInteger(n) && n >= 1)) throw new Error(`--instances must list whole numbers ≥ 1, got ${a.instances}`)
-      const r = await runScale(services, {
-        instances: counts,
-        cpuPerInstance: cpu,
-        throughput: throughputOptions,
-        latency: (a.rates ?? '100').split(',').map(n => latencyOptions(Number(n))),
-        seed,
-        bound: results.bound,
-      })
-      results.scale = r
-      printTable(
-        `7. scaling: throughput, ${r.runs[0]!.expectedPushes.toLocaleString('en-US')} pushes, N instances each capped at ${cpu} cores`,
-        scaleRows(r),
-      )
-      process.stdout.write(`\n${scaleBoundLine(r)}\n`)
-      for (const l of r.latency)
-        printTable(
-          `7. scaling: latency with ${l.options.instances} instances × ${cpu} cores, ${l.options.perSecond} campaigns/s for ${l.options.seconds} s, load avg ${l.load} (ms from campaign produced)`,
-          latencyRows(l),
-        )
-      writeResult('scale', stamp, { machine, seed, ...r })
-    }
+    for (const s of BENCH_SCENARIOS) if (s.names.some(n => only.has(n))) await s.run(context, only)
     printTable('Summary', summaryRows(results))
     printTable('CPU seconds used during each measured window, by process', cpuRows(results))
     process.stdout.write(`\nJSON: ${writeResult('all', stamp, results)}\n`)

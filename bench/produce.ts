@@ -1,14 +1,14 @@
 import { Producer } from '@platformatic/kafka'
-import type { BenchEvent } from './campaigns.ts'
+import type { CampaignEvent } from '../testkit/campaigns.ts'
 import type { Progress } from './progress.ts'
 
 // The input side: a plain (non-transactional) producer standing in for the restaurants' system.
 
 export interface InputProducer {
   /** Sends all events in order, as fast as the broker takes them; returns when each was acknowledged. */
-  backlog(events: BenchEvent[], progress?: Progress): Promise<{ startedAt: number; endedAt: number }>
+  backlog(events: CampaignEvent[], progress?: Progress): Promise<{ startedAt: number; endedAt: number }>
   /** Sends events one by one at `perSecond`; producedAt[i] is taken right before event i is sent. */
-  paced(events: BenchEvent[], perSecond: number, progress?: Progress): Promise<number[]>
+  paced(events: CampaignEvent[], perSecond: number, progress?: Progress): Promise<number[]>
   close(): Promise<void>
 }
 
@@ -21,7 +21,7 @@ export function createInputProducer(brokers: string[], topic: string): InputProd
       value: (s?: string) => (s === undefined ? undefined : Buffer.from(s)),
     },
   })
-  const msg = (e: BenchEvent) => ({ topic, key: e.campaignId ?? 'malformed', value: e.value })
+  const msg = (e: CampaignEvent) => ({ topic, key: e.campaignId ?? 'malformed', value: e.value })
   return {
     async backlog(events, progress) {
       const startedAt = Date.now()

@@ -3,21 +3,6 @@ import { fileURLToPath } from 'node:url'
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 
-export interface Percentiles {
-  n: number
-  p50: number
-  p95: number
-  p99: number
-  max: number
-}
-
-/** Nearest-rank percentiles of a list of numbers (ms). */
-export function percentiles(values: number[]): Percentiles {
-  const v = Float64Array.from(values).sort()
-  const at = (p: number) => (v.length ? v[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)]! : NaN)
-  return { n: v.length, p50: at(50), p95: at(95), p99: at(99), max: v.length ? v[v.length - 1]! : NaN }
-}
-
 export type Row = Record<string, string | number>
 
 /** Prints rows as a Markdown table (it pastes straight into the README). */

@@ -1,15 +1,16 @@
 import os from 'node:os'
+import { copyAudience, exactAudience } from '../testkit/audience.ts'
+import { randomCampaign } from '../testkit/campaigns.ts'
+import type { Rng } from '../testkit/rng.ts'
+import { watchFeedbackCommits, watchPushes } from '../testkit/sinks.ts'
 import { createBenchEnv, type Services } from './bench-env.ts'
-import { campaignFields } from './campaigns.ts'
 import { cpuSeconds, cpuSnapshot } from './cpu-usage.ts'
 import { countPushes, landed } from './landed.ts'
-import { watchCursor, watchKafka, watchPostgres } from './observe.ts'
+import { watchCursor } from './observe.ts'
 import { createInputProducer } from './produce.ts'
 import { createProgress } from './progress.ts'
-import type { Rng } from './rng.ts'
-import { BenchService } from './service-proc.ts'
+import { benchService } from './service-group.ts'
 import { warmUp } from './warm-up.ts'
-import { copySubscribers, type Subscribers } from './workload.ts'
 
 /**
  * One campaign to `subscribers` followers of one restaurant, with the service as its own process:
@@ -25,19 +26,15 @@ export async function runBigFanout(
 ) {
   const p = createProgress('big fan-out')
   const env = await createBenchEnv(services, 'bigfanout', serviceEnv)
-  const service = new BenchService(env.config, nodeArgs)
+  const service = benchService(env.config, nodeArgs)
   const input = createInputProducer(env.config.kafkaBrokers, env.config.inputTopic)
-  const kafka = await watchKafka(env.config.kafkaBrokers, env.config.outputTopic, false)
-  const pg = await watchPostgres(env.config.databaseUrl, false)
+  const kafka = await watchPushes(env.config.kafkaBrokers, env.config.outputTopic, false)
+  const pg = await watchFeedbackCommits(env.config.databaseUrl, false)
   const cursor = await watchCursor(env.config.kafkaBrokers, env.config.stateTopic)
   try {
     // Restaurant 0: the big one, every subscriber a distinct client. Restaurant 1: ten, for the warm-up.
-    const big = Array.from({ length: subscribers }, () => rng.uuid())
-    const small = Array.from({ length: 10 }, () => rng.uuid())
-    const rowClient = [...big, ...small]
-    const rowRestaurant = Int32Array.from(rowClient, (_, i) => (i < subscribers ? 0 : 1))
-    const subs: Subscribers = { restaurantIds: [rng.uuid(), rng.uuid()], clientsOf: [big.sort(), small.sort()], rowRestaurant, rowClient }
-    await copySubscribers(env.pool, subs, p)
+    const subs = exactAudience([subscribers, 10], rng)
+    await copyAudience(env.pool, subs, (done, n) => p.set(`loading subscribers ${done}/${n}`))
     service.start()
     await service.ready()
     p.set('warming up')
@@ -47,7 +44,7 @@ export async function runBigFanout(
     const k0 = kafka.seen.total
     await kafka.close()
     const p0 = pg.seen.total
-    const f = campaignFields(subs, 0, rng, Math.floor(Date.now() / 1000), false)
+    const f = randomCampaign(subs.restaurantIds[0]!, rng, Math.floor(Date.now() / 1000), false)
     const cpu0 = cpuSnapshot([service.pid])
     const { startedAt } = await input.backlog([
       { kind: 'valid', value: JSON.stringify(f), campaignId: f.adv_campaign_id, expected: subscribers },

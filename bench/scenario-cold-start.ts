@@ -1,12 +1,12 @@
+import { copyAudience, sampledAudience } from '../testkit/audience.ts'
+import { randomCampaign } from '../testkit/campaigns.ts'
+import { percentiles } from '../testkit/quantiles.ts'
+import type { Rng } from '../testkit/rng.ts'
+import { watchPushes } from '../testkit/sinks.ts'
 import { createBenchEnv, type Services } from './bench-env.ts'
-import { campaignFields } from './campaigns.ts'
-import { watchKafka } from './observe.ts'
 import { createInputProducer } from './produce.ts'
 import { createProgress } from './progress.ts'
-import { percentiles } from './report.ts'
-import type { Rng } from './rng.ts'
-import { BenchService } from './service-proc.ts'
-import { copySubscribers, generateSubscribers } from './workload.ts'
+import { benchService } from './service-group.ts'
 
 /**
  * `offerstream run` → first push of a campaign that was already waiting on the input topic, visible
@@ -17,18 +17,18 @@ export async function runColdStart(services: Services, rng: Rng, starts: number)
   const p = createProgress('cold start')
   const env = await createBenchEnv(services, 'coldstart')
   const input = createInputProducer(env.config.kafkaBrokers, env.config.inputTopic)
-  const kafka = await watchKafka(env.config.kafkaBrokers, env.config.outputTopic, false)
+  const kafka = await watchPushes(env.config.kafkaBrokers, env.config.outputTopic, false)
   const toRunning: number[] = []
   const toFirstPush: number[] = []
   try {
-    const subs = generateSubscribers({ restaurants: 10, rows: 1000, skew: 0.6, clientReuse: 1 }, rng)
-    await copySubscribers(env.pool, subs, p)
+    const subs = sampledAudience({ restaurants: 10, rows: 1000, skew: 0.6, clientReuse: 1 }, rng)
+    await copyAudience(env.pool, subs, (done, n) => p.set(`loading subscribers ${done}/${n}`))
     const restaurant = subs.clientsOf.findIndex(c => c.length > 0)
     for (let i = 0; i < starts; i++) {
-      const f = campaignFields(subs, restaurant, rng, Math.floor(Date.now() / 1000), false)
+      const f = randomCampaign(subs.restaurantIds[restaurant]!, rng, Math.floor(Date.now() / 1000), false)
       await input.backlog([{ kind: 'valid', value: JSON.stringify(f), campaignId: f.adv_campaign_id, expected: 1 }])
       const k0 = kafka.seen.total
-      const service = new BenchService(env.config)
+      const service = benchService(env.config)
       p.set(`start ${i + 1}/${starts}`)
       const t0 = Date.now()
       service.start()

@@ -1,13 +1,13 @@
+import { copyAudience, sampledAudience } from '../testkit/audience.ts'
+import { type CampaignEvent, campaignStream, countKinds, expectedPushes, type Mix } from '../testkit/campaigns.ts'
+import { type Percentiles, percentiles } from '../testkit/quantiles.ts'
+import type { Rng } from '../testkit/rng.ts'
+import { type Seen, watchFeedbackCommits, watchPushes } from '../testkit/sinks.ts'
 import { createBenchEnv, type Services } from './bench-env.ts'
-import { type BenchEvent, expectedPushes, generateEvents, type Mix } from './campaigns.ts'
-import { type Seen, watchKafka, watchPostgres } from './observe.ts'
 import { createInputProducer } from './produce.ts'
 import { createProgress } from './progress.ts'
-import { type Percentiles, percentiles } from './report.ts'
-import type { Rng } from './rng.ts'
 import { ServiceGroup } from './service-group.ts'
 import { warmUp } from './warm-up.ts'
-import { copySubscribers, generateSubscribers } from './workload.ts'
 
 export interface LatencyOptions {
   perSecond: number
@@ -37,19 +37,19 @@ export async function runLatency(services: Services, rng: Rng, o: LatencyOptions
   const env = await createBenchEnv(services, 'latency', o.serviceEnv)
   const service = new ServiceGroup(env.config, { instances: o.instances, cpuPerInstance: o.cpuPerInstance, nodeArgs: o.nodeArgs })
   const input = createInputProducer(env.config.kafkaBrokers, env.config.inputTopic)
-  const kafka = await watchKafka(env.config.kafkaBrokers, env.config.outputTopic, true)
-  const pg = await watchPostgres(env.config.databaseUrl, true)
+  const kafka = await watchPushes(env.config.kafkaBrokers, env.config.outputTopic, true)
+  const pg = await watchFeedbackCommits(env.config.databaseUrl, true)
   try {
-    const subs = generateSubscribers({ restaurants: o.restaurants, rows: o.rows, skew: o.skew, clientReuse: 3 }, rng)
-    await copySubscribers(env.pool, subs, p)
-    const events = generateEvents(subs, rng, o.mix, { count: Math.round(o.perSecond * o.seconds) }, Math.floor(Date.now() / 1000))
+    const subs = sampledAudience({ restaurants: o.restaurants, rows: o.rows, skew: o.skew, clientReuse: 3 }, rng)
+    await copyAudience(env.pool, subs, (done, n) => p.set(`loading subscribers ${done}/${n}`))
+    const events = campaignStream(subs, rng, o.mix, { count: Math.round(o.perSecond * o.seconds) }, Math.floor(Date.now() / 1000))
     const expected = expectedPushes(events)
     service.start()
     await service.ready()
     p.set('warming up')
     await warmUp(env, subs, rng, input, kafka.seen, pg.seen)
     if (o.warmSeconds > 0) {
-      const warm = generateEvents(subs, rng, o.mix, { count: Math.round(o.perSecond * o.warmSeconds) }, Math.floor(Date.now() / 1000))
+      const warm = campaignStream(subs, rng, o.mix, { count: Math.round(o.perSecond * o.warmSeconds) }, Math.floor(Date.now() / 1000))
       const target = expectedPushes(warm)
       const [kw, pw] = [kafka.seen.total, pg.seen.total]
       p.set(`warming up: ${o.warmSeconds} s of the same traffic, not measured`)
@@ -96,7 +96,7 @@ export async function runLatency(services: Services, rng: Rng, o: LatencyOptions
   }
 }
 
-function sentAt(events: BenchEvent[], producedAt: number[]): Map<string, number> {
+function sentAt(events: CampaignEvent[], producedAt: number[]): Map<string, number> {
   const m = new Map<string, number>()
   events.forEach((e, i) => {
     if (e.kind === 'valid') m.set(e.campaignId!, producedAt[i]!)
@@ -120,10 +120,4 @@ function perCampaign(seen: Seen, sent: Map<string, number>): Percentiles {
     if (s) out.push(s.last - t)
   }
   return percentiles(out)
-}
-
-export function countKinds(events: BenchEvent[]): Record<string, number> {
-  const k: Record<string, number> = {}
-  for (const e of events) k[e.kind] = (k[e.kind] ?? 0) + 1
-  return k
 }

@@ -1,16 +1,16 @@
 import os from 'node:os'
+import { type Audience, copyAudience, sampledAudience } from '../testkit/audience.ts'
+import { type CampaignEvent, campaignStream, countKinds, expectedPushes, type Mix } from '../testkit/campaigns.ts'
+import type { Rng } from '../testkit/rng.ts'
+import { watchFeedbackCommits, watchPushes } from '../testkit/sinks.ts'
 import { createBenchEnv, type Services } from './bench-env.ts'
-import { type BenchEvent, expectedPushes, generateEvents, type Mix } from './campaigns.ts'
 import { cpuSeconds, cpuSnapshot } from './cpu-usage.ts'
 import { countPushes, landed } from './landed.ts'
-import { watchCursor, watchKafka, watchPostgres } from './observe.ts'
+import { watchCursor } from './observe.ts'
 import { createInputProducer } from './produce.ts'
 import { createProgress } from './progress.ts'
-import type { Rng } from './rng.ts'
-import { countKinds } from './scenario-latency.ts'
 import { ServiceGroup } from './service-group.ts'
 import { warmUp } from './warm-up.ts'
-import { copySubscribers, generateSubscribers, type Subscribers } from './workload.ts'
 
 export interface ThroughputOptions {
   pushes: number
@@ -35,13 +35,13 @@ export async function runThroughput(services: Services, rng: Rng, o: ThroughputO
   const env = await createBenchEnv(services, 'throughput', o.serviceEnv)
   const service = new ServiceGroup(env.config, { instances: o.instances, cpuPerInstance: o.cpuPerInstance, nodeArgs: o.nodeArgs })
   const input = createInputProducer(env.config.kafkaBrokers, env.config.inputTopic)
-  const kafka = await watchKafka(env.config.kafkaBrokers, env.config.outputTopic, false)
-  const pg = await watchPostgres(env.config.databaseUrl, false)
+  const kafka = await watchPushes(env.config.kafkaBrokers, env.config.outputTopic, false)
+  const pg = await watchFeedbackCommits(env.config.databaseUrl, false)
   const cursor = await watchCursor(env.config.kafkaBrokers, env.config.stateTopic)
   try {
-    const subs = generateSubscribers({ restaurants: o.restaurants, rows: o.rows, skew: o.skew, clientReuse: 3 }, rng)
-    await copySubscribers(env.pool, subs, p)
-    const events = generateEvents(subs, rng, o.mix, { targetPushes: o.pushes }, Math.floor(Date.now() / 1000))
+    const subs = sampledAudience({ restaurants: o.restaurants, rows: o.rows, skew: o.skew, clientReuse: 3 }, rng)
+    await copyAudience(env.pool, subs, (done, n) => p.set(`loading subscribers ${done}/${n}`))
+    const events = campaignStream(subs, rng, o.mix, { targetPushes: o.pushes }, Math.floor(Date.now() / 1000))
     const expected = expectedPushes(events)
     service.start()
     await service.ready()
@@ -95,4 +95,4 @@ export async function runThroughput(services: Services, rng: Rng, o: ThroughputO
   }
 }
 
-export type ThroughputRun = { subs: Subscribers; events: BenchEvent[] }
+export type ThroughputRun = { subs: Audience; events: CampaignEvent[] }

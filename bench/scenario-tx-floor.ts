@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type OutMessage, OutputProducer } from '../src/kafka/output-producer.ts'
+import { type Percentiles, percentiles } from '../testkit/quantiles.ts'
+import { watchPushes } from '../testkit/sinks.ts'
 import { createBenchEnv, type Services } from './bench-env.ts'
 import { javaProducer } from './java-producer.ts'
-import { watchKafka } from './observe.ts'
 import { createProgress } from './progress.ts'
-import { type Percentiles, percentiles, type Row } from './report.ts'
+import type { Row } from './report.ts'
 
 // Transactions before these are JIT and connection warm-up, not measured.
 const WARM = 5
@@ -35,7 +36,7 @@ export async function runTxFloor(services: Services, transactions: number) {
     ])
     p.set(`OutputProducer: ${transactions} transactions at 1/s`)
     await producer.open()
-    const watch = await watchKafka(env.config.kafkaBrokers, env.config.outputTopic, false)
+    const watch = await watchPushes(env.config.kafkaBrokers, env.config.outputTopic, false)
     const ours: number[] = []
     const visible: number[] = []
     try {

@@ -1,7 +1,21 @@
+import { mkdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { Admin } from '@platformatic/kafka'
 import type { Config } from '../src/config/settings.ts'
+import { ServiceProcess } from '../testkit/service-process.ts'
 import { type CpuCgroup, createCpuCgroup } from './cpu-cgroup.ts'
-import { BenchService } from './service-proc.ts'
+
+/**
+ * `offerstream run` for a bench scenario. Its whole log goes to bench/results/logs/ (named by the
+ * scenario's output topic and the instance id, if any) for post-mortems, appended to, so a restarted
+ * instance (failover bench) keeps the log of its earlier lives.
+ */
+export function benchService(config: Config, nodeArgs: string[] = []): ServiceProcess {
+  const dir = fileURLToPath(new URL('./results/logs/', import.meta.url))
+  mkdirSync(dir, { recursive: true })
+  const logFile = `${dir}${config.outputTopic}${config.groupInstanceId ? `-${config.groupInstanceId}` : ''}.log`
+  return new ServiceProcess(config, { logFile, nodeArgs, tailChars: 50000 })
+}
 
 export interface GroupOptions {
   instances: number
@@ -16,7 +30,7 @@ export interface GroupOptions {
  * instance without a cap is exactly the single service the other scenarios always measured.
  */
 export class ServiceGroup {
-  readonly services: BenchService[]
+  readonly services: ServiceProcess[]
   readonly #cgroups: CpuCgroup[] = []
   readonly #config: Config
   readonly #cpu: number | undefined
@@ -26,7 +40,7 @@ export class ServiceGroup {
     this.#cpu = o.cpuPerInstance
     this.services = Array.from({ length: o.instances }, (_, i) => {
       const id = o.instances > 1 || o.cpuPerInstance !== undefined ? `${config.groupId}-${i + 1}` : config.groupInstanceId
-      return new BenchService({ ...config, groupInstanceId: id, httpEnabled: false }, o.nodeArgs)
+      return benchService({ ...config, groupInstanceId: id, httpEnabled: false }, o.nodeArgs)
     })
   }
 

@@ -1,4 +1,5 @@
-import type { Percentiles, Row } from './report.ts'
+import type { Percentiles } from '../testkit/quantiles.ts'
+import type { Row } from './report.ts'
 import type { runBigFanout } from './scenario-big-fanout.ts'
 import type { runBound } from './scenario-bound.ts'
 import type { runColdStart } from './scenario-cold-start.ts'

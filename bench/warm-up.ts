@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { shardOf } from '../src/core/shard.ts'
+import type { Audience } from '../testkit/audience.ts'
+import { type CampaignEvent, randomCampaign } from '../testkit/campaigns.ts'
+import type { Rng } from '../testkit/rng.ts'
+import type { Seen } from '../testkit/sinks.ts'
 import type { BenchEnv } from './bench-env.ts'
-import { type BenchEvent, campaignFields } from './campaigns.ts'
-import type { Seen } from './observe.ts'
 import type { InputProducer } from './produce.ts'
-import type { Rng } from './rng.ts'
-import type { Subscribers } from './workload.ts'
 
 /**
  * Sends one small campaign per shard and waits until their pushes are visible in both sinks: the
@@ -14,7 +14,7 @@ import type { Subscribers } from './workload.ts'
  * cost. (With one writer for everything, one campaign would do; with shards owned by several
  * instances, each owner starts up on its own.)
  */
-export async function warmUp(env: BenchEnv, subs: Subscribers, rng: Rng, input: InputProducer, kafka: Seen, pg: Seen): Promise<void> {
+export async function warmUp(env: BenchEnv, subs: Audience, rng: Rng, input: InputProducer, kafka: Seen, pg: Seen): Promise<void> {
   let smallest = -1
   subs.clientsOf.forEach((c, i) => {
     if (c.length > 0 && (smallest < 0 || c.length < subs.clientsOf[smallest]!.length)) smallest = i
@@ -22,11 +22,11 @@ export async function warmUp(env: BenchEnv, subs: Subscribers, rng: Rng, input: 
   const now = Math.floor(Date.now() / 1000)
   const n = subs.clientsOf[smallest]!.length
   const shards = env.config.shards
-  const events: BenchEvent[] = []
+  const events: CampaignEvent[] = []
   const covered = new Set<number>()
   // The first id comes from the seeded generator as it always did, so the workloads drawn after the
   // warm-up stay the same for a seed; the ids that cover the other shards do not need to be seeded.
-  let f = campaignFields(subs, smallest, rng, now, false)
+  let f = randomCampaign(subs.restaurantIds[smallest]!, rng, now, false)
   while (covered.size < shards) {
     const shard = shardOf(f.adv_campaign_id, shards)
     if (!covered.has(shard)) {

@@ -1,9 +1,9 @@
 // npm run fuzz -- [--count 100000] [--good-every 100] [--seed 1]
 // Hostile input through a real service process: every bad value in the DLQ, every good one pushed.
 import { createFixture } from '../testkit/fixture.ts'
+import { sinksExact } from '../testkit/sinks.ts'
 import { parseArgs, say, servicesFor } from './lib/args.ts'
 import { fuzzRun } from './lib/fuzz-run.ts'
-import { sinksExact } from './lib/sinks.ts'
 
 const args = parseArgs(
   process.argv.slice(2),

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import { Admin, Consumer, FetchIsolationLevels, ProduceAcks, Producer } from '@platformatic/kafka'
+import { Admin, ProduceAcks, Producer } from '@platformatic/kafka'
 import pg from 'pg'
 import { loadConfig } from '../src/config/load-config.ts'
 import type { Config } from '../src/config/settings.ts'
 import { ensureTopics } from '../src/kafka/ensure-topics.ts'
 import { migrate } from '../src/pg/migrate.ts'
 import { createPool } from '../src/pg/pool.ts'
+import { type ReadRecord, readTopic } from './sinks.ts'
 
 // Tests run against the real Kafka and PostgreSQL named by KAFKA_BROKERS and DATABASE_URL, which
 // scripts/run-tests.ts provides (it starts a local stack when they are not set). Each fixture gets
@@ -15,22 +16,10 @@ export interface Fixture {
   config: Config
   pool: pg.Pool
   produce(values: Array<string | Buffer | null>, key?: string, topic?: string): Promise<void>
-  /**
-   * Reads the topic (read_committed) until `atLeast` records arrived, then for as long as more keep
-   * coming, until `settleMs` pass without one. The quiet period is only there to catch duplicates:
-   * callers assert on the records, never on how long this took. `timeoutMs` bounds a failing read.
-   */
+  /** The topic as a read_committed consumer sees it: sinks.ts readTopic on this fixture's brokers. */
   readTopic(topic: string, opts: { atLeast: number; timeoutMs?: number; settleMs?: number }): Promise<ReadRecord[]>
   addSubscribers(rows: Array<[clientId: string, restaurantId: string]>): Promise<void>
   cleanup(): Promise<void>
-}
-
-export interface ReadRecord {
-  key: string | null
-  value: Buffer | null
-  headers: Map<string, string>
-  offset: bigint
-  partition: number
 }
 
 export function requireServices(): { brokers: string; databaseUrl: string } {
@@ -85,7 +74,6 @@ export async function createFixture(overrides: Record<string, string> = {}, opts
   await ensureTopics(config)
   // acks=all: an input record acknowledged by one broker that then dies would be expected yet never consumed.
   const producer = new Producer({ clientId: `test-${id}`, bootstrapBrokers: config.kafkaBrokers, acks: ProduceAcks.ALL })
-  const consumers: Consumer<Buffer, Buffer, Buffer, Buffer>[] = []
 
   return {
     config,
@@ -95,41 +83,7 @@ export async function createFixture(overrides: Record<string, string> = {}, opts
         messages: values.map(v => ({ topic, key: Buffer.from(key), value: v === null ? undefined : Buffer.from(v) })),
       })
     },
-    async readTopic(topic, { atLeast, timeoutMs = 60000, settleMs = 500 }) {
-      const consumer = new Consumer({
-        clientId: `reader-${id}`,
-        groupId: `reader_${id}_${randomBytes(3).toString('hex')}`,
-        bootstrapBrokers: config.kafkaBrokers,
-      })
-      consumers.push(consumer)
-      const stream = await consumer.consume({
-        topics: [topic],
-        mode: 'earliest',
-        autocommit: false,
-        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-        maxWaitTime: 100,
-      })
-      const out: ReadRecord[] = []
-      const deadline = Date.now() + timeoutMs
-      let lastArrival = Date.now()
-      stream.on('data', m => {
-        lastArrival = Date.now()
-        out.push({
-          key: m.key ? m.key.toString() : null,
-          value: m.value ?? null,
-          offset: m.offset,
-          partition: m.partition,
-          headers: new Map([...m.headers].map(([k, v]) => [k.toString(), v.toString()])),
-        })
-      })
-      // Wait for the expected count, then a quiet period to catch anything extra (duplicates).
-      while (Date.now() < deadline && !(out.length >= atLeast && Date.now() - lastArrival >= settleMs)) {
-        await new Promise(r => setTimeout(r, 50))
-      }
-      await stream.close()
-      await consumer.close(true)
-      return out
-    },
+    readTopic: (topic, opts) => readTopic(config.kafkaBrokers, topic, opts),
     async addSubscribers(rows) {
       if (rows.length === 0) return
       await pool.query('insert into subscribers_restaurants (client_id, restaurant_id) select * from unnest($1::uuid[], $2::uuid[])', [
@@ -139,7 +93,6 @@ export async function createFixture(overrides: Record<string, string> = {}, opts
     },
     async cleanup() {
       await producer.close(true).catch(() => {})
-      for (const c of consumers) await c.close(true).catch(() => {})
       await pool.end().catch(() => {})
       const a = new Admin({ clientId: `cleanup-${id}`, bootstrapBrokers: config.kafkaBrokers })
       await a

@@ -1,10 +1,10 @@
 import type { Fixture } from '../../testkit/fixture.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
+import { checkSinks, type SinkReport, waitForFeedback } from '../../testkit/sinks.ts'
+import type { Workload } from '../../testkit/workload.ts'
 import type { Stack } from '../../tools/stack/index.ts'
 import { type ClusterHealth, leaderOf, waitForInSync } from './cluster-health.ts'
 import { produceRetrying } from './produce-retrying.ts'
-import { checkSinks, type SinkReport, waitForFeedback } from './sinks.ts'
-import type { Workload } from './workload.ts'
 
 interface BrokerRunReport {
   /** Node SIGKILLed: the leader of the relay's state topic, which every output transaction writes. */

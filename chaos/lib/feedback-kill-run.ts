@@ -1,8 +1,8 @@
+import { buildFeedbackWorkload, type FeedbackWorkload } from '../../testkit/feedback-workload.ts'
 import type { Fixture } from '../../testkit/fixture.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
-import { buildFeedbackWorkload, type FeedbackWorkload } from './feedback-workload.ts'
-import { waitForFeedback } from './sinks.ts'
-import type { Workload } from './workload.ts'
+import { type Tally, tallyAgainst, waitForFeedback } from '../../testkit/sinks.ts'
+import type { Workload } from '../../testkit/workload.ts'
 
 interface FeedbackKillOptions {
   kills: number
@@ -10,13 +10,6 @@ interface FeedbackKillOptions {
   timeoutMs?: number
   nowSeconds: number
   log?: (m: string) => void
-}
-
-interface Tally {
-  missing: number
-  duplicated: number
-  unexpected: number
-  total: number
 }
 
 interface FeedbackKillReport {
@@ -29,15 +22,6 @@ interface FeedbackKillReport {
   wrongStages: number
   cleanExit: boolean
   output: string
-}
-
-function tally(expected: Set<string>, counts: Map<string, number>): Tally {
-  return {
-    missing: [...expected].filter(k => !counts.has(k)).length,
-    duplicated: [...counts.values()].filter(n => n > 1).length,
-    unexpected: [...counts.keys()].filter(k => !expected.has(k)).length,
-    total: [...counts.values()].reduce((a, b) => a + b, 0),
-  }
 }
 
 const feedbackRows = (fx: Fixture) =>
@@ -124,8 +108,8 @@ export async function feedbackKillRun(
   return {
     kills,
     rowsAtKill,
-    events: { expected: f.events.size, ...tally(f.events, new Map(rows.map(r => [r.k, r.n]))) },
-    dlq: { expected: f.bad.size, ...tally(f.bad, dlqCounts) },
+    events: { expected: f.events.size, ...tallyAgainst(f.events, new Map(rows.map(r => [r.k, r.n]))) },
+    dlq: { expected: f.bad.size, ...tallyAgainst(f.bad, dlqCounts) },
     wrongStages,
     cleanExit: stopped.code === 0,
     output: svc.output,

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto'
+import { campaignJson } from '../../testkit/campaigns.ts'
 import type { Fixture } from '../../testkit/fixture.ts'
+import { badValue, goodContent } from '../../testkit/hostile.ts'
+import { createRng } from '../../testkit/rng.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
+import { checkSinks, type SinkReport } from '../../testkit/sinks.ts'
 import { checkDlq, type DlqReport } from './dlq-check.ts'
-import { badValue, goodContent, rng } from './hostile.ts'
-import { checkSinks, type SinkReport } from './sinks.ts'
-import { campaignJson } from './workload.ts'
 
 export interface FuzzReport {
   bad: number
@@ -28,11 +28,11 @@ export async function fuzzRun(
   fx: Fixture,
   o: { bad: number; goodEvery?: number; seed?: number; log?: (m: string) => void },
 ): Promise<FuzzReport> {
-  const r = rng(o.seed ?? 1)
+  const r = createRng(o.seed ?? 1)
   const now = Math.floor(Date.now() / 1000)
   const goodEvery = o.goodEvery ?? 100
-  const restaurant = randomUUID()
-  const clients = [randomUUID(), randomUUID(), randomUUID()]
+  const restaurant = r.uuid()
+  const clients = [r.uuid(), r.uuid(), r.uuid()]
   await fx.addSubscribers(clients.map(c => [c, restaurant]))
   const svc = new ServiceProcess(fx.config)
   svc.start()
@@ -56,7 +56,7 @@ export async function fuzzRun(
     batch.push(value)
     bytes += value?.length ?? 0
     if (i % goodEvery === 0) {
-      const id = randomUUID()
+      const id = r.uuid()
       const content = goodContent(r, good++)
       contents.set(id, content)
       for (const c of clients) expected.add(`${id}/${c}`)

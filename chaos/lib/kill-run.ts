@@ -1,7 +1,7 @@
 import type { Fixture } from '../../testkit/fixture.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
-import { checkSinks, feedbackCount, type SinkReport } from './sinks.ts'
-import type { Workload } from './workload.ts'
+import { checkSinks, feedbackCount, type SinkReport } from '../../testkit/sinks.ts'
+import type { Workload } from '../../testkit/workload.ts'
 
 export interface KillRunOptions {
   kills: number

@@ -1,9 +1,9 @@
 import type { Fixture } from '../../testkit/fixture.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
+import { checkSinks, type SinkReport, waitForFeedback } from '../../testkit/sinks.ts'
+import type { Workload } from '../../testkit/workload.ts'
 import type { Stack } from '../../tools/stack/index.ts'
 import { produceRetrying } from './produce-retrying.ts'
-import { checkSinks, type SinkReport, waitForFeedback } from './sinks.ts'
-import type { Workload } from './workload.ts'
 
 export type Outage = 'kafka' | 'postgres'
 

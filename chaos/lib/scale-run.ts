@@ -1,14 +1,14 @@
 import { mkdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Fixture } from '../../testkit/fixture.ts'
+import type { Rng } from '../../testkit/rng.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
+import { checkSinks, type SinkReport, waitForFeedback } from '../../testkit/sinks.ts'
+import type { KeyedRecord, KeyedWorkload } from '../../testkit/workload.ts'
 import type { Stack } from '../../tools/stack/index.ts'
 import { type ClusterHealth, waitForInSync } from './cluster-health.ts'
 import { checkDlq, type DlqReport } from './dlq-check.ts'
-import type { Rng } from './hostile.ts'
 import { produceRetrying } from './produce-retrying.ts'
-import type { KeyedRecord, ScaleWorkload } from './scale-workload.ts'
-import { checkSinks, type SinkReport, waitForFeedback } from './sinks.ts'
 
 interface ScaleRunOptions {
   instances: number
@@ -16,7 +16,7 @@ interface ScaleRunOptions {
   stops: number
   /** SIGKILL one broker of this stack once, restart it a few seconds later. Absent: no broker kill. */
   brokerStack?: Stack
-  random: Rng
+  rng: Rng
   /** One log file per instance (all its incarnations) is kept here. */
   runDir: string
   /** Shortest SIGSTOP: beyond the 10 s session timeout, so the group gives the frozen member's work away. */
@@ -65,7 +65,7 @@ const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
  * one instance is SIGKILLed and restarted, or SIGSTOPped past the session timeout and continued, and
  * once a broker is SIGKILLed and restarted. Then both sinks and the DLQ are checked exactly.
  */
-export async function scaleRun(fx: Fixture, w: ScaleWorkload, o: ScaleRunOptions): Promise<ScaleRunReport> {
+export async function scaleRun(fx: Fixture, w: KeyedWorkload, o: ScaleRunOptions): Promise<ScaleRunReport> {
   const log = o.log ?? (() => {})
   const timeoutMs = o.timeoutMs ?? 900000
   mkdirSync(o.runDir, { recursive: true })
@@ -186,20 +186,20 @@ interface PlannedEvent {
 
 /** The seeded chaos plan: kinds in random order at random fractions of the run, random targets. */
 function planEvents(o: ScaleRunOptions): PlannedEvent[] {
-  const r = o.random
+  const r = o.rng
   const kinds: Array<ChaosEvent['kind']> = [
     ...Array<ChaosEvent['kind']>(o.kills).fill('kill'),
     ...Array<ChaosEvent['kind']>(o.stops).fill('stop'),
     ...(o.brokerStack ? (['broker'] as const) : []),
   ]
-  const fractions = kinds.map(() => 0.05 + r() * 0.8).sort((a, b) => a - b)
-  const order = kinds.map(k => ({ k, u: r() })).sort((a, b) => a.u - b.u)
+  const fractions = kinds.map(() => 0.05 + r.next() * 0.8).sort((a, b) => a - b)
+  const order = kinds.map(k => ({ k, u: r.next() })).sort((a, b) => a.u - b.u)
   const brokers = o.brokerStack?.brokers ?? 1
   return order.map(({ k }, i) => ({
     kind: k,
-    target: k === 'broker' ? 1 + Math.floor(r() * brokers) : Math.floor(r() * o.instances),
+    target: k === 'broker' ? 1 + r.int(brokers) : r.int(o.instances),
     fraction: fractions[i]!,
-    holdMs: k === 'stop' ? (o.stopMs ?? 12000) + Math.floor(r() * 4000) : k === 'broker' ? 5000 + Math.floor(r() * 5000) : 0,
+    holdMs: k === 'stop' ? (o.stopMs ?? 12000) + r.int(4000) : k === 'broker' ? 5000 + r.int(5000) : 0,
   }))
 }
 

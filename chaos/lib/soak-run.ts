@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { publishedCursors } from '../../src/kafka/published-cursor.ts'
 import { pruneBookkeeping } from '../../src/service/retention.ts'
+import { campaignJson } from '../../testkit/campaigns.ts'
 import type { Fixture } from '../../testkit/fixture.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
 import { PushTally } from './push-tally.ts'
-import { campaignJson } from './workload.ts'
 
 export interface SoakOptions {
   durationMs: number

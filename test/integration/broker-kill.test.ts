@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { Admin, ConfigResourceTypes } from '@platformatic/kafka'
 import { brokerRun } from '../../chaos/lib/broker-run.ts'
-import { buildWorkload } from '../../chaos/lib/workload.ts'
 import { createFixture } from '../../testkit/fixture.ts'
+import { buildWorkload } from '../../testkit/workload.ts'
 import { type Stack, startStack } from '../../tools/stack/index.ts'
 
 // Short version of `npm run chaos -- --scenario broker`, on a 3-node cluster of this suite's own.

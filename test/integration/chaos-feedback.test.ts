@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { feedbackKillRun } from '../../chaos/lib/feedback-kill-run.ts'
-import { buildWorkload } from '../../chaos/lib/workload.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
+import { buildWorkload } from '../../testkit/workload.ts'
 
 // Short version of `npm run chaos -- --scenario feedback`: feedback (with retries, malformed
 // records and feedback for pushes never made) arrives while the service is SIGKILLed at random

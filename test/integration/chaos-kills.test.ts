@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { killRun } from '../../chaos/lib/kill-run.ts'
-import { buildWorkload } from '../../chaos/lib/workload.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
+import { buildWorkload } from '../../testkit/workload.ts'
 
 // Short version of `npm run chaos -- --scenario kill`: SIGKILLs at random moments (startup and
 // group join, ingest of input still arriving, fan-out, relay) with inactive and re-sent campaigns

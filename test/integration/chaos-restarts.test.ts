@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { restartRun } from '../../chaos/lib/restart-run.ts'
-import { buildWorkload } from '../../chaos/lib/workload.ts'
 import { createFixture } from '../../testkit/fixture.ts'
+import { buildWorkload } from '../../testkit/workload.ts'
 import { type Stack, startStack } from '../../tools/stack/index.ts'
 
 // Short version of `npm run chaos -- --scenario kafka|postgres`: the broker, then the database, is

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
-import { rng } from '../../chaos/lib/hostile.ts'
 import { scaleRun } from '../../chaos/lib/scale-run.ts'
-import { buildScaleWorkload } from '../../chaos/lib/scale-workload.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
+import { createRng } from '../../testkit/rng.ts'
+import { buildKeyedWorkload } from '../../testkit/workload.ts'
 
 // Short version of `npm run chaos -- --scenario scale`, on the suite's one-broker stack (a 3-node
 // cluster of its own would add its start-up to the suite; broker-kill.test.ts covers that): three
@@ -26,11 +26,11 @@ after(async () => fx?.cleanup())
 
 test('three instances, one SIGKILLed and one frozen past its session: both sinks and the DLQ exact', async () => {
   const seed = Date.now() % 1_000_000
-  const random = rng(seed)
-  const w = buildScaleWorkload({
+  const rng = createRng(seed)
+  const w = buildKeyedWorkload({
     pushes: 24000,
     partitions: 12,
-    random,
+    rng,
     subscribersPerRestaurant: 1000,
     early: 2,
     earlyBySeconds: 10,
@@ -38,7 +38,7 @@ test('three instances, one SIGKILLed and one frozen past its session: both sinks
     bad: 20,
   })
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'chaos-scale-'))
-  const r = await scaleRun(fx, w, { instances: 3, kills: 1, stops: 1, stopMs: 11000, random, runDir, timeoutMs: 180000 })
+  const r = await scaleRun(fx, w, { instances: 3, kills: 1, stops: 1, stopMs: 11000, rng, runDir, timeoutMs: 180000 })
   const context = `seed ${seed}, logs in ${runDir}, events ${JSON.stringify(r.events)}`
   assert.equal(r.kills, 1, context)
   assert.equal(r.stops, 1, context)

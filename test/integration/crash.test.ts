@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
-import { verifySinks } from '../../testkit/expected.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import { eventually } from '../../testkit/service.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
+import { verifySinks } from '../../testkit/sinks.ts'
 
 // The service process is SIGKILLed several times while it fans out; after a final clean run both
 // sinks must hold every expected (campaign, client) pair exactly once.

@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { keyPartition } from '../../src/kafka/key-partition.ts'
 import type { Service } from '../../src/service/app.ts'
-import { verifySinks } from '../../testkit/expected.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import { runService } from '../../testkit/service.ts'
+import { verifySinks } from '../../testkit/sinks.ts'
 
 // Regression (found by the hostile-input fuzz): with the default relay batch, a transaction of
 // 20,000 pushes (~9 MB) or a few DLQ records of oversized input went to the broker as one record

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { checkSinks } from '../../chaos/lib/sinks.ts'
-import { buildWorkload } from '../../chaos/lib/workload.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import { eventually } from '../../testkit/service.ts'
 import { ServiceProcess } from '../../testkit/service-process.ts'
+import { checkSinks } from '../../testkit/sinks.ts'
+import { buildWorkload } from '../../testkit/workload.ts'
 
 // Two instances share the shards through the consumer group; one is frozen (SIGSTOP) past its
 // session, the other takes every shard, and when the frozen one wakes its late work is fenced.

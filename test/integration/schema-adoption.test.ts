@@ -2,11 +2,11 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { verifySinks } from '../../testkit/expected.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import { SEED_EVENT_VALUE, SEED_SUBSCRIBERS } from '../../testkit/seed.ts'
 import { eventually, runService } from '../../testkit/service.ts'
 import { envFor } from '../../testkit/service-process.ts'
+import { verifySinks } from '../../testkit/sinks.ts'
 
 // A database where the app's tables already exist: either as the Spark job's JDBC writer created
 // them (text ids, timestamp/text times, no id), which must be refused with the exact fix, or

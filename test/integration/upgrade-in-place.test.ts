@@ -5,12 +5,12 @@ import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { Producer, stringSerializers } from '@platformatic/kafka'
-import { campaignJson } from '../../chaos/lib/workload.ts'
 import { pushMessage, pushMessagePrefix, pushMessageSuffix } from '../../src/core/push-message.ts'
-import { verifySinks } from '../../testkit/expected.ts'
+import { campaignJson } from '../../testkit/campaigns.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import { eventually } from '../../testkit/service.ts'
 import { envFor, ServiceProcess } from '../../testkit/service-process.ts'
+import { verifySinks } from '../../testkit/sinks.ts'
 
 // The guard for every future migration: a deployment exactly as the first release (schema 000001)
 // leaves it when it is stopped mid-work, then `offerstream migrate` and `offerstream run` of the

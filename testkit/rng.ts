@@ -1,4 +1,5 @@
-// Seeded randomness, so two runs with the same --seed generate the same workload and stay comparable.
+// Seeded randomness for every harness (bench, chaos, tests): two runs with the same seed generate the
+// same workload and the same chaos plan, so a failing run can be replayed and two bench runs compared.
 
 export interface Rng {
   /** Uniform in [0, 1). */
@@ -33,6 +34,11 @@ export function createRng(seed: number): Rng {
   }
 }
 
+/** A generator seeded from the clock, for runs that print their seed rather than take one. */
+export function unseededRng(): Rng {
+  return createRng(Math.floor(Math.random() * 2 ** 32))
+}
+
 /**
  * Samples ranks 0..n-1 with P(k) ∝ 1/(k+1)^s: a few restaurants have most subscribers, a long tail
  * has a handful, as real follower counts do. s = 0 is uniform.
@@ -52,4 +58,18 @@ export function zipfSampler(n: number, s: number, rng: Rng): () => number {
     }
     return lo
   }
+}
+
+/** Fisher-Yates in place with the given generator. */
+export function shuffle<T>(a: T[], rng: Rng): T[] {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1)
+    ;[a[i], a[j]] = [a[j]!, a[i]!]
+  }
+  return a
+}
+
+/** One of the items, uniformly. */
+export function pick<T>(rng: Rng, items: readonly T[]): T {
+  return items[rng.int(items.length)]!
 }

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto'
-import { FEEDBACK_STAGES, type FeedbackKind } from '../../src/core/feedback.ts'
-import { shuffle } from './workload.ts'
+import { FEEDBACK_STAGES, type FeedbackKind } from '../src/core/feedback.ts'
+import { type Rng, shuffle, unseededRng } from './rng.ts'
 
 // Feedback for pushes already made, and what the sinks must hold afterwards, computed from the
 // pairs alone: each distinct event once in offerstream_feedback, each push's furthest stage in
@@ -30,8 +29,9 @@ const PATHS: FeedbackKind[][] = [
 
 export function buildFeedbackWorkload(
   pairs: Iterable<string>,
-  o: { nowSeconds: number; repeat?: number; badEvery?: number },
+  o: { nowSeconds: number; repeat?: number; badEvery?: number; rng?: Rng },
 ): FeedbackWorkload {
+  const rng = o.rng ?? unseededRng()
   const values: string[] = []
   const events = new Set<string>()
   const stages = new Map<string, FeedbackKind>()
@@ -56,10 +56,10 @@ export function buildFeedbackWorkload(
       const kind = i % 3
       const v =
         kind === 0
-          ? `not json ${randomUUID()}`
+          ? `not json ${rng.uuid()}`
           : JSON.stringify({
               adv_campaign_id: campaign,
-              client_id: kind === 1 ? client : randomUUID(),
+              client_id: kind === 1 ? client : rng.uuid(),
               feedback: kind === 1 ? 'liked' : 'opened',
               datetime_created: o.nowSeconds,
             })
@@ -68,5 +68,5 @@ export function buildFeedbackWorkload(
     }
     i++
   }
-  return { values: shuffle(values), events, stages, bad }
+  return { values: shuffle(values, rng), events, stages, bad }
 }
