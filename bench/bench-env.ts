@@ -28,6 +28,19 @@ function withDatabase(url: string, db: string): string {
   return u.toString()
 }
 
+// With a frequency cap on (--set OFFERSTREAM_FREQUENCY_CAP=...), a pair is pushed or suppressed:
+// suppressed pairs are reported on the same channel, so "rows committed" counts pairs decided and a
+// backlog lands when all are. One notification per campaign per chunk statement.
+const SUPPRESSED_NOTIFY_TRIGGER = `
+create function bench_notify_suppressed() returns trigger language plpgsql as $$
+begin
+  perform pg_notify('bench_fanout', s.adv_campaign_id::text || ',' || s.n)
+  from (select adv_campaign_id, count(*) as n from decided group by 1) s;
+  return null;
+end $$;
+create trigger bench_notify_suppressed after insert on offerstream_suppressed referencing new table as decided
+  for each statement execute function bench_notify_suppressed();`
+
 export async function createBenchEnv(services: Services, name: string, overrides: Record<string, string> = {}): Promise<BenchEnv> {
   const id = `${name}_${randomBytes(3).toString('hex')}`
   const db = `bench_${id}`
@@ -58,6 +71,7 @@ export async function createBenchEnv(services: Services, name: string, overrides
   const pool = createPool(config.databaseUrl, 6)
   await migrate(pool)
   await pool.query(FANOUT_NOTIFY_TRIGGER)
+  await pool.query(SUPPRESSED_NOTIFY_TRIGGER)
   await ensureTopics(config)
   return {
     config,

@@ -15,14 +15,14 @@ import { ErrorCodes, type OfferstreamError } from '../src/errors.ts'
 import { translatePgError } from '../src/pg/pg-errors.ts'
 import { fanOutChunk } from '../src/pg/sql/fan-out-chunk.ts'
 import { fanningRoundRobin } from '../src/pg/sql/fanning-events.ts'
-import { insertEvents } from '../src/pg/sql/insert-events.ts'
+import { type EventRow, insertEvents } from '../src/pg/sql/insert-events.ts'
 import { lockCaps } from '../src/pg/sql/lock-caps.ts'
 import { withTransaction } from '../src/pg/transaction.ts'
 import { Turns } from '../src/service/turns.ts'
+import { copyAudience, sampledAudience } from '../testkit/audience.ts'
 import { createFixture } from '../testkit/fixture.ts'
+import { createRng } from '../testkit/rng.ts'
 import { createProgress } from './progress.ts'
-import { createRng } from './rng.ts'
-import { copySubscribers, generateSubscribers } from './workload.ts'
 
 const { values: a } = parseArgs({
   options: {
@@ -42,14 +42,13 @@ const SHARDS = 12
 const p = createProgress('cap-statements')
 const fx = await createFixture()
 const rng = createRng(17)
-const subs = generateSubscribers({ restaurants: 300, rows: 300_000, skew: 0.8, clientReuse: 3 }, rng)
-await copySubscribers(fx.pool, subs, p)
-await fx.pool.query('analyze subscribers_restaurants')
+const subs = sampledAudience({ restaurants: 300, rows: 300_000, skew: 0.8, clientReuse: 3 }, rng)
+await copyAudience(fx.pool, subs, (done, total) => p.set(`loading subscribers ${done}/${total}`))
 let offset = 0
 
 async function backlog(pairs: number): Promise<number> {
   const now = Math.floor(Date.now() / 1000)
-  const events = []
+  const events: EventRow[] = []
   let total = 0
   while (total < pairs) {
     const r = rng.int(subs.restaurantIds.length)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
-import { type CapPush, type Caps, capVerdict, maxInWindow } from '../../src/core/frequency-cap.ts'
+import type { Caps } from '../../src/core/frequency-cap.ts'
 import type { OfferstreamError } from '../../src/errors.ts'
 import { translatePgError } from '../../src/pg/pg-errors.ts'
 import { PgShardOwner } from '../../src/pg/shard-owner.ts'
@@ -10,6 +10,7 @@ import { insertEvents } from '../../src/pg/sql/insert-events.ts'
 import { withTransaction } from '../../src/pg/transaction.ts'
 import { PgWriterStore } from '../../src/pg/writer-store.ts'
 import { pruneBookkeeping } from '../../src/service/retention.ts'
+import { type CapPush, capVerdict, maxInWindow } from '../../testkit/cap-oracle.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 
 // The caps in PostgreSQL: the SQL rule agrees with core's, and fan-outs of different shards running
@@ -31,7 +32,7 @@ function rng(seed: number) {
   }
 }
 
-test('offerstream_cap_verdict gives the verdict of core capVerdict on random histories', async () => {
+test('offerstream_cap_verdict gives the verdict of the oracle (capVerdict) on random histories', async () => {
   const r = rng(17)
   const rest = [randomUUID(), randomUUID()]
   const cases = Array.from({ length: 400 }, () => {
@@ -220,7 +221,10 @@ test('cap across shards, four at once with small chunks: many statements per tra
   const shards = [7, 8, 9, 10]
   const w = await setUpWorld(2, shards, 8, caps)
   const runs = await Promise.all(shards.map((shard, i) => fanOutShard(shard, caps, 11 + 6 * i)))
-  assert.equal(runs.reduce((n, r) => n + r.conflicts, 0), 0)
+  assert.equal(
+    runs.reduce((n, r) => n + r.conflicts, 0),
+    0,
+  )
   const r = await checkWorld(w)
   assert.ok(r.suppressed > 0, `the cap bit (${r.pushed} pushed, ${r.suppressed} suppressed)`)
 })

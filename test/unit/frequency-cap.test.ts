@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { capsOf, loadConfig } from '../../src/config/load-config.ts'
-import { type CapPush, capAdmits, capVerdict, capWindow, maxInWindow, parseCap } from '../../src/core/frequency-cap.ts'
+import { capWindow, parseCap } from '../../src/core/frequency-cap.ts'
+import { type CapPush, capAdmits, capVerdict, maxInWindow } from '../../testkit/cap-oracle.ts'
 import { FakeClock } from './support/fakes.ts'
 
 test('parseCap reads N/DURATION; empty or off is no cap; anything else says what is wrong', () => {

@@ -37,7 +37,7 @@ create index offerstream_suppressed_campaign_client on offerstream_suppressed (a
 -- holding at most `lim` of `times`. The windows holding `at` whose count can be largest start at
 -- at - win + 1 or win - 1 before a push in [at, at + win): those are the only ones counted. Times
 -- are in commit order, not time order (a campaign's trigger time is stamped when its fan-out
--- starts), so pushes on both sides of `at` count. src/core/frequency-cap.ts (capAdmits) states the
+-- starts), so pushes on both sides of `at` count. testkit/cap-oracle.ts (capAdmits) states the
 -- rule another way; an integration test checks the two agree.
 create function offerstream_cap_room(times bigint[], at bigint, lim integer, win bigint) returns boolean
 language plpgsql immutable as $$

@@ -120,7 +120,10 @@ const SQL = new Map<string, string>()
 function sqlFor(resume: boolean, resent: boolean, caps: Caps): { name: string; text: string } {
   const name = `offerstream_fan_out_${resume}_${resent}${capsOn(caps) ? `_cap_${capsKey(caps)}` : ''}`
   let text = SQL.get(name)
-  if (text === undefined) SQL.set(name, (text = chunkSql(resume, resent, caps)))
+  if (text === undefined) {
+    text = chunkSql(resume, resent, caps)
+    SQL.set(name, text)
+  }
   return { name, text }
 }
 
