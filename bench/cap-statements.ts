@@ -1,25 +1,23 @@
-// `node bench/cap-statements.ts [--pairs 250000] [--rounds 2] [--cap 2/24h] [--modes off,cap,one]`:
+// `node bench/cap-statements.ts [--pairs 250000] [--rounds 2] [--cap 2/24h] [--modes off,lock,one]`:
 // the fan-out statement alone against a running PostgreSQL (DATABASE_URL; KAFKA_BROKERS for the
 // fixture), with the frequency cap off and with each way of serialising it that was measured.
 // A backlog of campaigns over 12 shards is fanned out by shard loops that take turns 4 at a time,
 // as one instance's writers do (up to 64 campaigns and 50,000 pairs a transaction); modes are
 // interleaved round by round, so a noisy neighbour hits them alike. Prints pairs/s per run.
 //   off   no cap: today's statement
-//   cap   cap on: per-client rows upserted under row locks, only a transaction's first capped
-//         statement may wait (what the service does)
-//   one   no cap, one fan-out transaction at a time (what a global cap lock would cost by itself)
-// Designs measured before and gone (docs/frequency-cap.md): the same rows with every statement
-// allowed to wait (deadlocked; commit 38e90f9), and one global lock with an append-only history
-// (commit 5c1cc6b).
+//   lock  cap on: CAP_LOCK per transaction, read and append offerstream_cap_pushes (what the service does)
+//   (rows: per-client rows upserted under row locks, measured at commit 38e90f9, is gone: it deadlocked)
+//   one   no cap, but one fan-out transaction at a time (what CAP_LOCK costs by itself)
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 import { type Caps, NO_CAPS, parseCap } from '../src/core/frequency-cap.ts'
 import { ErrorCodes, type OfferstreamError } from '../src/errors.ts'
 import { translatePgError } from '../src/pg/pg-errors.ts'
-import { PgShardOwner } from '../src/pg/shard-owner.ts'
+import { fanOutChunk } from '../src/pg/sql/fan-out-chunk.ts'
+import { fanningRoundRobin } from '../src/pg/sql/fanning-events.ts'
 import { type EventRow, insertEvents } from '../src/pg/sql/insert-events.ts'
+import { lockCaps } from '../src/pg/sql/lock-caps.ts'
 import { withTransaction } from '../src/pg/transaction.ts'
-import { PgWriterStore } from '../src/pg/writer-store.ts'
 import { Turns } from '../src/service/turns.ts'
 import { copyAudience, sampledAudience } from '../testkit/audience.ts'
 import { createFixture } from '../testkit/fixture.ts'
@@ -31,8 +29,8 @@ const { values: a } = parseArgs({
     pairs: { type: 'string', default: '250000' },
     rounds: { type: 'string', default: '2' },
     cap: { type: 'string', default: '2/24h' },
-    modes: { type: 'string', default: 'off,cap,one' },
-    // A mode that has not finished by then stops and reports the rate so far.
+    modes: { type: 'string', default: 'off,lock,one' },
+    // A mode that has not finished by then stops and reports the rate so far (rows mode deadlocks).
     'max-seconds': { type: 'string', default: '120' },
   },
 })
@@ -46,10 +44,6 @@ const fx = await createFixture()
 const rng = createRng(17)
 const subs = sampledAudience({ restaurants: 300, rows: 300_000, skew: 0.8, clientReuse: 3 }, rng)
 await copyAudience(fx.pool, subs, (done, total) => p.set(`loading subscribers ${done}/${total}`))
-const owner = new PgShardOwner(fx.pool)
-await owner.setup(SHARDS)
-const epochs: number[] = []
-for (let s = 0; s < SHARDS; s++) epochs.push((await owner.acquire(s, 1, 'bench', true))!)
 let offset = 0
 
 async function backlog(pairs: number): Promise<number> {
@@ -84,38 +78,31 @@ async function backlog(pairs: number): Promise<number> {
 
 async function run(mode: string, pairs: number) {
   await fx.pool.query(
-    'truncate subscribers_feedback, offerstream_fanouts, offerstream_events, offerstream_cap_history, offerstream_suppressed',
+    'truncate subscribers_feedback, offerstream_fanouts, offerstream_events, offerstream_cap_pushes, offerstream_suppressed',
   )
   const total = await backlog(pairs)
   await fx.pool.query('checkpoint')
-  const caps = mode === 'cap' ? CAPS : NO_CAPS
+  const caps = mode === 'lock' ? CAPS : NO_CAPS
   const turns = new Turns(mode === 'one' ? 1 : 4)
   let deadlocks = 0
   let transactions = 0
-  let blocked = 0
   const t0 = performance.now()
   await Promise.all(
     Array.from({ length: SHARDS }, async (_, shard) => {
       for (let more = true; more && performance.now() - t0 < MAX_MS; ) {
         const end = await turns.take()
         try {
-          // The writer's own store: shard lock, epoch check, and with a cap the first-statement-waits rule.
-          more = await new PgWriterStore(fx.pool, shard, epochs[shard]!, caps).transaction(async tx => {
+          more = await withTransaction(fx.pool, async c => {
+            const round = await fanningRoundRobin(c, shard, 0, 64)
+            if (round.length === 0) return false
+            if (mode === 'lock') await lockCaps(c)
             let budget = 50_000
-            let any = false
-            for (let last = 0, i = 0; i < 64 && budget >= 100; i++) {
-              const e = await tx.nextFanning(last)
-              if (!e) break
-              any = true
-              last = e.id
-              const r = await tx.fanOutChunk(e, budget)
-              if (r.blocked) {
-                blocked++
-                break
-              }
+            for (const e of round) {
+              if (budget < 100) break
+              const r = await fanOutChunk(c, e, budget, caps)
               budget -= r.inserted + r.suppressed
             }
-            return any
+            return true
           })
           transactions++
         } catch (error) {
@@ -144,7 +131,6 @@ async function run(mode: string, pairs: number) {
     ...r,
     suppressedPct: +((100 * r.suppressed) / done).toFixed(1),
     transactions,
-    blocked,
     deadlocks,
   }
 }

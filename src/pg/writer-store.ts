@@ -3,8 +3,9 @@ import type { RuledState } from '../core/campaign-state.ts'
 import { type Caps, capsOn, NO_CAPS } from '../core/frequency-cap.ts'
 import { beginShardTransaction } from './shard-lock.ts'
 import { dueEvents } from './sql/due-events.ts'
-import { type ChunkResult, fanOutChunk } from './sql/fan-out-chunk.ts'
+import { fanOutChunk } from './sql/fan-out-chunk.ts'
 import { type FanningEvent, fanningRoundRobin } from './sql/fanning-events.ts'
+import { lockCaps } from './sql/lock-caps.ts'
 import { nextPendingStart } from './sql/next-pending-start.ts'
 import { setEventState } from './sql/set-event-state.ts'
 import { withTransaction } from './transaction.ts'
@@ -32,8 +33,6 @@ export class PgWriterStore {
   }
 }
 
-const LOCK_NOT_AVAILABLE = '55P03'
-
 // The writer takes at most this many campaigns per transaction (MAX_EVENTS_PER_TX in writer.ts).
 const FANNING_PER_TX = 64
 
@@ -43,8 +42,7 @@ class PgWriterTx {
   /** This transaction's round of fanning campaigns, read at the first nextFanning(). */
   #round: FanningEvent[] | undefined
   #caps: Caps
-  /** Capped chunk statements so far in this transaction. */
-  #capped = 0
+  #capsLocked = false
 
   constructor(client: pg.PoolClient, shard: number, caps: Caps) {
     this.#c = client
@@ -70,27 +68,12 @@ class PgWriterTx {
     this.#round ??= await fanningRoundRobin(this.#c, this.#shard, afterId, FANNING_PER_TX)
     return this.#round.shift() ?? null
   }
-  /**
-   * With a cap on, each chunk statement locks its clients' offerstream_cap_history rows, in client
-   * order, until the commit. Only the transaction's first such statement may wait for a row: a later
-   * one holds rows from the earlier ones, and two transactions waiting for each other's rows would
-   * deadlock (measured: bench/cap-statements.ts). So a later one runs under a savepoint with a 1 ms
-   * lock timeout, and if another transaction holds one of its clients it is undone and reported
-   * `blocked`: the writer commits what it has and starts that campaign's chunk in a new transaction.
-   */
-  async fanOutChunk(event: FanningEvent, size: number): Promise<ChunkResult> {
-    if (!capsOn(this.#caps)) return fanOutChunk(this.#c, event, size)
-    if (this.#capped++ === 0) return fanOutChunk(this.#c, event, size, this.#caps)
-    await this.#c.query("savepoint offerstream_cap; set local lock_timeout = '1ms'")
-    try {
-      const r = await fanOutChunk(this.#c, event, size, this.#caps)
-      // The timeout is for this statement only: the transaction's other statements wait as usual.
-      await this.#c.query('release savepoint offerstream_cap; set local lock_timeout to default')
-      return r
-    } catch (error) {
-      if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error
-      await this.#c.query('rollback to savepoint offerstream_cap')
-      return { inserted: 0, suppressed: 0, candidates: 0, finished: false, blocked: true }
+  async fanOutChunk(event: FanningEvent, size: number) {
+    if (!this.#capsLocked && capsOn(this.#caps)) {
+      // In a statement of its own: each chunk statement's snapshot must be taken with the lock held.
+      await lockCaps(this.#c)
+      this.#capsLocked = true
     }
+    return fanOutChunk(this.#c, event, size, this.#caps)
   }
 }

@@ -2,12 +2,11 @@ import type pg from 'pg'
 import { type Caps, capWindow } from '../core/frequency-cap.ts'
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
 import { translatePgError } from '../pg/pg-errors.ts'
-import { pruneCapHistory } from '../pg/sql/prune-cap-history.ts'
+import { pruneCapPushes } from '../pg/sql/prune-cap-pushes.ts'
 import { pruneEvents } from '../pg/sql/prune-events.ts'
 import { pruneFeedbackRows } from '../pg/sql/prune-feedback-rows.ts'
 import { pruneRejects } from '../pg/sql/prune-rejects.ts'
 import { pruneSuppressed } from '../pg/sql/prune-suppressed.ts'
-import { withTransaction } from '../pg/transaction.ts'
 
 interface PruneOptions {
   /** Campaigns that ended, and rejects received, before this (unix seconds) are pruned. */
@@ -37,9 +36,8 @@ interface PruneReport {
   answers: number
   /** Suppressed pairs deleted (with feedbackToo). */
   suppressed: number
-  /** Clients whose cap history lost entries no window needs any more, and of those the rows that went. */
-  capHistoryTrimmed: number
-  capHistoryDeleted: number
+  /** Entries of the caps' push history no window needs any more. */
+  capPushes: number
   transactions: number
   seconds: number
 }
@@ -63,8 +61,7 @@ export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<
     feedbackRanges: 0,
     answers: 0,
     suppressed: 0,
-    capHistoryTrimmed: 0,
-    capHistoryDeleted: 0,
+    capPushes: 0,
     transactions: 0,
     seconds: 0,
   }
@@ -100,13 +97,11 @@ export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<
       if (n < o.batch) break
     }
     const window = o.caps ? capWindow(o.caps) : 0
-    for (let after: string | null = '00000000-0000-0000-0000-000000000000'; window > 0 && after !== null; ) {
-      const from: string = after
-      const b = await withTransaction(pool, c => pruneCapHistory(c, { after: from, limit: o.batch, window }))
+    while (window > 0) {
+      const n = await pruneCapPushes(pool, { limit: o.batch, window })
       r.transactions++
-      r.capHistoryTrimmed += b.trimmed
-      r.capHistoryDeleted += b.deleted
-      after = b.last
+      r.capPushes += n
+      if (n < o.batch) break
     }
   } catch (error) {
     throw translatePgError(error)

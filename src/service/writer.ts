@@ -186,11 +186,6 @@ export class Writer {
             continue
           }
           const r = await tx.fanOutChunk(event, budget)
-          if (r.blocked) {
-            // Another shard's transaction holds a client of this chunk: commit, and start with it next time.
-            this.#lastFanned = event.id - 1
-            break
-          }
           // Suppressed pairs are rows too (offerstream_suppressed): they use up the transaction's budget.
           budget -= r.inserted + r.suppressed
           done.push({ ...r, expired: false, campaignId: event.campaignId })

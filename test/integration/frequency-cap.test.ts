@@ -266,28 +266,22 @@ test('a re-sent campaign never pushes a pair the cap suppressed before', async (
 
 test('prune keeps what the windows need of the cap history and nothing older; with the caps off it leaves the history alone', async () => {
   const now = Math.floor(Date.now() / 1000)
-  const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()]
-  const rest = randomUUID()
+  const client = randomUUID()
+  const ages = [10000, 9000, 7300, 7000, 100]
   await fx.pool.query(
-    `insert into offerstream_cap_history (client_id, times, restaurants)
-     select client_id, times, array_fill($4::uuid, array[cardinality(times)])
-     from (values ($1::uuid, array[$5::bigint - 10000, $5 - 9000]), ($2, array[$5 - 10000, $5 - 100]), ($3, array[$5 - 7000])) v(client_id, times)`,
-    [a, b, c, rest, now],
+    'insert into offerstream_cap_pushes (client_id, at, restaurant_id) select $1, $2 - age, $3 from unnest($4::bigint[]) age',
+    [client, now, randomUUID(), ages],
   )
-  const history = async () => {
-    const { rows } = await fx.pool.query<{ client_id: string; times: string[] }>(
-      'select client_id, times from offerstream_cap_history where client_id = any($1::uuid[])',
-      [[a, b, c]],
-    )
-    return Object.fromEntries(rows.map(r => [r.client_id, r.times.map(t => now - Number(t))]))
+  const left = async () => {
+    const { rows } = await fx.pool.query<{ at: string }>('select at from offerstream_cap_pushes where client_id = $1 order by at', [client])
+    return rows.map(r => now - Number(r.at))
   }
   const prune = (caps?: Caps) => pruneBookkeeping(fx.pool, { cutoff: 0, published: [], batch: 2, feedbackToo: false, caps })
-  const off = await prune({ frequency: null, restaurant: null })
-  assert.equal(off.capHistoryTrimmed + off.capHistoryDeleted, 0)
-  assert.deepEqual(await history(), { [a]: [10000, 9000], [b]: [10000, 100], [c]: [7000] })
+  assert.equal((await prune({ frequency: null, restaurant: null })).capPushes, 0)
+  assert.deepEqual(await left(), ages)
   // A 1 h window: no push still to come is older than now minus the clock slack (1 h; nothing is
   // fanning here), and it is compared with pushes up to 1 h before that.
   const on = await prune({ frequency: { limit: 2, windowSeconds: 3600 }, restaurant: null })
-  assert.ok(on.capHistoryDeleted >= 1 && on.capHistoryTrimmed >= 2)
-  assert.deepEqual(await history(), { [b]: [100], [c]: [7000] })
+  assert.ok(on.capPushes >= 3)
+  assert.deepEqual(await left(), [7000, 100])
 })

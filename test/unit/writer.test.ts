@@ -167,26 +167,6 @@ test('fan-out shares transactions round robin: small campaigns are not held up b
   await run
 })
 
-test('a chunk blocked by a frequency cap row held elsewhere ends the transaction; the next one starts with that campaign', async () => {
-  const t = setup({ fanoutChunk: 300 })
-  const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()]
-  for (const r of [a, b, c]) t.store.subscribe(r, 10)
-  t.store.blockNext = 2
-  const now = t.clock.seconds
-  for (const r of [a, b, c]) t.topic.campaign({ restaurantId: r, start: now, end: now + 3600 })
-  const run = t.runBoth()
-  await until(() => t.store.state.events.every(e => e.status === 'done') && t.store.state.events.length === 3, 'every fan-out')
-  assert.deepEqual(t.store.transactions, [
-    [[1, 10]],
-    [
-      [2, 10],
-      [3, 10],
-    ],
-  ])
-  t.stop()
-  await run
-})
-
 test('at most 64 campaigns share one fan-out transaction', async () => {
   const t = setup({ fanoutChunk: 100_000 })
   const now = t.clock.seconds

@@ -1,20 +1,20 @@
 -- Issue 17: the frequency cap across restaurants (OFFERSTREAM_FREQUENCY_CAP, OFFERSTREAM_RESTAURANT_CAP).
 -- Nothing here is read or written while both caps are off.
 
--- Each client's committed pushes as the caps see them: trigger_datetime_created of each push, with
--- its restaurant at the same index. The row is the cap's serialisation point for its client: the
--- fan-out statement upserts it with ON CONFLICT DO UPDATE, which locks it and decides on its latest
--- committed version, so fan-outs of different shards reaching the same client take turns on it and
--- every push committed before counts (src/pg/sql/fan-out-chunk.ts). verdict is the outcome of the
--- last push checked against the row (null: pushed): how the upsert tells the statement what it
--- decided. Entries no window can need any more are dropped by the fan-out once a row grows, and by
--- `offerstream prune`. fillfactor leaves room for updates in place (HOT).
-create table offerstream_cap_history (
-  client_id uuid primary key,
-  times bigint[] not null,
-  restaurants uuid[] not null,
-  verdict text
-) with (fillfactor = 70);
+-- Each committed push as the caps see it: the client, the push's trigger_datetime_created and its
+-- restaurant. Append-only: a fan-out chunk reads a client's pushes near its trigger time through
+-- the (client_id, at) index (a merge join with the chunk's candidates, both in client order) and
+-- appends the ones it makes. Every fan-out transaction that checks the caps holds CAP_LOCK
+-- (src/pg/sql/lock-caps.ts), and each chunk is read after the lock is held, so it sees every push
+-- any other instance committed. `offerstream prune` deletes entries no window can need (BRIN on
+-- `at`: rows arrive roughly in time order, and the index costs next to nothing to keep).
+create table offerstream_cap_pushes (
+  client_id uuid not null,
+  at bigint not null,
+  restaurant_id uuid not null
+);
+create index offerstream_cap_pushes_client on offerstream_cap_pushes (client_id, at);
+create index offerstream_cap_pushes_at on offerstream_cap_pushes using brin (at);
 
 -- Pairs the caps kept from being pushed: no subscribers_feedback row, no push message, never
 -- retried (a re-send of the campaign anti-joins against these as against its pushes).
@@ -88,34 +88,4 @@ begin
     end if;
   end if;
   return null;
-end $$;
-
--- One push of `rest` at `at` against a client's history: the verdict and the history after it.
--- Entries before keep_from can no longer share a window with any push still possible; they are
--- dropped once the history is longer than the caps need. Few pushes: no verdict needed.
-create function offerstream_cap_push(
-  inout times bigint[], inout restaurants uuid[], at bigint, rest uuid,
-  lim integer, win bigint, rest_lim integer, rest_win bigint, keep_from bigint, out verdict text)
-language plpgsql immutable as $$
-declare
-  i integer;
-  kt bigint[] := '{}';
-  kr uuid[] := '{}';
-begin
-  if cardinality(times) > 2 * greatest(lim, rest_lim) + 4 then
-    for i in 1 .. cardinality(times) loop
-      if times[i] >= keep_from then
-        kt := kt || times[i];
-        kr := kr || restaurants[i];
-      end if;
-    end loop;
-    times := kt;
-    restaurants := kr;
-  end if;
-  verdict := case when cardinality(times) >= least(lim, rest_lim)
-    then offerstream_cap_verdict(times, restaurants, at, rest, lim, win, rest_lim, rest_win) end;
-  if verdict is null then
-    times := times || at;
-    restaurants := restaurants || rest;
-  end if;
 end $$;

@@ -1,7 +1,6 @@
 import type { CampaignState } from '../../core/campaign-state.ts'
 import { type Caps, capsOn, capWindow, NO_CAPS } from '../../core/frequency-cap.ts'
 import type { Db } from '../db.ts'
-import { capKeepFromSql } from './cap-keep-from.ts'
 import type { FanningEvent } from './fanning-events.ts'
 
 const DONE: CampaignState = 'done'
@@ -12,8 +11,6 @@ export interface ChunkResult {
   suppressed: number
   candidates: number
   finished: boolean
-  /** Not run: a frequency cap's client row was held by another transaction (see PgWriterTx.fanOutChunk). */
-  blocked?: true
 }
 
 // Candidates: the restaurant's distinct clients after the resume point, in client order (an
@@ -81,31 +78,33 @@ select (select count(*) from cand)::int as candidates,
 }
 
 /**
- * The caps' CTEs between `cand` and `ins`. Each candidate not reached before is upserted into its
- * client's offerstream_cap_history row, in client order: ON CONFLICT DO UPDATE takes the row lock and
- * decides on the row's latest committed version (not this statement's snapshot), so a fan-out of
- * another shard that pushed the client counts from the moment it commits, and one still running
- * makes this statement wait for it. Within a statement, rows are locked in client order; across a
- * transaction's statements the order restarts, so the writer lets only a transaction's first capped
- * statement wait (see PgWriterTx.fanOutChunk): no deadlock. Only integers are inlined.
+ * The caps' CTEs between `cand` and `ins`. Each candidate not reached before gets a verdict from its
+ * pushes near this one's trigger time in offerstream_cap_pushes, read through the (client_id, at)
+ * index; the admitted ones are appended there in the same statement. Exact because every fan-out
+ * transaction that checks the caps holds CAP_LOCK from before its first chunk statement (so each
+ * chunk's snapshot holds every push committed by any instance) until it commits; see lock-caps.ts
+ * for the designs measured against it. Only integers are inlined.
  */
 function capSql(resent: boolean, caps: Caps): string {
   const int = (n: number | undefined) => (n === undefined ? 'null' : String(Math.trunc(n)))
   const { frequency: f, restaurant: r } = caps
+  const window = capWindow(caps)
+  // A client with fewer pushes near this one than the smaller limit cannot break either cap: no verdict needed.
+  const fewest = Math.min(f?.limit ?? Infinity, r?.limit ?? Infinity)
   return `, fresh as (
   select c.client_id from cand c ${resent ? 'where not exists (select 1 from prior p where p.client_id = c.client_id)' : ''}
-), keep as (
-  select ${capKeepFromSql(capWindow(caps))} as keep_from
+), at as (
+  select trigger_datetime_created as t from offerstream_events where id = $1
 ), decided as (
-  insert into offerstream_cap_history as h (client_id, times, restaurants)
-  select f.client_id, array[e.trigger_datetime_created], array[e.restaurant_id]
-  from fresh f cross join offerstream_events e where e.id = $1
-  order by f.client_id
-  on conflict (client_id) do update set (times, restaurants, verdict) = (
-    select p.times, p.restaurants, p.verdict from offerstream_cap_push(h.times, h.restaurants, excluded.times[1],
-      excluded.restaurants[1], ${int(f?.limit)}, ${int(f?.windowSeconds)}, ${int(r?.limit)}, ${int(r?.windowSeconds)},
-      (select keep_from from keep)) p)
-  returning h.client_id, h.verdict
+  -- One index probe per candidate (lateral, so the plan cannot turn into a scan of the history).
+  select f.client_id, case when h.n >= ${fewest} then offerstream_cap_verdict(h.times, h.restaurants, (select t from at), $2,
+    ${int(f?.limit)}, ${int(f?.windowSeconds)}, ${int(r?.limit)}, ${int(r?.windowSeconds)}) end as verdict
+  from fresh f cross join lateral (
+    select count(*) as n, array_agg(p.at) as times, array_agg(p.restaurant_id) as restaurants from offerstream_cap_pushes p
+    where p.client_id = f.client_id and p.at > (select t from at) - ${window} and p.at < (select t from at) + ${window}) h
+), history as (
+  insert into offerstream_cap_pushes (client_id, at, restaurant_id)
+  select d.client_id, (select t from at), $2 from decided d where d.verdict is null
 ), suppressed as (
   insert into offerstream_suppressed (event_id, adv_campaign_id, client_id, restaurant_id, rule, trigger_datetime_created,
     adv_campaign_datetime_end)
@@ -130,7 +129,8 @@ function sqlFor(resume: boolean, resent: boolean, caps: Caps): { name: string; t
 
 /**
  * Writes the next chunk of one campaign's fan-out into subscribers_feedback, records the id range,
- * and moves the event's resume point, in one statement. Must run inside the writer's transaction.
+ * and moves the event's resume point, in one statement. Must run inside the writer's transaction;
+ * with a cap on, that transaction must hold CAP_LOCK (lockCaps) from an earlier statement.
  */
 export async function fanOutChunk(client: Db, event: FanningEvent, chunkSize: number, caps: Caps = NO_CAPS): Promise<ChunkResult> {
   const resume = event.fanoutAfter !== null

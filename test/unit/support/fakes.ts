@@ -97,8 +97,6 @@ export class MemWriterStore implements WriterStore, IngestStore {
   transactions: Array<Array<[number, number]>> = []
   /** Runs after each chunk, inside its transaction. */
   afterChunk: ((eventId: number) => void) | undefined
-  /** The next chunk of this event reports `blocked` (a frequency cap's client row held elsewhere) instead of running. */
-  blockNext: number | undefined
   /** Runs once fn of a transaction is done, before it returns: what commits "right after" it looked. */
   afterTransaction: (() => void) | undefined
 
@@ -216,10 +214,6 @@ export class MemWriterStore implements WriterStore, IngestStore {
           : null
       },
       fanOutChunk: async (event: FanningEvent, size: number): Promise<ChunkResult> => {
-        if (this.blockNext === event.id) {
-          this.blockNext = undefined
-          return { inserted: 0, suppressed: 0, candidates: 0, finished: false, blocked: true }
-        }
         const all = this.subscribers.get(event.restaurantId) ?? []
         const candidates = all.filter(c => event.fanoutAfter === null || c > event.fanoutAfter).slice(0, size)
         for (const clientId of candidates) s().feedback.push({ id: s().feedback.length + 1, eventId: event.id, clientId })
