@@ -13,6 +13,16 @@ import type { Db } from '../db.ts'
 // Taken after the shard lock by every holder, so the two never wait in opposite orders.
 const CAP_LOCK = 7_304_003
 
+/**
+ * Takes CAP_LOCK, and turns sequential scans off for the rest of the transaction: a chunk probes the
+ * push log once per candidate, and a plan made while offerstream_cap_pushes looked empty (analyzed
+ * before its first rows) scanned the whole log per candidate (seen in EXPLAIN ANALYZE) until the
+ * next autoanalyze. Every statement of a writer transaction is built for index paths anyway.
+ */
 export async function lockCaps(client: Db): Promise<void> {
-  await client.query({ name: 'offerstream_cap_lock', text: 'select pg_advisory_xact_lock($1)', values: [CAP_LOCK] })
+  await client.query({
+    name: 'offerstream_cap_lock',
+    text: "select pg_advisory_xact_lock($1), set_config('enable_seqscan', 'off', true)",
+    values: [CAP_LOCK],
+  })
 }
