@@ -12,6 +12,19 @@ export interface Services {
   databaseUrl: string
 }
 
+// With a frequency cap on (--set OFFERSTREAM_FREQUENCY_CAP=...), a pair is pushed or suppressed:
+// suppressed pairs are reported on the same channel, so "rows committed" counts pairs decided and a
+// backlog lands when all are. One notification per campaign per chunk statement.
+const SUPPRESSED_NOTIFY_TRIGGER = `
+create function bench_notify_suppressed() returns trigger language plpgsql as $$
+begin
+  perform pg_notify('bench_fanout', s.adv_campaign_id::text || ',' || s.n)
+  from (select adv_campaign_id, count(*) as n from decided group by 1) s;
+  return null;
+end $$;
+create trigger bench_notify_suppressed after insert on offerstream_suppressed referencing new table as decided
+  for each statement execute function bench_notify_suppressed();`
+
 export async function createBenchEnv(services: Services, name: string, overrides: Record<string, string> = {}): Promise<BenchEnv> {
   const settings = {
     OFFERSTREAM_LOG_LEVEL: 'info',
@@ -19,5 +32,6 @@ export async function createBenchEnv(services: Services, name: string, overrides
     ...(process.env.OFFERSTREAM_SHARDS ? { OFFERSTREAM_SHARDS: process.env.OFFERSTREAM_SHARDS } : {}),
     ...overrides,
   }
-  return createFixture(settings, { name: `bench_${name}`, services, poolSize: 6, afterMigrateSql: FANOUT_NOTIFY_TRIGGER })
+  return createFixture(settings, { name: `bench_${name}`, services, poolSize: 6, afterMigrateSql: FANOUT_NOTIFY_TRIGGER + SUPPRESSED_NOTIFY_TRIGGER,
+  })
 }

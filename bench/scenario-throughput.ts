@@ -51,6 +51,8 @@ export async function runThroughput(services: Services, rng: Rng, o: ThroughputO
     const k0 = kafka.seen.total
     await kafka.close()
     const p0 = pg.seen.total
+    const suppressedSql = 'select count(*)::int as n from offerstream_suppressed'
+    const s0 = (await env.pool.query<{ n: number }>(suppressedSql)).rows[0]!.n
     const cpu0 = cpuSnapshot(service.pids)
     const { startedAt, endedAt } = await input.backlog(events, p)
     const tick = () => {
@@ -60,7 +62,9 @@ export async function runThroughput(services: Services, rng: Rng, o: ThroughputO
     const { pgAt, kafkaAt } = await landed(env, pg.seen, p0 + expected, cursor, tick)
     const cpu = cpuSeconds(cpu0, cpuSnapshot(service.pids), (Math.max(pgAt, kafkaAt) - startedAt) / 1000, os.cpus().length)
     p.set('counting pushes in Kafka (untimed)')
-    const counted = await countPushes(env.config.kafkaBrokers, env.config.outputTopic, k0 + expected)
+    // Pairs a frequency cap suppressed (0 with the caps off) are decided but never pushed.
+    const suppressed = (await env.pool.query<{ n: number }>(suppressedSql)).rows[0]!.n - s0
+    const counted = await countPushes(env.config.kafkaBrokers, env.config.outputTopic, k0 + expected - suppressed)
     p.done(`done: kafka ${counted.total - k0}/${expected}, postgres ${pg.seen.total - p0}/${expected}`)
     const kafkaS = (kafkaAt - startedAt) / 1000
     const pgS = (pgAt - startedAt) / 1000
@@ -73,6 +77,7 @@ export async function runThroughput(services: Services, rng: Rng, o: ThroughputO
       kinds: countKinds(events),
       produceSeconds: (endedAt - startedAt) / 1000,
       expectedPushes: expected,
+      suppressed,
       kafkaPushes: counted.total - k0,
       pgPushes: pg.seen.total - p0,
       kafkaSeconds: kafkaS,

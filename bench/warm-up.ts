@@ -37,9 +37,14 @@ export async function warmUp(env: BenchEnv, subs: Audience, rng: Rng, input: Inp
   }
   const k0 = kafka.total
   const p0 = pg.total
+  const suppressedSql = 'select count(*)::int as n from offerstream_suppressed'
+  const s0 = (await env.pool.query<{ n: number }>(suppressedSql)).rows[0]!.n
   await input.backlog(events)
   const want = n * events.length
-  const ok = (await kafka.waitFor(k0 + want, 60000)) && (await pg.waitFor(p0 + want, 60000))
+  // With a frequency cap on, PostgreSQL's count includes the pairs it suppressed, which Kafka never gets.
+  const pgOk = await pg.waitFor(p0 + want, 60000)
+  const suppressed = (await env.pool.query<{ n: number }>(suppressedSql)).rows[0]!.n - s0
+  const ok = pgOk && (await kafka.waitFor(k0 + want - suppressed, 60000))
   if (!ok)
     throw new Error(
       `warm-up campaigns (one per shard) not all seen in both sinks within 60 s: kafka ${kafka.total - k0}, postgres ${pg.total - p0} of ${want} ` +

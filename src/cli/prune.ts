@@ -1,3 +1,4 @@
+import { capsOf } from '../config/load-config.ts'
 import { parseDuration } from '../core/duration.ts'
 import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import { publishedCursors } from '../kafka/published-cursor.ts'
@@ -60,7 +61,7 @@ export async function runPrune(argv: string[], embedded: EmbeddedServices): Prom
           published,
           ...(await prunePreview(pool, { cutoff, pushCursors: published.map(c => c.push), dlqCursors: published.map(c => c.dlq) })),
         }
-      : await pruneBookkeeping(pool, { cutoff, published, batch: a.batch, feedbackToo: a.feedbackToo })
+      : await pruneBookkeeping(pool, { cutoff, published, batch: a.batch, feedbackToo: a.feedbackToo, caps: capsOf(config) })
     if (a.json) process.stdout.write(`${JSON.stringify(report)}\n`)
     else {
       const parts = Object.entries(report).map(([k, v]) => `${k}=${typeof v === 'object' && v !== null ? JSON.stringify(v) : v}`)

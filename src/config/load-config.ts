@@ -1,4 +1,5 @@
 import { accessSync, constants, readFileSync } from 'node:fs'
+import { type Caps, parseCap } from '../core/frequency-cap.ts'
 import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import { type Config, flagOf, SETTINGS, type SettingName, specOf } from './settings.ts'
 
@@ -137,6 +138,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (!/^(auto|[1-9]|10)$/.test(c.topicReplicas))
     throw invalid('topicReplicas', `expected auto or 1 to 10, got ${JSON.stringify(c.topicReplicas)}`)
   if (c.kafkaTlsCaFile && !readable(c.kafkaTlsCaFile)) throw invalid('kafkaTlsCaFile', `cannot read ${c.kafkaTlsCaFile}`)
+  for (const name of ['frequencyCap', 'restaurantCap'] as const) {
+    const parsed = parseCap(c[name])
+    if ('error' in parsed) throw invalid(name, parsed.error)
+  }
   if (c.databaseUrl) {
     // The pg driver reads these files on every connect and would fail each one with ENOENT.
     const params = new URL(c.databaseUrl).searchParams
@@ -146,6 +151,15 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
   }
   return c
+}
+
+/** The frequency caps of a loaded (so already validated) configuration. */
+export function capsOf(c: Pick<Config, 'frequencyCap' | 'restaurantCap'>): Caps {
+  const cap = (text: string) => {
+    const parsed = parseCap(text)
+    return 'cap' in parsed ? parsed.cap : null
+  }
+  return { frequency: cap(c.frequencyCap), restaurant: cap(c.restaurantCap) }
 }
 
 /** Text for --help: one line per setting. */

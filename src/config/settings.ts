@@ -307,6 +307,19 @@ export const SETTINGS = {
     oneOf: ['repair', 'stop', 'accept'],
     help: 'PostgreSQL behind what Kafka says was committed (a failover lost transactions): repair = restore the lost rows from the published records and re-read the lost input; stop = exit 3 and wait for a decision; accept = continue without restoring (the lost pushes may go out again).',
   },
+  // Issue 17: frequency caps. Off by default: the fan-out then runs exactly the statement it ran before.
+  frequencyCap: {
+    env: 'OFFERSTREAM_FREQUENCY_CAP',
+    kind: 'string',
+    default: '',
+    help: 'At most N pushes per client in any rolling window of DURATION across all restaurants, as N/DURATION (3/24h); pushes over it are dropped and recorded as suppressed. Empty or off: no cap.',
+  },
+  restaurantCap: {
+    env: 'OFFERSTREAM_RESTAURANT_CAP',
+    kind: 'string',
+    default: '',
+    help: 'The same per client per restaurant, as N/DURATION (1/12h). Empty or off: no cap.',
+  },
 } as const satisfies Record<string, Spec>
 
 export type SettingName = keyof typeof SETTINGS

@@ -18,6 +18,8 @@ export interface CampaignStats {
   status: string
   /** Pushes sent (subscribers_feedback rows written). */
   pushed: number
+  /** Pairs a frequency cap kept from being pushed (dropped, not deferred). */
+  suppressed: number
   /** Distinct clients who reported each kind within the campaign window. */
   feedback: Record<FeedbackKind, number>
   /** Distinct clients with any feedback other than 'delivered'. */

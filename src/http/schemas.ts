@@ -55,6 +55,7 @@ export const CampaignStatsSchema = Type.Object({
   cancelledAt: Nullable(Type.String({ description: 'when the cancel was committed; null if not cancelled' })),
   status: Type.String({ description: 'pending | fanning | done | expired | cancelled' }),
   pushed: Type.Integer({ minimum: 0 }),
+  suppressed: Type.Integer({ minimum: 0, description: 'pairs a frequency cap kept from being pushed' }),
   feedback: Type.Object(Object.fromEntries(FEEDBACK_KINDS.map(k => [k, Type.Integer({ minimum: 0 })]))),
   responded: Type.Integer({ minimum: 0 }),
   responseRate: Type.Number({ minimum: 0 }),

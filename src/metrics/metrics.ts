@@ -56,6 +56,11 @@ export function createMetrics() {
       help: 'Rows written to subscribers_feedback',
       registers: [registry],
     }),
+    pushesSuppressed: new Counter({
+      name: 'offerstream_pushes_suppressed_total',
+      help: 'Pairs a frequency cap kept from being pushed (rows of offerstream_suppressed)',
+      registers: [registry],
+    }),
     pushesPublished: new Counter({
       name: 'offerstream_pushes_published_total',
       help: 'Messages committed to the push topic',

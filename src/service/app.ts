@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import type pg from 'pg'
+import { capsOf } from '../config/load-config.ts'
 import type { Config } from '../config/settings.ts'
 import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import { startHttp } from '../http/server.ts'
@@ -281,7 +282,7 @@ function createShardManager({ config, log, metrics, clock, ownerId, fatal }: Sta
         checkCursor: cursor => checkShardCursor(pool, config, shard, cursor, metrics),
       })
       const writer = new Writer({
-        store: new PgWriterStore(pool, shard, epoch),
+        store: new PgWriterStore(pool, shard, epoch, capsOf(config)),
         config,
         log: shardLog,
         metrics,

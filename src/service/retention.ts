@@ -1,10 +1,13 @@
 import type pg from 'pg'
+import { type Caps, capWindow } from '../core/frequency-cap.ts'
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
 import { translatePgError } from '../pg/pg-errors.ts'
+import { pruneCapPushes } from '../pg/sql/prune-cap-pushes.ts'
 import { pruneEvents } from '../pg/sql/prune-events.ts'
 import { pruneFeedbackRows } from '../pg/sql/prune-feedback-rows.ts'
 import { pruneRejects } from '../pg/sql/prune-rejects.ts'
 import { recordFloors } from '../pg/sql/record-floors.ts'
+import { pruneSuppressed } from '../pg/sql/prune-suppressed.ts'
 
 interface PruneOptions {
   /** Campaigns that ended, and rejects received, before this (unix seconds) are pruned. */
@@ -15,6 +18,11 @@ interface PruneOptions {
   batch: number
   /** Also delete the subscribers_feedback and offerstream_feedback rows of pruned campaigns (ends their dedup). */
   feedbackToo: boolean
+  /**
+   * The frequency caps in force: their push history is cut to what their windows need. Off (or
+   * absent): the history is left as it is, for the day a cap is turned on again.
+   */
+  caps?: Caps
 }
 
 interface PruneReport {
@@ -27,6 +35,10 @@ interface PruneReport {
   feedbackRanges: number
   /** offerstream_feedback rows (users' answers) of campaigns whose pushes were all deleted. */
   answers: number
+  /** Suppressed pairs deleted (with feedbackToo). */
+  suppressed: number
+  /** Entries of the caps' push history no window needs any more. */
+  capPushes: number
   transactions: number
   seconds: number
 }
@@ -49,6 +61,8 @@ export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<
     feedbackRows: 0,
     feedbackRanges: 0,
     answers: 0,
+    suppressed: 0,
+    capPushes: 0,
     transactions: 0,
     seconds: 0,
   }
@@ -78,6 +92,19 @@ export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<
       r.feedbackRanges += b.ranges
       r.answers += b.answers
       if (b.ranges === 0) break
+    }
+    while (o.feedbackToo) {
+      const n = await pruneSuppressed(pool, { cutoff: o.cutoff, limit: o.batch })
+      r.transactions++
+      r.suppressed += n
+      if (n < o.batch) break
+    }
+    const window = o.caps ? capWindow(o.caps) : 0
+    while (window > 0) {
+      const n = await pruneCapPushes(pool, { limit: o.batch, window })
+      r.transactions++
+      r.capPushes += n
+      if (n < o.batch) break
     }
   } catch (error) {
     throw translatePgError(error)

@@ -148,7 +148,7 @@ export class Writer implements Stoppable {
     const startedAt = this.#d.clock.now()
     const results = await this.#d.store
       .transaction(async tx => {
-        const done: Array<{ stopped?: SettableState; inserted: number; campaignId: string; finished: boolean }> = []
+        const done: Array<{ stopped?: SettableState; inserted: number; suppressed: number; campaignId: string; finished: boolean }> = []
         let budget = config.fanoutChunk
         while (done.length < MAX_EVENTS_PER_TX && budget >= MIN_CHUNK) {
           const event = await tx.nextFanning(this.#lastFanned, MAX_EVENTS_PER_TX)
@@ -164,7 +164,7 @@ export class Writer implements Stoppable {
           const state = campaignStateAt(event, now, config.activeMarginSeconds)
           if (state !== 'fanning') {
             await tx.setState([event.id], state, null)
-            done.push({ stopped: state, inserted: 0, campaignId: event.campaignId, finished: true })
+            done.push({ stopped: state, inserted: 0, suppressed: 0, campaignId: event.campaignId, finished: true })
             continue
           }
           const r = await tx.fanOutChunk(event, budget, { nowSeconds: now, marginSeconds: config.activeMarginSeconds })
@@ -172,8 +172,15 @@ export class Writer implements Stoppable {
           const ruled = r.live ? 'fanning' : campaignStateAt(r.campaign, now, config.activeMarginSeconds)
           const stopped = ruled === 'fanning' ? undefined : ruled
           if (stopped) await tx.setState([event.id], stopped, null)
-          budget -= r.inserted
-          done.push({ stopped, inserted: r.inserted, campaignId: event.campaignId, finished: r.finished || stopped !== undefined })
+          // Suppressed pairs are rows too (offerstream_suppressed): they use up the transaction's budget.
+          budget -= r.inserted + r.suppressed
+          done.push({
+            stopped,
+            inserted: r.inserted,
+            suppressed: r.suppressed,
+            campaignId: event.campaignId,
+            finished: r.finished || stopped !== undefined,
+          })
         }
         return done
       })
@@ -183,8 +190,10 @@ export class Writer implements Stoppable {
     if (exhausted && this.#wakes === wakes) this.#hasFanning = false
     if (results.length === 0) return
     let inserted = 0
+    let suppressed = 0
     for (const result of results) {
       inserted += result.inserted
+      suppressed += result.suppressed
       if (result.stopped === 'expired') {
         metrics.campaignsExpired.inc()
         this.#d.log.info({ campaign: result.campaignId }, 'campaign passed end minus margin during fan-out; stopped')
@@ -195,6 +204,7 @@ export class Writer implements Stoppable {
     // A deferred campaign waits for its new start: the next due check must see it.
     if (results.some(r => r.stopped === 'pending')) this.#nextDueCheckMs = 0
     this.#d.log.debug({ campaigns: results.length, inserted, txMs: this.#d.clock.now() - startedAt }, 'fan-out transaction committed')
+    if (suppressed > 0) metrics.pushesSuppressed.inc(suppressed)
     if (inserted > 0) {
       metrics.pushesWritten.inc(inserted)
       this.#d.onWritten()

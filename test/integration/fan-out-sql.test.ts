@@ -82,6 +82,7 @@ test('a campaign with one event is not treated as re-sent, and a chunk smaller t
   assert.equal(result.resent, false)
   assert.deepEqual(result.chunk, {
     inserted: 3,
+    suppressed: 0,
     candidates: 3,
     finished: true,
     live: true,

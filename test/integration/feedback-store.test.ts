@@ -141,6 +141,7 @@ test('statistics of a campaign and of a restaurant, against hand-counted answers
     cancelledAt: null,
     status: 'done',
     pushed: 5,
+    suppressed: 0,
     feedback: { delivered: 2, opened: 1, clicked: 1, redeemed: 1, dismissed: 1 },
     responded: 3,
     responseRate: 3 / 5,
@@ -190,6 +191,7 @@ test("offerstream report prints one restaurant's campaigns as a table and as JSO
     'version (UTC)',
     'status',
     'pushed',
+    'capped',
     'delivered',
     'opened',
     'clicked',
@@ -199,7 +201,7 @@ test("offerstream report prints one restaurant's campaigns as a table and as JSO
     'rate',
     'first p50',
   ])
-  assert.deepEqual(row?.slice(3), ['done', '2', '1', '0', '0', '1', '0', '1', '50.0%', '10.0s'])
+  assert.deepEqual(row?.slice(3), ['done', '2', '0', '1', '0', '0', '1', '0', '1', '50.0%', '10.0s'])
   const json = JSON.parse((await cli('--restaurant', restaurant.toUpperCase(), '--json')).stdout)
   assert.equal(json.length, 1)
   assert.deepEqual([json[0].campaignId, json[0].pushed, json[0].feedback.redeemed, json[0].responseRate], [campaign, 2, 1, 0.5])

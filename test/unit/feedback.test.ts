@@ -81,6 +81,7 @@ test('response rate is responded over pushed, 0 with nothing pushed; missing kin
     version: 1,
     versions: 1,
     cancelledAt: null,
+    suppressed: 0,
     responded: 3,
     firstFeedbackSeconds: { p50: 5, avg: 6 },
   }

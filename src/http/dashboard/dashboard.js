@@ -115,7 +115,11 @@ function renderFunnel(stats) {
     ` (${(stats.responseRate * 100).toFixed(1)}%)`,
     p50 === null ? '' : `, first feedback after ${Math.round(p50)} s (median)`,
   )
-  document.getElementById('funnel').replaceChildren(...steps, summary)
+  // Pairs the frequency cap dropped are not in the funnel (never pushed), but the restaurant should see them.
+  const capped = stats.suppressed
+    ? el('p', { class: 'summary muted' }, el('b', { id: 'suppressed' }, stats.suppressed), ' not pushed: over the frequency cap')
+    : ''
+  document.getElementById('funnel').replaceChildren(...steps, summary, capped)
 }
 
 async function getJson(url) {

@@ -29,6 +29,10 @@ with latest as (
 ), pushed as (
   select f.adv_campaign_id, sum(f.row_count)::bigint as n
   from offerstream_fanouts f join campaigns c using (adv_campaign_id) group by 1
+), suppressed as (
+  -- Pairs a frequency cap kept back (000006_frequency_cap.sql): an index-only count per campaign.
+  select s.adv_campaign_id, count(*)::bigint as n
+  from offerstream_suppressed s join campaigns c using (adv_campaign_id) group by 1
 ), per_client as (
   select fb.adv_campaign_id, bit_or(${kindBits}) as kinds,
     greatest(0, min(fb.datetime_created) - min(fb.pushed_at)) as first_s
@@ -43,8 +47,8 @@ with latest as (
   from per_client group by 1
 )
 select c.adv_campaign_id, c.restaurant_id, c.adv_campaign_content, c.adv_campaign_datetime_start, c.adv_campaign_datetime_end,
-  c.status, c.version, c.versions, c.cancelled_at, coalesce(p.n, 0) as pushed, ${FEEDBACK_KINDS.map(k => `pc."${k}"`).join(', ')}, pc.responded, pc.p50, pc.avg
-from campaigns c left join pushed p using (adv_campaign_id) left join per_campaign pc using (adv_campaign_id)
+  c.status, c.version, c.versions, c.cancelled_at, coalesce(p.n, 0) as pushed, coalesce(s.n, 0) as suppressed, ${FEEDBACK_KINDS.map(k => `pc."${k}"`).join(', ')}, pc.responded, pc.p50, pc.avg
+from campaigns c left join pushed p using (adv_campaign_id) left join suppressed s using (adv_campaign_id) left join per_campaign pc using (adv_campaign_id)
 order by c.adv_campaign_datetime_start desc, c.adv_campaign_id`
 }
 
@@ -61,6 +65,7 @@ export function toStats(r: any): CampaignStats {
     cancelledAt: r.cancelled_at,
     status: r.status,
     pushed: r.pushed,
+    suppressed: r.suppressed,
     feedback: Object.fromEntries(FEEDBACK_KINDS.map(k => [k, r[k] ?? 0])),
     responded: r.responded ?? 0,
     firstFeedbackSeconds: { p50: r.p50, avg: r.avg },

@@ -18,7 +18,7 @@ export interface RestoredEvent {
 }
 
 // The event under its input position, recreated (fanning, as it was when its rows were pushed)
-// if the failover lost it, so that its redelivered record stays a no-op.
+// if the failover lost it, so that its redelivered record stays a no-op; and its campaign's row.
 const EVENT_SQL = `
 with found as (
   select id from offerstream_events where source_topic = $1 and source_partition = $2 and source_offset = $3::bigint
@@ -28,6 +28,14 @@ with found as (
     adv_campaign_datetime_end, datetime_created, status, trigger_datetime_created, shard)
   select $1, $2, $3::bigint, $4, $5, $6, $7, $8, $9, $10, $11, 'fanning', $12, $13 where not exists (select 1 from found)
   returning id
+), campaign as (
+  -- The campaign's row (migration 000005) may be lost with it: the fan-out pushes nothing without
+  -- one. The version restored is the one its pushes carried; a surviving row is left as it is.
+  insert into offerstream_campaigns (adv_campaign_id, restaurant_id, version_event_id, adv_campaign_content,
+    adv_campaign_owner, adv_campaign_owner_contact, adv_campaign_datetime_start, adv_campaign_datetime_end,
+    datetime_created, versions)
+  select $5, $4, id, $6, $7, $8, $9, $10, $11, 1 from made
+  on conflict (adv_campaign_id) do nothing
 )
 select id from found union all select id from made`
 

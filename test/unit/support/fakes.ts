@@ -303,7 +303,7 @@ export class MemWriterStore implements WriterStore, IngestStore {
         const campaign = { start: c.start, end: c.end, cancelled: c.cancelled }
         const live =
           !c.cancelled && c.start !== null && c.end !== null && stateAt(c.start, c.end, at.nowSeconds, at.marginSeconds) === 'fanning'
-        if (!live) return { inserted: 0, candidates: 0, finished: false, live, campaign }
+        if (!live) return { inserted: 0, suppressed: 0, candidates: 0, finished: false, live, campaign }
         const all = this.subscribers.get(event.restaurantId) ?? []
         const candidates = all.filter(c => event.fanoutAfter === null || c > event.fanoutAfter).slice(0, size)
         for (const clientId of candidates) s().feedback.push({ id: s().feedback.length + 1, eventId: event.id, clientId })
@@ -313,7 +313,7 @@ export class MemWriterStore implements WriterStore, IngestStore {
         if (finished) stored.status = 'done'
         chunks.push([event.id, candidates.length])
         this.afterChunk?.(event.id)
-        return { inserted: candidates.length, candidates: candidates.length, finished, live, campaign }
+        return { inserted: candidates.length, suppressed: 0, candidates: candidates.length, finished, live, campaign }
       },
     }
   }

@@ -1,0 +1,287 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { after, before, test } from 'node:test'
+import type { Caps } from '../../src/core/frequency-cap.ts'
+import type { OfferstreamError } from '../../src/errors.ts'
+import { translatePgError } from '../../src/pg/pg-errors.ts'
+import { PgShardOwner } from '../../src/pg/shard-owner.ts'
+import { campaignStats } from '../../src/pg/sql/campaign-stats.ts'
+import { insertEvents } from '../../src/pg/sql/insert-events.ts'
+import { withTransaction } from '../../src/pg/transaction.ts'
+import { PgWriterStore } from '../../src/pg/writer-store.ts'
+import { pruneBookkeeping } from '../../src/service/retention.ts'
+import { type CapPush, capVerdict, maxInWindow } from '../../testkit/cap-oracle.ts'
+import { createFixture, type Fixture } from '../../testkit/fixture.ts'
+
+// The caps in PostgreSQL: the SQL rule agrees with core's, and fan-outs of different shards running
+// at the same time over the same clients never let a client exceed a cap, never both push and
+// suppress a pair, and leave every pair pushed or suppressed.
+let fx: Fixture
+before(async () => {
+  fx = await createFixture()
+  await new PgShardOwner(fx.pool).setup(fx.config.shards)
+})
+after(async () => fx?.cleanup())
+
+// A small deterministic generator, so a failure can be replayed.
+function rng(seed: number) {
+  let s = seed >>> 0
+  return (n: number) => {
+    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0
+    return s % n
+  }
+}
+
+test('offerstream_cap_verdict gives the verdict of the oracle (capVerdict) on random histories', async () => {
+  const r = rng(17)
+  const rest = [randomUUID(), randomUUID()]
+  const cases = Array.from({ length: 400 }, () => {
+    const history: CapPush[] = Array.from({ length: r(9) }, () => ({ at: 1000 + r(120), restaurantId: rest[r(2)]! }))
+    const caps: Caps = {
+      frequency: r(4) === 0 ? null : { limit: 1 + r(4), windowSeconds: 1 + r(60) },
+      restaurant: r(3) === 0 ? null : { limit: 1 + r(3), windowSeconds: 1 + r(90) },
+    }
+    return { history, at: 1000 + r(120), restaurantId: rest[r(2)]!, caps }
+  })
+  const { rows } = await fx.pool.query<{ verdict: string | null }>(
+    `select offerstream_cap_verdict(
+       array(select (h->>'at')::bigint from jsonb_array_elements(c.v->'history') h),
+       array(select (h->>'restaurantId')::uuid from jsonb_array_elements(c.v->'history') h),
+       (c.v->>'at')::bigint, (c.v->>'restaurantId')::uuid,
+       (c.v->'caps'->'frequency'->>'limit')::int, (c.v->'caps'->'frequency'->>'windowSeconds')::bigint,
+       (c.v->'caps'->'restaurant'->>'limit')::int, (c.v->'caps'->'restaurant'->>'windowSeconds')::bigint) as verdict
+     from jsonb_array_elements($1::jsonb) with ordinality c(v, n) order by c.n`,
+    [JSON.stringify(cases)],
+  )
+  let suppressed = 0
+  cases.forEach((c, i) => {
+    const want = capVerdict(c.history, c.at, c.restaurantId, c.caps)
+    assert.equal(rows[i]!.verdict, want, `case ${i}: ${JSON.stringify(c)}`)
+    if (want) suppressed++
+  })
+  assert.ok(suppressed > 50 && suppressed < 350, `both verdicts are exercised (${suppressed} of 400 suppressed)`)
+})
+
+interface World {
+  caps: Caps
+  restaurants: string[]
+  /** restaurant -> its clients */
+  audience: Map<string, string[]>
+  campaigns: Array<{ campaignId: string; restaurantId: string; trigger: number; shard: number }>
+}
+
+let offset = 0
+async function setUpWorld(seed: number, shards: number[], campaignsPerShard: number, caps: Caps): Promise<World> {
+  const r = rng(seed)
+  const restaurants = Array.from({ length: 6 }, () => randomUUID())
+  const clients = Array.from({ length: 300 }, () => randomUUID())
+  const audience = new Map(restaurants.map(x => [x, [] as string[]]))
+  for (const c of clients) for (const x of restaurants) if (r(2) === 0) audience.get(x)!.push(c)
+  await fx.addSubscribers([...audience].flatMap(([x, cs]) => cs.map(c => [c, x] as [string, string])))
+  const T = 1_800_000_000
+  const campaigns = shards.flatMap(shard =>
+    Array.from({ length: campaignsPerShard }, () => ({
+      campaignId: randomUUID(),
+      restaurantId: restaurants[r(restaurants.length)]!,
+      // Trigger times interleave between the shards and are not in the order the fan-outs commit.
+      trigger: T + r(240),
+      shard,
+    })),
+  )
+  const now = Math.floor(Date.now() / 1000)
+  await withTransaction(fx.pool, c =>
+    insertEvents(
+      c,
+      campaigns.map(k => ({
+        topic: 'cap',
+        partition: 0,
+        offset: String(offset++),
+        campaign: {
+          restaurantId: k.restaurantId,
+          campaignId: k.campaignId,
+          content: 'x',
+          owner: null,
+          ownerContact: null,
+          created: now,
+          start: now - 60,
+          end: now + 3600,
+        },
+        status: 'fanning' as const,
+        trigger: k.trigger,
+        shard: k.shard,
+      })),
+    ),
+  )
+  return { caps, restaurants, audience, campaigns }
+}
+
+/** Every pair pushed xor suppressed, no window over its cap, and each suppression justified by the pushes. */
+async function checkWorld(w: World): Promise<{ pushed: number; suppressed: number }> {
+  const ids = w.campaigns.map(c => c.campaignId)
+  const pushed = await fx.pool.query<{ adv_campaign_id: string; client_id: string; restaurant_id: string; t: string }>(
+    'select adv_campaign_id, client_id, restaurant_id, trigger_datetime_created as t from subscribers_feedback where adv_campaign_id = any($1::uuid[])',
+    [ids],
+  )
+  const suppressed = await fx.pool.query<{ adv_campaign_id: string; client_id: string; restaurant_id: string; t: string; rule: string }>(
+    'select adv_campaign_id, client_id, restaurant_id, trigger_datetime_created as t, rule from offerstream_suppressed where adv_campaign_id = any($1::uuid[])',
+    [ids],
+  )
+  const key = (r: { adv_campaign_id: string; client_id: string }) => `${r.adv_campaign_id}/${r.client_id}`
+  const pushedKeys = new Set(pushed.rows.map(key))
+  assert.equal(pushedKeys.size, pushed.rows.length, 'no pair pushed twice')
+  for (const s of suppressed.rows) assert.ok(!pushedKeys.has(key(s)), `pair ${key(s)} both pushed and suppressed`)
+  const expected = new Set(w.campaigns.flatMap(c => w.audience.get(c.restaurantId)!.map(client => `${c.campaignId}/${client}`)))
+  const got = new Set([...pushedKeys, ...suppressed.rows.map(key)])
+  assert.equal(got.size, pushed.rows.length + suppressed.rows.length, 'no pair suppressed twice')
+  assert.deepEqual(got, expected, 'every expected pair is pushed or suppressed, and nothing else')
+  const history = new Map<string, CapPush[]>()
+  for (const p of pushed.rows) {
+    const h = history.get(p.client_id) ?? []
+    h.push({ at: Number(p.t), restaurantId: p.restaurant_id })
+    history.set(p.client_id, h)
+  }
+  for (const [client, h] of history) {
+    if (w.caps.frequency) {
+      const most = maxInWindow(
+        h.map(x => x.at),
+        w.caps.frequency.windowSeconds,
+      )
+      assert.ok(most <= w.caps.frequency.limit, `client ${client}: ${most} pushes in one window`)
+    }
+    if (w.caps.restaurant) {
+      for (const x of w.restaurants) {
+        const most = maxInWindow(
+          h.filter(p => p.restaurantId === x).map(p => p.at),
+          w.caps.restaurant.windowSeconds,
+        )
+        assert.ok(most <= w.caps.restaurant.limit, `client ${client}, restaurant ${x}: ${most} pushes in one window`)
+      }
+    }
+  }
+  // Pushes are only ever added, so a pair over the cap when it was decided is still over it
+  // against the final pushes: no pair was suppressed that the cap did not require.
+  for (const s of suppressed.rows) {
+    const rule = capVerdict(history.get(s.client_id) ?? [], Number(s.t), s.restaurant_id, w.caps)
+    assert.equal(rule, s.rule, `suppressed pair ${key(s)} with rule ${s.rule}`)
+  }
+  return { pushed: pushed.rows.length, suppressed: suppressed.rows.length }
+}
+
+/** A shard's writer, as the service runs it: up to 64 chunks per transaction under the shard lock. */
+async function fanOutShard(shard: number, caps: Caps, chunk: number): Promise<{ conflicts: number }> {
+  const epoch = await new PgShardOwner(fx.pool).acquire(shard, 1, `test-${shard}`, true)
+  assert.ok(epoch !== null)
+  const store = new PgWriterStore(fx.pool, shard, epoch, caps)
+  let conflicts = 0
+  for (;;) {
+    try {
+      const n = await store.transaction(async tx => {
+        let chunks = 0
+        for (let last = 0, i = 0; i < 64; i++) {
+          const e = await tx.nextFanning(last, 64)
+          if (!e) break
+          last = e.id
+          await tx.fanOutChunk(e, chunk, { nowSeconds: Math.floor(Date.now() / 1000), marginSeconds: 600 })
+          chunks++
+        }
+        return chunks
+      })
+      if (n === 0) return { conflicts }
+    } catch (error) {
+      const e = translatePgError(error) as OfferstreamError
+      if (e.code !== 'PG_CONFLICT') throw e
+      conflicts++
+    }
+  }
+}
+
+test('cap across shards: two shards fanning out to the same clients at once keep every client within both caps', async () => {
+  const caps: Caps = { frequency: { limit: 3, windowSeconds: 120 }, restaurant: { limit: 1, windowSeconds: 3600 } }
+  const w = await setUpWorld(1, [5, 6], 12, caps)
+  const [a, b] = await Promise.all([fanOutShard(5, caps, 23), fanOutShard(6, caps, 31)])
+  assert.equal(a.conflicts + b.conflicts, 0, 'no deadlock: the cap lock orders the transactions')
+  const r = await checkWorld(w)
+  assert.ok(r.suppressed > 0 && r.pushed > 0, `the caps bit (${r.pushed} pushed, ${r.suppressed} suppressed)`)
+  // Each campaign's statistics count its pushed and its suppressed pairs, which add up to its audience.
+  for (const c of w.campaigns) {
+    const s = await campaignStats(fx.pool, c.campaignId)
+    assert.equal(s!.pushed + s!.suppressed, w.audience.get(c.restaurantId)!.length)
+  }
+  const { rows } = await fx.pool.query<{ n: number }>(
+    'select count(*)::int as n from offerstream_suppressed where adv_campaign_id = any($1::uuid[])',
+    [w.campaigns.map(c => c.campaignId)],
+  )
+  let counted = 0
+  for (const c of w.campaigns) counted += (await campaignStats(fx.pool, c.campaignId))!.suppressed
+  assert.equal(counted, rows[0]!.n)
+})
+
+test('cap across shards, four at once with small chunks: many statements per transaction, same clients, no deadlock', async () => {
+  const caps: Caps = { frequency: { limit: 2, windowSeconds: 90 }, restaurant: null }
+  const shards = [7, 8, 9, 10]
+  const w = await setUpWorld(2, shards, 8, caps)
+  const runs = await Promise.all(shards.map((shard, i) => fanOutShard(shard, caps, 11 + 6 * i)))
+  assert.equal(
+    runs.reduce((n, r) => n + r.conflicts, 0),
+    0,
+  )
+  const r = await checkWorld(w)
+  assert.ok(r.suppressed > 0, `the cap bit (${r.pushed} pushed, ${r.suppressed} suppressed)`)
+})
+
+test('a re-sent campaign never pushes a pair the cap suppressed before', async () => {
+  const caps: Caps = { frequency: { limit: 1, windowSeconds: 3600 }, restaurant: null }
+  const w = await setUpWorld(3, [11], 3, caps)
+  await fanOutShard(11, caps, 1000)
+  const before = await checkWorld(w)
+  assert.ok(before.suppressed > 0)
+  // The same campaigns again (new events), with the cap off: the suppressed pairs stay dropped.
+  const now = Math.floor(Date.now() / 1000)
+  await withTransaction(fx.pool, c =>
+    insertEvents(
+      c,
+      w.campaigns.map(k => ({
+        topic: 'cap',
+        partition: 0,
+        offset: String(offset++),
+        campaign: {
+          restaurantId: k.restaurantId,
+          campaignId: k.campaignId,
+          content: 'x',
+          owner: null,
+          ownerContact: null,
+          created: now,
+          start: now - 60,
+          end: now + 3600,
+        },
+        status: 'fanning' as const,
+        trigger: k.trigger + 7200,
+        shard: 11,
+      })),
+    ),
+  )
+  await fanOutShard(11, { frequency: null, restaurant: null }, 1000)
+  assert.deepEqual(await checkWorld(w), before)
+})
+
+test('prune keeps what the windows need of the cap history and nothing older; with the caps off it leaves the history alone', async () => {
+  const now = Math.floor(Date.now() / 1000)
+  const client = randomUUID()
+  const ages = [10000, 9000, 7300, 7000, 100]
+  await fx.pool.query(
+    'insert into offerstream_cap_pushes (client_id, at, restaurant_id) select $1, $2 - age, $3 from unnest($4::bigint[]) age',
+    [client, now, randomUUID(), ages],
+  )
+  const left = async () => {
+    const { rows } = await fx.pool.query<{ at: string }>('select at from offerstream_cap_pushes where client_id = $1 order by at', [client])
+    return rows.map(r => now - Number(r.at))
+  }
+  const prune = (caps?: Caps) => pruneBookkeeping(fx.pool, { cutoff: 0, published: [], batch: 2, feedbackToo: false, caps })
+  assert.equal((await prune({ frequency: null, restaurant: null })).capPushes, 0)
+  assert.deepEqual(await left(), ages)
+  // A 1 h window: no push still to come is older than now minus the clock slack (1 h; nothing is
+  // fanning here), and it is compared with pushes up to 1 h before that.
+  const on = await prune({ frequency: { limit: 2, windowSeconds: 3600 }, restaurant: null })
+  assert.ok(on.capPushes >= 3)
+  assert.deepEqual(await left(), [7000, 100])
+})
