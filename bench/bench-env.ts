@@ -32,6 +32,10 @@ export async function createBenchEnv(services: Services, name: string, overrides
     ...(process.env.OFFERSTREAM_SHARDS ? { OFFERSTREAM_SHARDS: process.env.OFFERSTREAM_SHARDS } : {}),
     ...overrides,
   }
-  return createFixture(settings, { name: `bench_${name}`, services, poolSize: 6, afterMigrateSql: FANOUT_NOTIFY_TRIGGER + SUPPRESSED_NOTIFY_TRIGGER,
+  return createFixture(settings, {
+    name: `bench_${name}`,
+    services,
+    poolSize: 6,
+    afterMigrateSql: FANOUT_NOTIFY_TRIGGER + SUPPRESSED_NOTIFY_TRIGGER,
   })
 }

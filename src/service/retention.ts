@@ -6,8 +6,8 @@ import { pruneCapPushes } from '../pg/sql/prune-cap-pushes.ts'
 import { pruneEvents } from '../pg/sql/prune-events.ts'
 import { pruneFeedbackRows } from '../pg/sql/prune-feedback-rows.ts'
 import { pruneRejects } from '../pg/sql/prune-rejects.ts'
-import { recordFloors } from '../pg/sql/record-floors.ts'
 import { pruneSuppressed } from '../pg/sql/prune-suppressed.ts'
+import { recordFloors } from '../pg/sql/record-floors.ts'
 
 interface PruneOptions {
   /** Campaigns that ended, and rejects received, before this (unix seconds) are pruned. */
