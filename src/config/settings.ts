@@ -143,6 +143,16 @@ export const SETTINGS = {
     max: 10000000,
     help: 'Subscribers written per fan-out transaction; bounds transaction size for huge restaurants.',
   },
+  // Two relay batches: the relay always has the next batch written while it publishes one (so a big
+  // fan-out loses little speed), and a small campaign written meanwhile waits behind at most that.
+  fanoutLead: {
+    env: 'OFFERSTREAM_FANOUT_LEAD',
+    kind: 'int',
+    default: '10000',
+    min: 0,
+    max: 10000000,
+    help: "Most unpublished rows a shard's writer lets a big campaign (one past its first chunk) keep ahead of the shard's relay; small campaigns and first chunks are written at once. 0: no limit.",
+  },
   // 5000, not 20000: measured (npm run bench, 1M-subscriber fan-out) as fast or faster, and the
   // service's peak RSS fell from ~490 MB to ~400 MB; the transaction overhead is already amortised.
   relayBatch: {

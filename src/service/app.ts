@@ -29,6 +29,7 @@ import { retry } from './retry.ts'
 import { joinShardGroup } from './shard-group.ts'
 import { ShardManager } from './shard-manager.ts'
 import { Turns } from './turns.ts'
+import { Unpublished } from './unpublished.ts'
 import { Writer } from './writer.ts'
 
 export interface Service {
@@ -224,6 +225,7 @@ function createShardManager({ config, log, metrics, clock, ownerId, fatal }: Sta
     acquire: (shard, generation, force) => owner.acquire(shard, generation, ownerId, force),
     startShard: (shard, epoch) => {
       const shardLog = log.child({ shard })
+      const unpublished = new Unpublished(config.fanoutLead)
       const relay = new Relay({
         store: new PgRelayStore(pool, shard),
         config,
@@ -232,6 +234,7 @@ function createShardManager({ config, log, metrics, clock, ownerId, fatal }: Sta
         clock,
         createOutput: () => new OutputProducer(config, shardTransactionalId(config, shard), legacyStart),
         checkOwner: () => owner.check(shard, epoch),
+        onPublished: (pushed, drained) => unpublished.published(pushed, drained),
       })
       const writer = new Writer({
         store: new PgWriterStore(pool, shard, epoch),
@@ -241,6 +244,7 @@ function createShardManager({ config, log, metrics, clock, ownerId, fatal }: Sta
         clock,
         onWritten: () => relay.wake(false),
         turns: fanOutTurns,
+        unpublished,
       })
       return { writer, relay }
     },

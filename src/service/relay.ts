@@ -15,6 +15,8 @@ export interface RelayDeps {
   createOutput: () => Output
   /** Throws SHARD_LOST when the shard is no longer this instance's: checked before each (re)initialisation of the producer. */
   checkOwner?: () => Promise<void>
+  /** After each read or transaction: pushes just committed, and whether the read took all there was. */
+  onPublished?: (pushed: number, drained: boolean) => void
 }
 
 // How often the relay looks for work when nobody woke it (another instance's writes, missed wake).
@@ -161,6 +163,7 @@ export class Relay implements Stoppable {
     const rejectsTaken = withRejects && batch.drained && this.#rejectWakes === rejectWakes
     if (isEmpty(batch)) {
       if (rejectsTaken) this.#rejectsDue = false
+      this.#d.onPublished?.(0, true)
       return 'empty'
     }
     const publishAt = clock.now()
@@ -184,6 +187,7 @@ export class Relay implements Stoppable {
     this.#cursor = batch.to
     if (rejectsTaken) this.#rejectsDue = false
     metrics.pushesPublished.inc(batch.pushed)
+    this.#d.onPublished?.(batch.pushed, batch.drained)
     metrics.dlqPublished.inc(batch.messages.length - batch.pushed)
     return batch.drained ? 'drained' : 'more'
   }

@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics/metrics.ts'
 import type { Logger } from './logger.ts'
 import { Loop, type Stoppable } from './loop.ts'
 import type { Clock, WriterStore } from './ports.ts'
+import type { Unpublished } from './unpublished.ts'
 
 // Most campaigns fanned out in one transaction, and the smallest chunk worth starting in it.
 const MAX_EVENTS_PER_TX = 64
@@ -28,6 +29,8 @@ export interface WriterDeps {
   onWritten: () => void
   /** Shared by the instance's shard writers: how many fan-out transactions run at once. */
   turns?: { take(): Promise<() => void> }
+  /** The shard's rows not yet published: a big campaign's later chunks wait while it is full. */
+  unpublished?: Unpublished
 }
 
 /**
@@ -45,6 +48,8 @@ export class Writer implements Stoppable {
   #nextDue: number | null = null
   #nextDueCheckMs = 0
   #lastFanned = 0
+  /** #wakes when a transaction last held a campaign back for the relay; -1: none held. */
+  #heldAt = -1
 
   constructor(deps: WriterDeps) {
     this.#d = deps
@@ -57,6 +62,8 @@ export class Writer implements Stoppable {
       retryMaxDelayMs: deps.config.retryMaxDelayMs,
       retryMessage: 'writer step failed; retrying',
     })
+    // The relay caught up some: a held-back campaign may go on (not a wake for new work).
+    deps.unpublished?.onRoom(() => this.#loop.wake())
   }
 
   /** How long the current idle wait lasts unless woken; undefined while working. @internal also used by tests */
@@ -104,6 +111,8 @@ export class Writer implements Stoppable {
     if (this.#loop.stopping) return undefined
     this.#d.log.trace({ hasFanning: this.#hasFanning, nextDue: this.#nextDue }, 'writer step')
     if (!this.#hasFanning) return this.#idleWaitMs(nowMs)
+    // Only held-back campaigns are left, and no new one came: wait for the relay (or a wake).
+    if (this.#heldAt === this.#wakes && this.#room() <= 0) return this.#idleWaitMs(nowMs)
     await this.#fanOutOneTransaction()
     return undefined
   }
@@ -135,6 +144,10 @@ export class Writer implements Stoppable {
     if (fanning + expired > 0) this.#d.log.info({ fanning, expired }, 'scheduled campaigns came due')
   }
 
+  #room(): number {
+    return this.#d.unpublished?.room() ?? Number.POSITIVE_INFINITY
+  }
+
   async #fanOutOneTransaction(): Promise<void> {
     const { config, metrics } = this.#d
     const now = Math.floor(this.#d.clock.now() / 1000)
@@ -143,18 +156,22 @@ export class Writer implements Stoppable {
     // the lock, BEGIN) cost ~10 ms per campaign, which capped the writer at ~70 small campaigns/s and
     // queued them (p50 1.8 s at 100/s). Ranges stay contiguous per chunk and commit in id order.
     let exhausted = false
+    let held = false
     const endTurn = await this.#d.turns?.take()
     const startedAt = this.#d.clock.now()
     const results = await this.#d.store
       .transaction(async tx => {
         const done: Array<{ expired: boolean; inserted: number; campaignId: string; finished: boolean }> = []
         let budget = config.fanoutChunk
+        // A campaign past its first chunk (so bigger than one) goes on only while the shard's relay
+        // is less than a few batches behind; first chunks, small campaigns' whole fan-out, always go.
+        let room = this.#room()
         while (done.length < MAX_EVENTS_PER_TX && budget >= MIN_CHUNK) {
           const event = await tx.nextFanning(this.#lastFanned, MAX_EVENTS_PER_TX)
           // The round is over: every fanning campaign had its turn.
           if (!event) {
             // ...and if each of them finished, nothing is left to fan out.
-            exhausted = done.every(d => d.finished)
+            exhausted = !held && done.every(d => d.finished)
             break
           }
           this.#lastFanned = event.id
@@ -163,8 +180,14 @@ export class Writer implements Stoppable {
             done.push({ expired: true, inserted: 0, campaignId: event.campaignId, finished: true })
             continue
           }
-          const r = await tx.fanOutChunk(event, budget)
+          const later = event.fanoutAfter !== null
+          if (later && room <= 0) {
+            held = true
+            continue
+          }
+          const r = await tx.fanOutChunk(event, later ? Math.min(budget, Math.max(room, MIN_CHUNK)) : budget)
           budget -= r.inserted
+          room -= r.inserted
           done.push({ expired: false, inserted: r.inserted, campaignId: event.campaignId, finished: r.finished })
         }
         return done
@@ -173,6 +196,7 @@ export class Writer implements Stoppable {
     // No campaign left fanning (this transaction found none, or finished every one it found): idle,
     // unless a wake came meanwhile — its campaign may have committed after this transaction looked.
     if (exhausted && this.#wakes === wakes) this.#hasFanning = false
+    this.#heldAt = held ? wakes : -1
     if (results.length === 0) return
     let inserted = 0
     for (const result of results) {
@@ -184,6 +208,7 @@ export class Writer implements Stoppable {
     }
     this.#d.log.debug({ campaigns: results.length, inserted, txMs: this.#d.clock.now() - startedAt }, 'fan-out transaction committed')
     if (inserted > 0) {
+      this.#d.unpublished?.written(inserted)
       metrics.pushesWritten.inc(inserted)
       this.#d.onWritten()
     }
