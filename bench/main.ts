@@ -12,11 +12,12 @@ import { runBound } from './scenario-bound.ts'
 import { runColdStart } from './scenario-cold-start.ts'
 import { runLatency } from './scenario-latency.ts'
 import { runScale, scaleBoundLine, scaleRows } from './scenario-scale.ts'
+import { runSmallDuringBig } from './scenario-small-during-big.ts'
 import { runThroughput } from './scenario-throughput.ts'
 import { runTxFloor, txFloorRows } from './scenario-tx-floor.ts'
 import { type BenchResults, cpuRows, latencyRows, summaryRows } from './tables.ts'
 
-const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout,txfloor,coldstart,scale] [--seed N]
+const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout,txfloor,coldstart,scale,smallbig] [--seed N]
   [--rates 1,10,100,300] [--seconds 60] [--pushes 1000000] [--big 1000000] [--set OFFERSTREAM_X=v ...] [--cpu-prof] [--node-arg=--flag ...]
   [--instances 1,2,3] [--cpu-per-instance 0.35]
 Uses KAFKA_BROKERS and DATABASE_URL when both are set, else starts a throwaway local stack.
@@ -144,6 +145,29 @@ export async function runBench(argv: string[]): Promise<void> {
       const r = await runBigFanout(services, createRng(seed + 2), Number(a.big ?? (q ? 100000 : 1000000)), serviceEnv, nodeArgs)
       results.bigFanout = r
       writeResult('bigfanout', stamp, { machine, seed, ...r })
+    }
+    if (only.has('smallbig')) {
+      const r = await runSmallDuringBig(services, createRng(seed + 4), {
+        big: Number(a.big ?? (q ? 200000 : 1000000)),
+        perSecond: 10,
+        aloneSeconds: q ? 10 : 30,
+        smallSubscribers: 20,
+        serviceEnv,
+        nodeArgs,
+      })
+      results.smallDuringBig = r
+      const pct = (label: string, x: { n: number; p50: number; p99: number; max: number }) => ({ 'small campaigns': label, n: x.n, p50: x.p50, p99: x.p99, max: x.max })
+      printTable(
+        `8. small campaigns (20 subscribers, 10/s): produce → last push visible (ms), alone and while ${r.big.subscribers.toLocaleString('en-US')} subscribers fan out (Kafka ${r.big.kafkaSeconds.toFixed(1)} s, PostgreSQL ${r.big.pgSeconds.toFixed(1)} s); exact: ${r.exact}; load avg ${r.loadDuring.map(l => l.toFixed(1)).join(' → ')}`,
+        [
+          pct('Kafka, alone', r.kafka.alone),
+          pct('Kafka, during', r.kafka.during),
+          pct("Kafka, during, big one's shard", r.kafka.duringSameShard),
+          pct('PostgreSQL, alone', r.pg.alone),
+          pct('PostgreSQL, during', r.pg.during),
+        ],
+      )
+      writeResult('smallbig', stamp, { machine, seed, ...r })
     }
     if (only.has('scale')) {
       const cpu = Number(a['cpu-per-instance'])

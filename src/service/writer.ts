@@ -11,6 +11,9 @@ import type { Unpublished } from './unpublished.ts'
 // Most campaigns fanned out in one transaction, and the smallest chunk worth starting in it.
 const MAX_EVENTS_PER_TX = 64
 const MIN_CHUNK = 100
+// Campaigns up to this size finish in their first chunk however far the relay is behind (its size
+// + 1: a chunk that comes back short is what says the campaign is done).
+const SMALL_CAMPAIGN = 1000
 
 /** What an ingest stage stored for the shard, as far as the writer is concerned. */
 export type WakeHint = Pick<ShardWork, 'fanning' | 'pendingStart'>
@@ -163,8 +166,9 @@ export class Writer implements Stoppable {
       .transaction(async tx => {
         const done: Array<{ expired: boolean; inserted: number; campaignId: string; finished: boolean }> = []
         let budget = config.fanoutChunk
-        // A campaign past its first chunk (so bigger than one) goes on only while the shard's relay
-        // is less than a few batches behind; first chunks, small campaigns' whole fan-out, always go.
+        // While the shard's relay is behind, a campaign past its first chunk (so a big one) waits,
+        // and a first chunk is cut to what fits, but never so short that a small campaign
+        // (SMALL_CAMPAIGN) needs a second one: small campaigns always go at once.
         let room = this.#room()
         while (done.length < MAX_EVENTS_PER_TX && budget >= MIN_CHUNK) {
           const event = await tx.nextFanning(this.#lastFanned, MAX_EVENTS_PER_TX)
@@ -185,7 +189,7 @@ export class Writer implements Stoppable {
             held = true
             continue
           }
-          const r = await tx.fanOutChunk(event, later ? Math.min(budget, Math.max(room, MIN_CHUNK)) : budget)
+          const r = await tx.fanOutChunk(event, Math.min(budget, Math.max(room, later ? MIN_CHUNK : SMALL_CAMPAIGN + 1)))
           budget -= r.inserted
           room -= r.inserted
           done.push({ expired: false, inserted: r.inserted, campaignId: event.campaignId, finished: r.finished })

@@ -209,6 +209,25 @@ test('a big campaign past its first chunk waits for the relay; small campaigns a
   await run
 })
 
+test('while the relay is behind, a big campaign’s first chunk is cut short, but never a 1,000-subscriber campaign', async () => {
+  const unpublished = new Unpublished(500)
+  const t = setup({ fanoutChunk: 5000 }, undefined, unpublished)
+  const [big, small] = [randomUUID(), randomUUID()]
+  t.store.subscribe(big, 3000)
+  t.store.subscribe(small, 1000)
+  const now = t.clock.seconds
+  t.topic.campaign({ restaurantId: big, start: now, end: now + 3600 })
+  const run = t.runBoth()
+  await until(() => t.store.transactions.length === 1, 'the first chunk')
+  await t.idle()
+  t.topic.campaign({ restaurantId: small, start: now, end: now + 3600 })
+  await until(() => t.store.state.events.length === 2 && t.store.event(2).status === 'done', 'the small campaign')
+  await t.idle()
+  assert.deepEqual(t.store.transactions, [[[1, 1001]], [[2, 1000]]])
+  t.stop()
+  await run
+})
+
 test('at most 64 campaigns share one fan-out transaction', async () => {
   const t = setup({ fanoutChunk: 100_000 })
   const now = t.clock.seconds
