@@ -156,7 +156,13 @@ export async function runBench(argv: string[]): Promise<void> {
         nodeArgs,
       })
       results.smallDuringBig = r
-      const pct = (label: string, x: { n: number; p50: number; p99: number; max: number }) => ({ 'small campaigns': label, n: x.n, p50: x.p50, p99: x.p99, max: x.max })
+      const pct = (label: string, x: { n: number; p50: number; p99: number; max: number }) => ({
+        'small campaigns': label,
+        n: x.n,
+        p50: x.p50,
+        p99: x.p99,
+        max: x.max,
+      })
       printTable(
         `8. small campaigns (20 subscribers, 10/s): produce → last push visible (ms), alone and while ${r.big.subscribers.toLocaleString('en-US')} subscribers fan out (Kafka ${r.big.kafkaSeconds.toFixed(1)} s, PostgreSQL ${r.big.pgSeconds.toFixed(1)} s); exact: ${r.exact}; load avg ${r.loadDuring.map(l => l.toFixed(1)).join(' → ')}`,
         [

@@ -1,5 +1,5 @@
-import os from 'node:os'
 import { randomUUID } from 'node:crypto'
+import os from 'node:os'
 import { shardOf } from '../src/core/shard.ts'
 import { createBenchEnv, type Services } from './bench-env.ts'
 import { type BenchEvent, campaignFields } from './campaigns.ts'
@@ -44,7 +44,9 @@ export async function runSmallDuringBig(services: Services, rng: Rng, o: SmallBi
   const pg = await watchPostgres(env.config.databaseUrl, false)
   try {
     const bigClients = Array.from({ length: o.big }, () => rng.uuid()).sort()
-    const smallClients = Array.from({ length: SMALL_RESTAURANTS }, () => Array.from({ length: o.smallSubscribers }, () => rng.uuid()).sort())
+    const smallClients = Array.from({ length: SMALL_RESTAURANTS }, () =>
+      Array.from({ length: o.smallSubscribers }, () => rng.uuid()).sort(),
+    )
     const clientsOf = [bigClients, ...smallClients]
     const rowClient = clientsOf.flat()
     const rowRestaurant = Int32Array.from(clientsOf.flatMap((c, r) => c.map(() => r)))
@@ -70,19 +72,25 @@ export async function runSmallDuringBig(services: Services, rng: Rng, o: SmallBi
 
     p.set(`big campaign to ${o.big.toLocaleString('en-US')} subscribers, small ones at ${o.perSecond}/s meanwhile`)
     const load0 = os.loadavg()[0]!
-    const { startedAt } = await input.backlog([{ kind: 'valid', value: JSON.stringify(bigFields), campaignId: bigFields.adv_campaign_id, expected: o.big }])
+    const { startedAt } = await input.backlog([
+      { kind: 'valid', value: JSON.stringify(bigFields), campaignId: bigFields.adv_campaign_id, expected: o.big },
+    ])
     const bigId = bigFields.adv_campaign_id
     const bigDone = (s: Seen) => (s.byCampaign.get(bigId)?.count ?? 0) >= o.big
     const during = await paced(input, small, o.perSecond, () => {
       service.assertRunning()
-      p.set(`big: kafka ${kafka.seen.byCampaign.get(bigId)?.count ?? 0}/${o.big}, postgres ${pg.seen.byCampaign.get(bigId)?.count ?? 0}/${o.big}`)
+      p.set(
+        `big: kafka ${kafka.seen.byCampaign.get(bigId)?.count ?? 0}/${o.big}, postgres ${pg.seen.byCampaign.get(bigId)?.count ?? 0}/${o.big}`,
+      )
       return bigDone(kafka.seen) && bigDone(pg.seen)
     })
     await allSeen(during.sent, o.smallSubscribers, [kafka.seen, pg.seen], service)
     await new Promise(r => setTimeout(r, 1000)) // anything beyond the expected counts would be a duplicate
     const load1 = os.loadavg()[0]!
     const exact = [kafka.seen, pg.seen].every(
-      s => s.byCampaign.get(bigId)?.count === o.big && [...alone.sent.keys(), ...during.sent.keys()].every(c => s.byCampaign.get(c)?.count === o.smallSubscribers),
+      s =>
+        s.byCampaign.get(bigId)?.count === o.big &&
+        [...alone.sent.keys(), ...during.sent.keys()].every(c => s.byCampaign.get(c)?.count === o.smallSubscribers),
     )
     await service.stop()
     p.done(`done: big fan-out kafka ${kafka.seen.byCampaign.get(bigId)?.count}/${o.big}, exact in both sinks: ${exact}`)

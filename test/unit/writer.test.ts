@@ -32,7 +32,16 @@ function setup(overrides: Partial<typeof config> = {}, turns?: Turns, unpublishe
   const metrics = createMetrics()
   let written = 0
   const log = createLogger('silent')
-  const writer = new Writer({ store, config: { ...config, ...overrides }, log, metrics, clock, onWritten: () => written++, turns, unpublished })
+  const writer = new Writer({
+    store,
+    config: { ...config, ...overrides },
+    log,
+    metrics,
+    clock,
+    onWritten: () => written++,
+    turns,
+    unpublished,
+  })
   const ingester = new Ingester({
     store,
     config: { ...config, ...overrides },
@@ -188,7 +197,10 @@ test('a big campaign past its first chunk waits for the relay; small campaigns a
   // A small campaign and another big one's first chunk are written at once, past the limit.
   t.topic.campaign({ restaurantId: small, start: now, end: now + 3600 })
   t.topic.campaign({ restaurantId: big2, start: now, end: now + 3600 })
-  await until(() => t.store.state.events.length === 3 && t.store.event(2).status === 'done' && t.store.rowsOf(3) > 0, 'the small one and a first chunk')
+  await until(
+    () => t.store.state.events.length === 3 && t.store.event(2).status === 'done' && t.store.rowsOf(3) > 0,
+    'the small one and a first chunk',
+  )
   await t.idle()
   assert.equal(t.store.rowsOf(1), 500, 'still held')
   assert.equal(unpublished.rows, 510 + t.store.rowsOf(3))
