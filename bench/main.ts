@@ -169,6 +169,7 @@ export async function runBench(argv: string[]): Promise<void> {
           pct('Kafka, alone', r.kafka.alone),
           pct('Kafka, during', r.kafka.during),
           pct("Kafka, during, big one's shard", r.kafka.duringSameShard),
+          pct('Kafka, during, other shards', r.kafka.duringOtherShards),
           pct('PostgreSQL, alone', r.pg.alone),
           pct('PostgreSQL, during', r.pg.during),
         ],

@@ -94,7 +94,8 @@ export async function runSmallDuringBig(services: Services, rng: Rng, o: SmallBi
     )
     await service.stop()
     p.done(`done: big fan-out kafka ${kafka.seen.byCampaign.get(bigId)?.count}/${o.big}, exact in both sinks: ${exact}`)
-    const sameShard = (sent: Map<string, number>) => new Map([...sent].filter(([c]) => shardOf(c, env.config.shards) === bigShard))
+    const inShard = (sent: Map<string, number>, same: boolean) =>
+      new Map([...sent].filter(([c]) => (shardOf(c, env.config.shards) === bigShard) === same))
     const row = (s: Seen, sent: Map<string, number>) => lastPush(s, sent)
     return {
       scenario: 'smallDuringBig',
@@ -110,7 +111,8 @@ export async function runSmallDuringBig(services: Services, rng: Rng, o: SmallBi
       kafka: {
         alone: row(kafka.seen, alone.sent),
         during: row(kafka.seen, during.sent),
-        duringSameShard: row(kafka.seen, sameShard(during.sent)),
+        duringSameShard: row(kafka.seen, inShard(during.sent, true)),
+        duringOtherShards: row(kafka.seen, inShard(during.sent, false)),
       },
       pg: { alone: row(pg.seen, alone.sent), during: row(pg.seen, during.sent) },
     }
