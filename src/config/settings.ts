@@ -143,12 +143,14 @@ export const SETTINGS = {
     max: 10000000,
     help: 'Subscribers written per fan-out transaction; bounds transaction size for huge restaurants.',
   },
-  // Two relay batches: the relay always has the next batch written while it publishes one (so a big
-  // fan-out loses little speed), and a small campaign written meanwhile waits behind at most that.
+  // Four relay batches (OFFERSTREAM_RELAY_BATCH 5,000): the relay finds its next batches written
+  // while it publishes one, so a big fan-out loses little speed, and a small campaign in its shard
+  // waits behind at most that. Measured (docs/scaling.md): 10,000 slowed the big fan-out (the relay
+  // ran dry while the writer refilled), 50,000 held small campaigns longer, 20,000 was best of both.
   fanoutLead: {
     env: 'OFFERSTREAM_FANOUT_LEAD',
     kind: 'int',
-    default: '10000',
+    default: '20000',
     min: 0,
     max: 10000000,
     help: "Most unpublished rows a shard's writer lets a big campaign (one past its first chunk) keep ahead of the shard's relay; small campaigns and first chunks are written at once. 0: no limit.",
