@@ -147,6 +147,19 @@ export const SETTINGS = {
     max: 10000000,
     help: 'Subscribers written per fan-out transaction; bounds transaction size for huge restaurants, and how long a cancel waits for the one in flight.',
   },
+  // Four relay batches (OFFERSTREAM_RELAY_BATCH 5,000): the relay finds its next batches written
+  // while it publishes one, so a big fan-out loses little speed, and a small campaign in its shard
+  // waits behind about that. Measured (docs/scaling.md): in noisy quick runs 10,000 slowed the big
+  // fan-out and 50,000 held small campaigns longer; in quieter 1M runs 10,000 halved the small ones'
+  // wait at no measurable cost. 20,000 until paired runs settle it.
+  fanoutLead: {
+    env: 'OFFERSTREAM_FANOUT_LEAD',
+    kind: 'int',
+    default: '20000',
+    min: 0,
+    max: 10000000,
+    help: "Most unpublished rows a shard's writer lets a big campaign (one past its first chunk) keep ahead of the shard's relay; small campaigns and first chunks are written at once. 0: no limit.",
+  },
   // 5000, not 20000: measured (npm run bench, 1M-subscriber fan-out) as fast or faster, and the
   // service's peak RSS fell from ~490 MB to ~400 MB; the transaction overhead is already amortised.
   relayBatch: {

@@ -32,6 +32,7 @@ import { retry } from './retry.ts'
 import { joinShardGroup } from './shard-group.ts'
 import { ShardManager } from './shard-manager.ts'
 import { Turns } from './turns.ts'
+import { Unpublished } from './unpublished.ts'
 import { Writer } from './writer.ts'
 
 export interface Service {
@@ -271,6 +272,7 @@ function createShardManager({ config, log, metrics, clock, ownerId, fatal }: Sta
     acquire: (shard, generation, force) => owner.acquire(shard, generation, ownerId, force),
     startShard: (shard, epoch) => {
       const shardLog = log.child({ shard })
+      const unpublished = new Unpublished(config.fanoutLead)
       const relay = new Relay({
         store: new PgRelayStore(pool, shard),
         config,
@@ -280,6 +282,7 @@ function createShardManager({ config, log, metrics, clock, ownerId, fatal }: Sta
         createOutput: () => new OutputProducer(config, shardTransactionalId(config, shard), legacyStart),
         checkOwner: () => owner.check(shard, epoch),
         checkCursor: cursor => checkShardCursor(pool, config, shard, cursor, metrics),
+        onPublished: (pushed, drained) => unpublished.published(pushed, drained),
       })
       const writer = new Writer({
         store: new PgWriterStore(pool, shard, epoch, capsOf(config)),
@@ -289,6 +292,7 @@ function createShardManager({ config, log, metrics, clock, ownerId, fatal }: Sta
         clock,
         onWritten: () => relay.wake(false),
         turns: fanOutTurns,
+        unpublished,
       })
       return { writer, relay }
     },

@@ -20,6 +20,8 @@ export interface RelayDeps {
    * failover that lost transactions): checked after each (re)opening, before anything past the cursor is published.
    */
   checkCursor?: (cursor: RelayCursor) => Promise<void>
+  /** After each read or transaction: pushes just committed, and whether the read took all there was. */
+  onPublished?: (pushed: number, drained: boolean) => void
 }
 
 // How often the relay looks for work when nobody woke it (another instance's writes, missed wake).
@@ -168,6 +170,7 @@ export class Relay implements Stoppable {
     const rejectsTaken = withRejects && batch.drained && this.#rejectWakes === rejectWakes
     if (isEmpty(batch)) {
       if (rejectsTaken) this.#rejectsDue = false
+      this.#d.onPublished?.(0, true)
       return 'empty'
     }
     const publishAt = clock.now()
@@ -192,6 +195,7 @@ export class Relay implements Stoppable {
     if (rejectsTaken) this.#rejectsDue = false
     metrics.pushesPublished.inc(batch.pushed)
     for (const due of batch.rangesDone) metrics.campaignLatency.observe(Math.max(0, doneAt - due) / 1000)
+    this.#d.onPublished?.(batch.pushed, batch.drained)
     metrics.dlqPublished.inc(batch.messages.length - batch.pushed)
     return batch.drained ? 'drained' : 'more'
   }

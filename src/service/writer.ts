@@ -6,10 +6,14 @@ import type { Metrics } from '../metrics/metrics.ts'
 import type { Logger } from './logger.ts'
 import { Loop, type Stoppable } from './loop.ts'
 import type { Clock, WriterStore } from './ports.ts'
+import type { Unpublished } from './unpublished.ts'
 
 // Most campaigns fanned out in one transaction, and the smallest chunk worth starting in it.
 const MAX_EVENTS_PER_TX = 64
 const MIN_CHUNK = 100
+// Campaigns up to this size finish in their first chunk however far the relay is behind (its size
+// + 1: a chunk that comes back short is what says the campaign is done).
+const SMALL_CAMPAIGN = 1000
 
 /** What an ingest stage stored for the shard, as far as the writer is concerned. */
 export type WakeHint = Pick<ShardWork, 'fanning' | 'pendingStart'>
@@ -28,6 +32,8 @@ export interface WriterDeps {
   onWritten: () => void
   /** Shared by the instance's shard writers: how many fan-out transactions run at once. */
   turns?: { take(): Promise<() => void> }
+  /** The shard's rows not yet published: a big campaign's later chunks wait while it is full. */
+  unpublished?: Unpublished
 }
 
 /**
@@ -45,6 +51,8 @@ export class Writer implements Stoppable {
   #nextDue: number | null = null
   #nextDueCheckMs = 0
   #lastFanned = 0
+  /** #wakes when a transaction last held a campaign back for the relay; -1: none held. */
+  #heldAt = -1
 
   constructor(deps: WriterDeps) {
     this.#d = deps
@@ -57,6 +65,8 @@ export class Writer implements Stoppable {
       retryMaxDelayMs: deps.config.retryMaxDelayMs,
       retryMessage: 'writer step failed; retrying',
     })
+    // The relay caught up some: a held-back campaign may go on (not a wake for new work).
+    deps.unpublished?.onRoom(() => this.#loop.wake())
   }
 
   /** How long the current idle wait lasts unless woken; undefined while working. @internal also used by tests */
@@ -104,6 +114,8 @@ export class Writer implements Stoppable {
     if (this.#loop.stopping) return undefined
     this.#d.log.trace({ hasFanning: this.#hasFanning, nextDue: this.#nextDue }, 'writer step')
     if (!this.#hasFanning) return this.#idleWaitMs(nowMs)
+    // Only held-back campaigns are left, and no new one came: wait for the relay (or a wake).
+    if (this.#heldAt === this.#wakes && this.#room() <= 0) return this.#idleWaitMs(nowMs)
     await this.#fanOutOneTransaction()
     return undefined
   }
@@ -136,6 +148,10 @@ export class Writer implements Stoppable {
     if (fanning + expired > 0) this.#d.log.info({ fanning, expired }, 'scheduled campaigns came due')
   }
 
+  #room(): number {
+    return this.#d.unpublished?.room() ?? Number.POSITIVE_INFINITY
+  }
+
   async #fanOutOneTransaction(): Promise<void> {
     const { config, metrics } = this.#d
     const now = Math.floor(this.#d.clock.now() / 1000)
@@ -144,18 +160,23 @@ export class Writer implements Stoppable {
     // the lock, BEGIN) cost ~10 ms per campaign, which capped the writer at ~70 small campaigns/s and
     // queued them (p50 1.8 s at 100/s). Ranges stay contiguous per chunk and commit in id order.
     let exhausted = false
+    let held = false
     const endTurn = await this.#d.turns?.take()
     const startedAt = this.#d.clock.now()
     const results = await this.#d.store
       .transaction(async tx => {
         const done: Array<{ stopped?: SettableState; inserted: number; suppressed: number; campaignId: string; finished: boolean }> = []
         let budget = config.fanoutChunk
+        // While the shard's relay is behind, a campaign past its first chunk (so a big one) waits,
+        // and a first chunk is cut to what fits, but never so short that a small campaign
+        // (SMALL_CAMPAIGN) needs a second one: small campaigns always go at once.
+        let room = this.#room()
         while (done.length < MAX_EVENTS_PER_TX && budget >= MIN_CHUNK) {
           const event = await tx.nextFanning(this.#lastFanned, MAX_EVENTS_PER_TX)
           // The round is over: every fanning campaign had its turn.
           if (!event) {
             // ...and if each of them finished, nothing is left to fan out.
-            exhausted = done.every(d => d.finished)
+            exhausted = !held && done.every(d => d.finished)
             break
           }
           this.#lastFanned = event.id
@@ -167,13 +188,21 @@ export class Writer implements Stoppable {
             done.push({ stopped: state, inserted: 0, suppressed: 0, campaignId: event.campaignId, finished: true })
             continue
           }
-          const r = await tx.fanOutChunk(event, budget, { nowSeconds: now, marginSeconds: config.activeMarginSeconds })
+          const later = event.fanoutAfter !== null
+          if (later && room <= 0) {
+            held = true
+            continue
+          }
+          const size = Math.min(budget, Math.max(room, later ? MIN_CHUNK : SMALL_CAMPAIGN + 1))
+          const r = await tx.fanOutChunk(event, size, { nowSeconds: now, marginSeconds: config.activeMarginSeconds })
           // Not live: the row changed between the round's read and the chunk's (the chunk re-read it as locked).
           const ruled = r.live ? 'fanning' : campaignStateAt(r.campaign, now, config.activeMarginSeconds)
           const stopped = ruled === 'fanning' ? undefined : ruled
           if (stopped) await tx.setState([event.id], stopped, null)
-          // Suppressed pairs are rows too (offerstream_suppressed): they use up the transaction's budget.
+          // Suppressed pairs are rows too (offerstream_suppressed): they use up the transaction's
+          // budget, but only pushes wait for the relay.
           budget -= r.inserted + r.suppressed
+          room -= r.inserted
           done.push({
             stopped,
             inserted: r.inserted,
@@ -188,6 +217,7 @@ export class Writer implements Stoppable {
     // No campaign left fanning (this transaction found none, or finished every one it found): idle,
     // unless a wake came meanwhile — its campaign may have committed after this transaction looked.
     if (exhausted && this.#wakes === wakes) this.#hasFanning = false
+    this.#heldAt = held ? wakes : -1
     if (results.length === 0) return
     let inserted = 0
     let suppressed = 0
@@ -206,6 +236,7 @@ export class Writer implements Stoppable {
     this.#d.log.debug({ campaigns: results.length, inserted, txMs: this.#d.clock.now() - startedAt }, 'fan-out transaction committed')
     if (suppressed > 0) metrics.pushesSuppressed.inc(suppressed)
     if (inserted > 0) {
+      this.#d.unpublished?.written(inserted)
       metrics.pushesWritten.inc(inserted)
       this.#d.onWritten()
     }

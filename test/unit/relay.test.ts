@@ -15,7 +15,7 @@ const config = {
   retryMaxDelayMs: 5000,
 }
 
-function setup() {
+function setup(onPublished?: (pushed: number, drained: boolean) => void) {
   const clock = new FakeClock()
   const store = new MemRelayStore()
   const broker = new FakeBroker()
@@ -26,6 +26,7 @@ function setup() {
     metrics: createMetrics(),
     clock,
     createOutput: () => broker.output(),
+    onPublished,
   })
   /** Push keys (client ids) consumers can see, in order. */
   const pushed = () => broker.committed.filter(m => m.topic === 'push').map(m => m.key)
@@ -44,6 +45,22 @@ test('publishes committed rows in transactions of at most relayBatch, each with 
   assert.deepEqual(t.broker.transactions, [10, 6])
   assert.deepEqual(t.broker.cursor, { push: 15, dlq: 1 })
   assert.equal(t.broker.committed.at(-1)?.topic, 'dlq')
+  await t.relay.stop()
+  await run
+})
+
+test('tells after each transaction how many pushes it committed and whether it took all there was', async () => {
+  const calls: Array<[number, boolean]> = []
+  const t = setup((pushed, drained) => calls.push([pushed, drained]))
+  t.store.addFanout(15)
+  const run = t.relay.run()
+  await until(() => t.broker.cursor.push === 15 && t.clock.waiting === 1, 'everything published, the relay idle')
+  // The full batch may have left more behind; the second took the rest. An empty read says "drained" too.
+  assert.deepEqual(calls.slice(0, 2), [
+    [10, false],
+    [5, true],
+  ])
+  assert.ok(calls.slice(2).every(([n, drained]) => n === 0 && drained))
   await t.relay.stop()
   await run
 })

@@ -6,6 +6,7 @@ import { createMetrics } from '../../src/metrics/metrics.ts'
 import { Ingester } from '../../src/service/ingester.ts'
 import { createLogger } from '../../src/service/logger.ts'
 import { Turns } from '../../src/service/turns.ts'
+import { Unpublished } from '../../src/service/unpublished.ts'
 import { Writer } from '../../src/service/writer.ts'
 import { FakeClock, FakeInput, FakeTopic, MemWriterStore, until } from './support/fakes.ts'
 
@@ -23,7 +24,7 @@ const config = {
 
 // The ingest stage and one shard's writer over the same in-memory tables, wired as app.ts wires
 // them: a stored batch wakes the shard's writer.
-function setup(overrides: Partial<typeof config> = {}, turns?: Turns) {
+function setup(overrides: Partial<typeof config> = {}, turns?: Turns, unpublished?: Unpublished) {
   const clock = new FakeClock()
   const store = new MemWriterStore()
   const topic = new FakeTopic()
@@ -31,7 +32,16 @@ function setup(overrides: Partial<typeof config> = {}, turns?: Turns) {
   const metrics = createMetrics()
   let written = 0
   const log = createLogger('silent')
-  const writer = new Writer({ store, config: { ...config, ...overrides }, log, metrics, clock, onWritten: () => written++, turns })
+  const writer = new Writer({
+    store,
+    config: { ...config, ...overrides },
+    log,
+    metrics,
+    clock,
+    onWritten: () => written++,
+    turns,
+    unpublished,
+  })
   const ingester = new Ingester({
     store,
     config: { ...config, ...overrides },
@@ -163,6 +173,69 @@ test('fan-out shares transactions round robin: small campaigns are not held up b
   assert.equal(t.store.rowsOf(1), 1000)
   assert.equal(await counter(t.metrics, 'offerstream_pushes_written_total'), 1020)
   assert.ok(t.written() >= 4)
+  t.stop()
+  await run
+})
+
+test('a big campaign past its first chunk waits for the relay; small campaigns and first chunks do not', async () => {
+  const unpublished = new Unpublished(500)
+  const t = setup({ fanoutChunk: 300 }, undefined, unpublished)
+  const [big, small, big2] = [randomUUID(), randomUUID(), randomUUID()]
+  t.store.subscribe(big, 2000)
+  t.store.subscribe(small, 10)
+  t.store.subscribe(big2, 1000)
+  const now = t.clock.seconds
+  t.topic.campaign({ restaurantId: big, start: now, end: now + 3600 })
+  const run = t.runBoth()
+  // The first chunk goes whole; the second only fills the 500 rows the relay may lag by.
+  await until(() => t.store.transactions.length === 2, 'two transactions')
+  await t.idle()
+  assert.deepEqual(t.store.transactions, [[[1, 300]], [[1, 200]]])
+  assert.equal(unpublished.rows, 500)
+  // Held, the writer neither writes nor spins: it waits like an idle one.
+  assert.equal(t.writer.idleMs, config.schedulerMaxSleepMs)
+  // A small campaign and another big one's first chunk are written at once, past the limit.
+  t.topic.campaign({ restaurantId: small, start: now, end: now + 3600 })
+  t.topic.campaign({ restaurantId: big2, start: now, end: now + 3600 })
+  await until(
+    () => t.store.state.events.length === 3 && t.store.event(2).status === 'done' && t.store.rowsOf(3) > 0,
+    'the small one and a first chunk',
+  )
+  await t.idle()
+  assert.equal(t.store.rowsOf(1), 500, 'still held')
+  assert.equal(unpublished.rows, 510 + t.store.rowsOf(3))
+  // The relay publishes some: the writer goes on with just the room there is.
+  unpublished.published(unpublished.rows - 200, false)
+  await until(() => unpublished.rows === 500, 'the room to be filled')
+  await t.idle()
+  // A relay that keeps up lets both finish, never more than 500 behind.
+  while (t.store.event(1).status !== 'done' || t.store.event(3).status !== 'done') {
+    unpublished.published(unpublished.rows, true)
+    await until(() => unpublished.rows > 0 || (t.store.event(1).status === 'done' && t.store.event(3).status === 'done'), 'the next chunks')
+    await t.idle()
+    assert.ok(unpublished.rows <= 500, `${unpublished.rows} rows behind`)
+  }
+  assert.equal(t.store.rowsOf(1), 2000)
+  assert.equal(t.store.rowsOf(3), 1000)
+  t.stop()
+  await run
+})
+
+test('while the relay is behind, a big campaign’s first chunk is cut short, but never a 1,000-subscriber campaign', async () => {
+  const unpublished = new Unpublished(500)
+  const t = setup({ fanoutChunk: 5000 }, undefined, unpublished)
+  const [big, small] = [randomUUID(), randomUUID()]
+  t.store.subscribe(big, 3000)
+  t.store.subscribe(small, 1000)
+  const now = t.clock.seconds
+  t.topic.campaign({ restaurantId: big, start: now, end: now + 3600 })
+  const run = t.runBoth()
+  await until(() => t.store.transactions.length === 1, 'the first chunk')
+  await t.idle()
+  t.topic.campaign({ restaurantId: small, start: now, end: now + 3600 })
+  await until(() => t.store.state.events.length === 2 && t.store.event(2).status === 'done', 'the small campaign')
+  await t.idle()
+  assert.deepEqual(t.store.transactions, [[[1, 1001]], [[2, 1000]]])
   t.stop()
   await run
 })
