@@ -9,7 +9,7 @@ import { printTable, writeResult } from './report.ts'
 import { BENCH_SCENARIOS, type BenchContext, saver } from './scenarios.ts'
 import { cpuRows, summaryRows } from './tables.ts'
 
-const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout,txfloor,coldstart,scale,cancel] [--seed N]
+const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout,txfloor,coldstart,scale,cancel,smallbig] [--seed N]
   [--rates 1,10,100,300] [--seconds 60] [--pushes 1000000] [--big 1000000] [--set OFFERSTREAM_X=v ...] [--cpu-prof] [--node-arg=--flag ...]
   [--instances 1,2,3] [--cpu-per-instance 0.35]
 Uses KAFKA_BROKERS and DATABASE_URL when both are set, else starts a throwaway local stack.

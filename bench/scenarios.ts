@@ -7,6 +7,7 @@ import { runCancel } from './scenario-cancel.ts'
 import { runColdStart } from './scenario-cold-start.ts'
 import { type LatencyOptions, runLatency } from './scenario-latency.ts'
 import { runScale, scaleBoundLine, scaleRows } from './scenario-scale.ts'
+import { runSmallDuringBig } from './scenario-small-during-big.ts'
 import { runThroughput, type ThroughputOptions } from './scenario-throughput.ts'
 import { runTxFloor, txFloorRows } from './scenario-tx-floor.ts'
 import { type BenchResults, latencyRows } from './tables.ts'
@@ -159,7 +160,42 @@ const cancel: BenchScenario = {
   },
 }
 
-export const BENCH_SCENARIOS: BenchScenario[] = [latency, throughputAndBound, txFloor, coldStart, bigFanout, scale, cancel]
+const smallBig: BenchScenario = {
+  names: ['smallbig'],
+  async run(c) {
+    // 20-subscriber campaigns at 10/s, alone, then during a fan-out to --big subscribers (1,000,000; --quick 200,000).
+    const r = await runSmallDuringBig(c.services, createRng(c.seed + 4), {
+      big: Number(c.args.big ?? (c.quick ? 200000 : 1000000)),
+      perSecond: 10,
+      aloneSeconds: c.quick ? 10 : 30,
+      smallSubscribers: 20,
+      serviceEnv: c.serviceEnv,
+      nodeArgs: c.nodeArgs,
+    })
+    c.results.smallDuringBig = r
+    const pct = (label: string, x: { n: number; p50: number; p99: number; max: number }) => ({
+      'small campaigns': label,
+      n: x.n,
+      p50: x.p50,
+      p99: x.p99,
+      max: x.max,
+    })
+    printTable(
+      `9. small campaigns (20 subscribers, 10/s): produce → last push visible (ms), alone and while ${r.big.subscribers.toLocaleString('en-US')} subscribers fan out (Kafka ${r.big.kafkaSeconds.toFixed(1)} s, PostgreSQL ${r.big.pgSeconds.toFixed(1)} s); exact: ${r.exact}; load avg ${r.loadDuring.map(l => l.toFixed(1)).join(' → ')}`,
+      [
+        pct('Kafka, alone', r.kafka.alone),
+        pct('Kafka, during', r.kafka.during),
+        pct("Kafka, during, big one's shard", r.kafka.duringSameShard),
+        pct('Kafka, during, other shards', r.kafka.duringOtherShards),
+        pct('PostgreSQL, alone', r.pg.alone),
+        pct('PostgreSQL, during', r.pg.during),
+      ],
+    )
+    c.save('smallbig', r)
+  },
+}
+
+export const BENCH_SCENARIOS: BenchScenario[] = [latency, throughputAndBound, txFloor, coldStart, bigFanout, scale, cancel, smallBig]
 
 export function saver(stamp: string, machine: object, seed: number) {
   return (name: string, data: object) => writeResult(name, stamp, { machine, seed, ...data })
