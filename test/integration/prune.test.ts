@@ -206,6 +206,10 @@ test('the CLI reads the cursor from Kafka and prunes; --dry-run deletes nothing'
   await fx.produce(['not json either'])
   assert.ok(await eventually(async () => (await count(fx, 'select count(*)::int as n from offerstream_rejects')) === 1))
   await allPublished()
+  // The CLI's cut-off is whole seconds (now, floored, minus --older-than): a reject received in the
+  // current second is not older than "0s" yet. Wait until the clock has left that second.
+  const { rows } = await fx.pool.query<{ at: number }>('select extract(epoch from max(received_at))::float8 as at from offerstream_rejects')
+  assert.ok(await eventually(async () => Math.floor(Date.now() / 1000) > rows[0]!.at))
   const dry = await run(['--older-than', '0s', '--dry-run', '--json'])
   assert.equal(dry.code, 0, dry.out)
   assert.equal(JSON.parse(dry.out.trim().split('\n').at(-1)!).rejects, 1)
