@@ -186,12 +186,24 @@ export async function feedbackCount({ pool }: HasPool): Promise<number | undefin
     .catch(() => undefined)
 }
 
-/** Waits until subscribers_feedback holds at least `want` rows or the time is up; returns the last count. */
+/**
+ * Pairs decided so far: pushed (subscribers_feedback rows) or dropped by a frequency cap
+ * (offerstream_suppressed). With a cap on, the pairs a workload owes end up in one or the other, so
+ * progress waits count both; with the caps off the second table stays empty.
+ */
+async function decidedCount({ pool }: HasPool): Promise<number | undefined> {
+  return pool
+    .query('select ((select count(*) from subscribers_feedback) + (select count(*) from offerstream_suppressed))::int as n')
+    .then(r => r.rows[0].n as number)
+    .catch(() => undefined)
+}
+
+/** Waits until at least `want` pairs are decided (pushed, or suppressed by a cap) or the time is up; returns the last count. */
 export async function waitForFeedback(db: HasPool, want: number, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs
   let n = 0
   while (Date.now() < deadline) {
-    n = (await feedbackCount(db)) ?? n
+    n = (await decidedCount(db)) ?? n
     if (n >= want) break
     await new Promise(r => setTimeout(r, 250))
   }

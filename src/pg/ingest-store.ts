@@ -8,6 +8,7 @@ import { takeShardLocks } from './shard-lock.ts'
 import { type CancelRow, type EventRow, type StoredRecords, storeCampaignRecords } from './sql/insert-events.ts'
 import type { RejectRow } from './sql/insert-rejects.ts'
 import { notifyShards, SHARD_CHANNEL } from './sql/notify-shards.ts'
+import { recordCancelPositions } from './sql/record-cancel-positions.ts'
 import { storeRejects } from './store-rejects.ts'
 import { withTransaction } from './transaction.ts'
 
@@ -89,6 +90,10 @@ export class PgIngestStore {
     // is redelivered and, a campaign's restaurant never changing, found to mismatch again.
     const mismatched = stored.mismatched.map(r => mismatchReject(r, this.#shards))
     if (mismatched.length > 0) rejected += await withTransaction(this.#pool, client => storeRejects(client, mismatched))
+    // Before the caller commits the input offsets: a crash in between only redelivers the cancels.
+    await recordCancelPositions(this.#pool, cancels).catch(error => {
+      throw translatePgError(error)
+    })
     return { rows: stored.rows, rejected, mismatched: mismatched.map(r => r.rejection), cancels: stored.cancels }
   }
 }
