@@ -5,9 +5,10 @@ import { rejectShard } from '../core/shard.ts'
 import type { InputRecord } from '../kafka/input-source.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import type { RejectRow } from '../pg/sql/insert-rejects.ts'
+import { InputLoop } from './input-loop.ts'
 import type { Logger } from './logger.ts'
-import { Loop, type Stoppable } from './loop.ts'
-import { OffsetCommits } from './offset-commits.ts'
+import type { Stoppable } from './loop.ts'
+import type { OffsetCommits } from './offset-commits.ts'
 import type { Clock, FeedbackItem, FeedbackStore, Input } from './ports.ts'
 
 type FeedbackIntakeConfig = Pick<Config, 'ingestBatch' | 'inputCommitIntervalMs' | 'retryMaxDelayMs' | 'shards'>
@@ -52,28 +53,22 @@ function classifyFeedback(batch: InputRecord[], shards: number): { items: Feedba
  */
 export class FeedbackIntake implements Stoppable {
   #d: FeedbackIntakeDeps
-  #input: Input | undefined
-  #commits: OffsetCommits
-  #loop: Loop
+  #loop: InputLoop
 
   constructor(deps: FeedbackIntakeDeps) {
     this.#d = deps
-    this.#commits = new OffsetCommits(deps.clock, deps.log, deps.config.inputCommitIntervalMs)
-    this.#loop = new Loop({
+    this.#loop = new InputLoop({
       component: 'feedback',
-      step: async () => {
-        this.#input ??= await this.#d.createInput()
-        await this.#step(this.#input)
-        return undefined
-      },
       clock: deps.clock,
       log: deps.log,
       metrics: deps.metrics,
       retryMaxDelayMs: deps.config.retryMaxDelayMs,
       retryMessage: 'feedback intake failed; retrying',
+      commitIntervalMs: deps.config.inputCommitIntervalMs,
+      createInput: deps.createInput,
+      step: (input, commits) => this.#step(input, commits),
       // Records taken but not stored come again from the committed offsets.
-      onRetry: () => this.#dropInput(),
-      finish: () => this.#dropInput(),
+      dropsInput: () => true,
     })
   }
 
@@ -88,23 +83,14 @@ export class FeedbackIntake implements Stoppable {
   }
 
   /** Finishes the batch in progress, then stops and closes the input; the uncommitted input is redelivered later. */
-  async stop(): Promise<void> {
-    const stopped = this.#loop.stop()
-    this.#input?.interrupt()
-    await stopped
+  stop(): Promise<void> {
+    return this.#loop.stop()
   }
 
-  async #dropInput(): Promise<void> {
-    const input = this.#input
-    this.#input = undefined
-    await this.#commits.flush(input)
-    await input?.close()
-  }
-
-  async #step(input: Input): Promise<void> {
-    const batch = await input.take(this.#d.config.ingestBatch, this.#commits.takeWaitMs())
+  async #step(input: Input, commits: OffsetCommits): Promise<void> {
+    const batch = await input.take(this.#d.config.ingestBatch, commits.takeWaitMs())
     if (batch.length === 0) {
-      this.#commits.maybeCommit(input)
+      commits.maybeCommit(input)
       return
     }
     const { items, rejects } = classifyFeedback(batch, this.#d.config.shards)
@@ -114,6 +100,6 @@ export class FeedbackIntake implements Stoppable {
     if (items.length < batch.length) outcomes.set('invalid', batch.length - items.length)
     for (const [outcome, n] of outcomes) this.#d.metrics.feedback.inc({ source: 'kafka', outcome }, n)
     if (rejected > 0) this.#d.onRejected()
-    this.#commits.stored(input, batch)
+    commits.stored(input, batch)
   }
 }

@@ -4,9 +4,9 @@ import { type ShardWork, shardWork } from '../core/shard-work.ts'
 import type { InputRecord } from '../kafka/input-source.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { classifyBatch } from './ingest.ts'
+import { InputLoop } from './input-loop.ts'
 import type { Logger } from './logger.ts'
-import { Loop } from './loop.ts'
-import { OffsetCommits } from './offset-commits.ts'
+import type { OffsetCommits } from './offset-commits.ts'
 import type { Clock, IngestStore, Input } from './ports.ts'
 
 // Values of the `disposition` label of offerstream_events_accepted_total, as published before the
@@ -37,30 +37,27 @@ export interface IngesterDeps {
  */
 export class Ingester {
   #d: IngesterDeps
-  #input: Input | undefined
   #inflight: InputRecord[] | undefined
-  #commits: OffsetCommits
-  #loop: Loop
+  #loop: InputLoop
 
   constructor(deps: IngesterDeps) {
     this.#d = deps
-    this.#commits = new OffsetCommits(deps.clock, deps.log, deps.config.inputCommitIntervalMs)
-    this.#loop = new Loop({
+    this.#loop = new InputLoop({
       component: 'ingest',
-      step: async () => {
-        this.#input ??= await this.#d.createInput()
-        await this.#step(this.#input)
-        return undefined
-      },
       clock: deps.clock,
       log: deps.log,
       metrics: deps.metrics,
       retryMaxDelayMs: deps.config.retryMaxDelayMs,
       retryMessage: 'ingest failed; retrying',
-      onRetry: async e => {
-        if (e.code.startsWith('KAFKA')) await this.#dropInput()
+      commitIntervalMs: deps.config.inputCommitIntervalMs,
+      createInput: deps.createInput,
+      step: (input, commits) => this.#step(input, commits),
+      // A PostgreSQL failure retries the batch in flight with the same consumer; a Kafka one rebuilds it.
+      dropsInput: e => e.code.startsWith('KAFKA'),
+      // Records taken but not stored are redelivered by the new consumer from the committed offsets.
+      onDrop: () => {
+        this.#inflight = undefined
       },
-      finish: () => this.#dropInput(),
     })
   }
 
@@ -75,26 +72,15 @@ export class Ingester {
   }
 
   /** Finishes the batch in progress, then stops and closes the input. The uncommitted input is redelivered later. */
-  async stop(): Promise<void> {
-    const stopped = this.#loop.stop()
-    this.#input?.interrupt()
-    await stopped
+  stop(): Promise<void> {
+    return this.#loop.stop()
   }
 
-  async #dropInput(): Promise<void> {
-    const input = this.#input
-    this.#input = undefined
-    // Records taken but not stored are redelivered by the new consumer from the committed offsets.
-    this.#inflight = undefined
-    await this.#commits.flush(input)
-    await input?.close()
-  }
-
-  async #step(input: Input): Promise<void> {
+  async #step(input: Input, commits: OffsetCommits): Promise<void> {
     if (!this.#inflight) {
-      const batch = await input.take(this.#d.config.ingestBatch, this.#commits.takeWaitMs())
+      const batch = await input.take(this.#d.config.ingestBatch, commits.takeWaitMs())
       if (batch.length === 0) {
-        this.#commits.maybeCommit(input)
+        commits.maybeCommit(input)
         return
       }
       this.#inflight = batch
@@ -102,7 +88,7 @@ export class Ingester {
     await this.#ingest(this.#inflight)
     const stored = this.#inflight
     this.#inflight = undefined
-    this.#commits.stored(input, stored)
+    commits.stored(input, stored)
   }
 
   async #ingest(batch: InputRecord[]): Promise<void> {
