@@ -1,23 +1,27 @@
-// `node bench/cap-statements.ts [--pairs 250000] [--rounds 2] [--cap 2/24h] [--modes off,lock,one]`:
-// the fan-out statement alone against a running PostgreSQL (DATABASE_URL; KAFKA_BROKERS for the
-// fixture), with the frequency cap off and with each way of serialising it that was measured.
-// A backlog of campaigns over 12 shards is fanned out by shard loops that take turns 4 at a time,
-// as one instance's writers do (up to 64 campaigns and 50,000 pairs a transaction); modes are
-// interleaved round by round, so a noisy neighbour hits them alike. Prints pairs/s per run.
-//   off   no cap: today's statement
-//   lock  cap on: CAP_LOCK per transaction, read and append offerstream_cap_pushes (what the service does)
-//   (rows: per-client rows upserted under row locks, measured at commit 38e90f9, is gone: it deadlocked)
+// `node bench/cap-statements.ts [--pairs 250000] [--rounds 2] [--cap 2/24h] [--modes off,gate,one]`:
+// the writer's PostgreSQL side alone against a running PostgreSQL (DATABASE_URL; KAFKA_BROKERS for
+// the fixture), with the frequency cap off and on. A backlog of campaigns over 12 shards is fanned
+// out by shard loops that take turns 4 at a time, as one instance's writers do (up to 64 campaigns
+// and 50,000 pairs a transaction, through PgWriterStore); modes are interleaved round by round, so
+// a noisy neighbour hits them alike. Prints pairs/s per run.
+//   off   no cap: the one-statement chunk
+//   gate  cap on: CAP_LOCK per transaction, decided in memory by one CapGate (what the service does)
 //   one   no cap, but one fan-out transaction at a time (what CAP_LOCK costs by itself)
+// Earlier designs (docs/frequency-cap.md) are gone from here: rows (per-client rows upserted under
+// row locks, commit 38e90f9, deadlocked) and lock (CAP_LOCK with a push log in PostgreSQL, commit
+// b979209 and before).
 import os from 'node:os'
 import { parseArgs } from 'node:util'
-import { type Caps, NO_CAPS, parseCap } from '../src/core/frequency-cap.ts'
+import { type Caps, parseCap } from '../src/core/frequency-cap.ts'
 import { ErrorCodes, type OfferstreamError } from '../src/errors.ts'
+import { CapGate } from '../src/pg/cap-gate.ts'
+import { CapLease } from '../src/pg/cap-lease.ts'
 import { translatePgError } from '../src/pg/pg-errors.ts'
-import { fanOutChunk } from '../src/pg/sql/fan-out-chunk.ts'
-import { fanningRoundRobin } from '../src/pg/sql/fanning-events.ts'
+import { connectClient } from '../src/pg/pool.ts'
+import { PgShardOwner } from '../src/pg/shard-owner.ts'
 import { type EventRow, insertEvents } from '../src/pg/sql/insert-events.ts'
-import { lockCaps } from '../src/pg/sql/lock-caps.ts'
 import { withTransaction } from '../src/pg/transaction.ts'
+import { PgWriterStore } from '../src/pg/writer-store.ts'
 import { Turns } from '../src/service/turns.ts'
 import { copyAudience, sampledAudience } from '../testkit/audience.ts'
 import { createFixture } from '../testkit/fixture.ts'
@@ -29,7 +33,9 @@ const { values: a } = parseArgs({
     pairs: { type: 'string', default: '250000' },
     rounds: { type: 'string', default: '2' },
     cap: { type: 'string', default: '2/24h' },
-    modes: { type: 'string', default: 'off,lock,one' },
+    modes: { type: 'string', default: 'off,gate,one' },
+    // Pairs per transaction; the service's OFFERSTREAM_FANOUT_CHUNK default is 10000.
+    budget: { type: 'string', default: '10000' },
     // A mode that has not finished by then stops and reports the rate so far (rows mode deadlocks).
     'max-seconds': { type: 'string', default: '120' },
   },
@@ -41,6 +47,9 @@ const CAPS: Caps = { frequency: parsed.cap, restaurant: null }
 const SHARDS = 12
 const p = createProgress('cap-statements')
 const fx = await createFixture()
+await new PgShardOwner(fx.pool).setup(SHARDS)
+const epochs: number[] = []
+for (let shard = 0; shard < SHARDS; shard++) epochs.push((await new PgShardOwner(fx.pool).acquire(shard, 1, 'bench', true))!)
 const rng = createRng(17)
 const subs = sampledAudience({ restaurants: 300, rows: 300_000, skew: 0.8, clientReuse: 3 }, rng)
 await copyAudience(fx.pool, subs, (done, total) => p.set(`loading subscribers ${done}/${total}`))
@@ -77,12 +86,11 @@ async function backlog(pairs: number): Promise<number> {
 }
 
 async function run(mode: string, pairs: number) {
-  await fx.pool.query(
-    'truncate subscribers_feedback, offerstream_fanouts, offerstream_events, offerstream_cap_pushes, offerstream_suppressed',
-  )
+  await fx.pool.query('truncate subscribers_feedback, offerstream_fanouts, offerstream_events, offerstream_suppressed')
   const total = await backlog(pairs)
   await fx.pool.query('checkpoint')
-  const caps = mode === 'lock' ? CAPS : NO_CAPS
+  // One gate: one instance's writers share it. Made anew per run, so each run reads its history from the start.
+  const gate = mode === 'gate' ? new CapGate(CAPS, new CapLease(() => connectClient(fx.config.databaseUrl))) : undefined
   const turns = new Turns(mode === 'one' ? 1 : 4)
   let deadlocks = 0
   let transactions = 0
@@ -92,17 +100,19 @@ async function run(mode: string, pairs: number) {
       for (let more = true; more && performance.now() - t0 < MAX_MS; ) {
         const end = await turns.take()
         try {
-          more = await withTransaction(fx.pool, async c => {
-            const round = await fanningRoundRobin(c, shard, 0, 64)
-            if (round.length === 0) return false
-            if (mode === 'lock') await lockCaps(c)
-            let budget = 50_000
-            for (const e of round) {
-              if (budget < 100) break
-              const r = await fanOutChunk(c, e, budget, { nowSeconds: Math.floor(Date.now() / 1000), marginSeconds: 600 }, caps)
+          const store = new PgWriterStore(fx.pool, shard, epochs[shard]!, gate)
+          more = await store.transaction(async tx => {
+            let budget = Number(a.budget)
+            let any = false
+            for (let last = 0; budget >= 100; ) {
+              const e = await tx.nextFanning(last, 64)
+              if (!e) break
+              last = e.id
+              any = true
+              const r = await tx.fanOutChunk(e, budget, { nowSeconds: Math.floor(Date.now() / 1000), marginSeconds: 600 })
               budget -= r.inserted + r.suppressed
             }
-            return true
+            return any
           })
           transactions++
         } catch (error) {
@@ -116,6 +126,7 @@ async function run(mode: string, pairs: number) {
     }),
   )
   const seconds = (performance.now() - t0) / 1000
+  await gate?.close()
   const { rows } = await fx.pool.query<{ pushed: number; suppressed: number }>(
     'select (select count(*) from subscribers_feedback)::int as pushed, (select count(*) from offerstream_suppressed)::int as suppressed',
   )

@@ -14,8 +14,6 @@ export interface Caps {
   restaurant: Cap | null
 }
 
-export const NO_CAPS: Caps = { frequency: null, restaurant: null }
-
 export const capsOn = (caps: Caps): boolean => caps.frequency !== null || caps.restaurant !== null
 
 // N up to 1000: the per-client history the check reads grows with N (see src/pg/migrations/000006_frequency_cap.sql).

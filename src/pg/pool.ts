@@ -38,3 +38,10 @@ export function createPool(
   pool.on('connect', client => client.on('error', () => {}))
   return pool
 }
+
+/** One connection of its own, outside any pool (the frequency caps' lease, src/pg/cap-lease.ts). */
+export async function connectClient(databaseUrl: string, connectMs = 5000): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: connectMs, application_name: 'offerstream-caps' })
+  await client.connect()
+  return client
+}

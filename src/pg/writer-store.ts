@@ -1,13 +1,14 @@
 import type pg from 'pg'
 import type { SettableState } from '../core/campaign-state.ts'
-import { type Caps, capsOn, NO_CAPS } from '../core/frequency-cap.ts'
+import type { CapGate, CapView } from './cap-gate.ts'
 import { beginShardTransaction } from './shard-lock.ts'
+import { cappedCandidates } from './sql/capped-candidates.ts'
 import { dueEvents } from './sql/due-events.ts'
-import { type ChunkClock, fanOutChunk } from './sql/fan-out-chunk.ts'
+import { type ChunkClock, type ChunkResult, fanOutChunk } from './sql/fan-out-chunk.ts'
 import { type FanningEvent, fanningRoundRobin } from './sql/fanning-events.ts'
-import { lockCaps } from './sql/lock-caps.ts'
 import { nextPendingStart } from './sql/next-pending-start.ts'
 import { setEventState } from './sql/set-event-state.ts'
+import { writeCappedChunk } from './sql/write-capped-chunk.ts'
 import { withTransaction } from './transaction.ts'
 
 /** One shard's writer transactions: each takes the shard lock and checks the owner's epoch first. Errors come back translated. */
@@ -15,21 +16,35 @@ export class PgWriterStore {
   #pool: pg.Pool
   #shard: number
   #epoch: number
-  #caps: Caps
+  /** The instance's frequency caps (shared by its shards' stores); undefined while both caps are off. */
+  #caps: CapGate | undefined
 
-  constructor(pool: pg.Pool, shard: number, epoch: number, caps: Caps = NO_CAPS) {
+  constructor(pool: pg.Pool, shard: number, epoch: number, caps?: CapGate) {
     this.#pool = pool
     this.#shard = shard
     this.#epoch = epoch
     this.#caps = caps
   }
 
-  transaction<T>(fn: (tx: PgWriterTx) => Promise<T>): Promise<T> {
-    return withTransaction(
-      this.#pool,
-      client => fn(new PgWriterTx(client, this.#shard, this.#caps)),
-      client => beginShardTransaction(client, this.#shard, this.#epoch),
-    )
+  async transaction<T>(fn: (tx: PgWriterTx) => Promise<T>): Promise<T> {
+    let tx: PgWriterTx | undefined
+    // Waiting for the caps' lease here, before the transaction, holds no lock meanwhile.
+    await this.#caps?.ready()
+    try {
+      const result = await withTransaction(
+        this.#pool,
+        client => {
+          tx = new PgWriterTx(client, this.#shard, this.#caps)
+          return fn(tx)
+        },
+        client => beginShardTransaction(client, this.#shard, this.#epoch),
+      )
+      if (tx?.capView) this.#caps?.committed(tx.capView)
+      return result
+    } catch (error) {
+      if (tx?.capView) this.#caps?.failed(tx.capView)
+      throw error
+    }
   }
 }
 
@@ -38,10 +53,11 @@ class PgWriterTx {
   #shard: number
   /** This transaction's round of fanning campaigns, read at the first nextFanning(). */
   #round: FanningEvent[] | undefined
-  #caps: Caps
-  #capsLocked = false
+  #caps: CapGate | undefined
+  /** Set once this transaction holds CAP_LOCK. */
+  capView: CapView | undefined
 
-  constructor(client: pg.PoolClient, shard: number, caps: Caps) {
+  constructor(client: pg.PoolClient, shard: number, caps: CapGate | undefined) {
     this.#c = client
     this.#shard = shard
     this.#caps = caps
@@ -61,12 +77,16 @@ class PgWriterTx {
     this.#round ??= await fanningRoundRobin(this.#c, this.#shard, afterId, limit)
     return this.#round.shift() ?? null
   }
-  async fanOutChunk(event: FanningEvent, size: number, at: ChunkClock) {
-    if (!this.#capsLocked && capsOn(this.#caps)) {
-      // In a statement of its own: each chunk statement's snapshot must be taken with the lock held.
-      await lockCaps(this.#c)
-      this.#capsLocked = true
-    }
-    return fanOutChunk(this.#c, event, size, at, this.#caps)
+  async fanOutChunk(event: FanningEvent, size: number, at: ChunkClock): Promise<ChunkResult> {
+    const gate = this.#caps
+    if (!gate) return fanOutChunk(this.#c, event, size, at)
+    // In statements of their own: every read after the lock must be taken with the lock held.
+    this.capView ??= await gate.enter(this.#c)
+    const c = await cappedCandidates(this.#c, event, size, at)
+    if (!c.live) return { inserted: 0, suppressed: 0, candidates: c.candidates, finished: false, live: false, campaign: c.campaign }
+    const decided = gate.decide(c.fresh, c.at, event.restaurantId)
+    const done = c.candidates < size
+    const w = await writeCappedChunk(this.#c, { eventId: event.id, campaignId: event.campaignId, ...decided, last: c.last, done })
+    return { inserted: w.inserted, suppressed: w.suppressed, candidates: c.candidates, finished: done, live: true, campaign: c.campaign }
   }
 }

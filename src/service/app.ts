@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import type pg from 'pg'
 import { capsOf } from '../config/load-config.ts'
 import type { Config } from '../config/settings.ts'
+import { capsOn } from '../core/frequency-cap.ts'
 import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import { startHttp } from '../http/server.ts'
 import { ensureTopics } from '../kafka/ensure-topics.ts'
@@ -11,11 +12,13 @@ import { OutputProducer, shardTransactionalId } from '../kafka/output-producer.t
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
 import { ShardMembership } from '../kafka/shard-membership.ts'
 import { createMetrics, type Metrics } from '../metrics/metrics.ts'
+import { CapGate } from '../pg/cap-gate.ts'
+import { CapLease } from '../pg/cap-lease.ts'
 import { TimelineGuard } from '../pg/db-identity.ts'
 import { PgFeedbackStore } from '../pg/feedback-store.ts'
 import { PgIngestStore } from '../pg/ingest-store.ts'
 import { migrate } from '../pg/migrate.ts'
-import { createPool } from '../pg/pool.ts'
+import { connectClient, createPool } from '../pg/pool.ts'
 import { PgRelayStore } from '../pg/relay-store.ts'
 import { listenForShardWork } from '../pg/shard-notifications.ts'
 import { PgShardOwner } from '../pg/shard-owner.ts'
@@ -256,7 +259,7 @@ function health({ pgState }: Startup, { ingester, intake, manager }: Parts) {
   }
 }
 
-function createShardManager({ config, log, metrics, clock, ownerId, fatal }: Startup, pool: pg.Pool): ShardManager {
+function createShardManager({ config, log, metrics, clock, ownerId, fatal, resources }: Startup, pool: pg.Pool): ShardManager {
   const owner = new PgShardOwner(pool)
   // Read once per process, and only by a shard relay that has no cursor of its own yet.
   let legacy: Promise<RelayCursor | null> | undefined
@@ -268,6 +271,13 @@ function createShardManager({ config, log, metrics, clock, ownerId, fatal }: Sta
     return legacy
   }
   const fanOutTurns = new Turns(config.fanoutConcurrency)
+  // One per instance, shared by every shard it owns: the caps' in-memory history (cap-gate.ts).
+  const caps = capsOf(config)
+  const capGate = capsOn(caps)
+    ? new CapGate(caps, new CapLease(() => connectClient(config.databaseUrl, config.pgConnectTimeoutMs)), () => clock.now())
+    : undefined
+  // Registered before the shards' stop, so it runs after it: the writers are done with the lease.
+  if (capGate) resources.defer('frequency caps lease', () => capGate.close())
   return new ShardManager({
     acquire: (shard, generation, force) => owner.acquire(shard, generation, ownerId, force),
     startShard: (shard, epoch) => {
@@ -285,7 +295,7 @@ function createShardManager({ config, log, metrics, clock, ownerId, fatal }: Sta
         onPublished: (pushed, drained) => unpublished.published(pushed, drained),
       })
       const writer = new Writer({
-        store: new PgWriterStore(pool, shard, epoch, capsOf(config)),
+        store: new PgWriterStore(pool, shard, epoch, capGate),
         config,
         log: shardLog,
         metrics,

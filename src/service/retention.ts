@@ -2,7 +2,7 @@ import type pg from 'pg'
 import { type Caps, capWindow } from '../core/frequency-cap.ts'
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
 import { translatePgError } from '../pg/pg-errors.ts'
-import { pruneCapPushes } from '../pg/sql/prune-cap-pushes.ts'
+import { capKeepFrom } from '../pg/sql/cap-keep-from.ts'
 import { pruneEvents } from '../pg/sql/prune-events.ts'
 import { pruneFeedbackRows } from '../pg/sql/prune-feedback-rows.ts'
 import { pruneRejects } from '../pg/sql/prune-rejects.ts'
@@ -19,8 +19,8 @@ interface PruneOptions {
   /** Also delete the subscribers_feedback and offerstream_feedback rows of pruned campaigns (ends their dedup). */
   feedbackToo: boolean
   /**
-   * The frequency caps in force: their push history is cut to what their windows need. Off (or
-   * absent): the history is left as it is, for the day a cap is turned on again.
+   * The frequency caps in force: with feedbackToo, pushes a cap window may still compare against
+   * stay (an instance that starts reads its cap history from them, src/pg/cap-gate.ts).
    */
   caps?: Caps
 }
@@ -37,8 +37,8 @@ interface PruneReport {
   answers: number
   /** Suppressed pairs deleted (with feedbackToo). */
   suppressed: number
-  /** Entries of the caps' push history no window needs any more. */
-  capPushes: number
+  /** With a cap on and feedbackToo: feedback rows are deleted only for campaigns that ended before this (unix seconds). */
+  feedbackCutoff: number
   transactions: number
   seconds: number
 }
@@ -62,7 +62,7 @@ export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<
     feedbackRanges: 0,
     answers: 0,
     suppressed: 0,
-    capPushes: 0,
+    feedbackCutoff: o.cutoff,
     transactions: 0,
     seconds: 0,
   }
@@ -85,8 +85,12 @@ export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<
       r.rejects += n
       if (n < o.batch) break
     }
+    // A campaign's pushes are stamped before its end, so ending before the oldest push a cap window
+    // still needs means none of its pushes is needed.
+    const window = o.caps ? capWindow(o.caps) : 0
+    if (o.feedbackToo && window > 0) r.feedbackCutoff = Math.min(o.cutoff, await capKeepFrom(pool, window))
     while (o.feedbackToo) {
-      const b = await pruneFeedbackRows(pool, { cutoff: o.cutoff, limit: o.batch })
+      const b = await pruneFeedbackRows(pool, { cutoff: r.feedbackCutoff, limit: o.batch })
       r.transactions++
       r.feedbackRows += b.rows
       r.feedbackRanges += b.ranges
@@ -97,13 +101,6 @@ export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<
       const n = await pruneSuppressed(pool, { cutoff: o.cutoff, limit: o.batch })
       r.transactions++
       r.suppressed += n
-      if (n < o.batch) break
-    }
-    const window = o.caps ? capWindow(o.caps) : 0
-    while (window > 0) {
-      const n = await pruneCapPushes(pool, { limit: o.batch, window })
-      r.transactions++
-      r.capPushes += n
       if (n < o.batch) break
     }
   } catch (error) {

@@ -1,5 +1,4 @@
 import type { CampaignState } from '../../core/campaign-state.ts'
-import { type Caps, capsOn, capWindow, NO_CAPS } from '../../core/frequency-cap.ts'
 import type { Db } from '../db.ts'
 import type { FanningEvent } from './fanning-events.ts'
 
@@ -40,8 +39,8 @@ export interface ChunkClock {
 // index-only scan of subscribers_restaurants_restaurant_client). When the campaign was fanned out
 // before by another event (a re-send), clients it already reached are anti-joined away through the
 // earlier fan-outs' id ranges (the "prior" CTE), so no per-row unique index is needed on subscribers_feedback.
-function chunkSql(resume: boolean, resent: boolean, caps: Caps): string {
-  const capped = capsOn(caps)
+/** The CTEs camp, live, cand and (for a re-send) prior: shared with the capped chunk (fan-out-capped-chunk.ts). */
+export function candidatesSql(resume: boolean, resent: boolean): string {
   return `
 with camp as (
   select * from offerstream_campaigns where adv_campaign_id = $4 for share
@@ -74,15 +73,19 @@ with camp as (
   where s.adv_campaign_id = (select adv_campaign_id from offerstream_events where id = $1)
 )`
       : ''
-  }${capped ? capSql(resent, caps) : ''}, ins as (
+  }`
+}
+
+function chunkSql(resume: boolean, resent: boolean): string {
+  return `${candidatesSql(resume, resent)}, ins as (
   insert into subscribers_feedback (restaurant_id, adv_campaign_id, adv_campaign_content, adv_campaign_owner,
     adv_campaign_owner_contact, adv_campaign_datetime_start, adv_campaign_datetime_end, datetime_created,
     client_id, trigger_datetime_created, feedback)
   select e.restaurant_id, e.adv_campaign_id, v.adv_campaign_content, v.adv_campaign_owner,
     v.adv_campaign_owner_contact, v.adv_campaign_datetime_start, v.adv_campaign_datetime_end, v.datetime_created,
     c.client_id, e.trigger_datetime_created, null
-  from ${capped ? 'decided' : 'cand'} c cross join live v cross join offerstream_events e
-  where e.id = $1 ${capped ? 'and c.verdict is null' : resent ? `and not exists (select 1 from prior p where p.client_id = c.client_id)` : ''}
+  from cand c cross join live v cross join offerstream_events e
+  where e.id = $1 ${resent ? `and not exists (select 1 from prior p where p.client_id = c.client_id)` : ''}
   order by c.client_id
   returning id
 ), range as (
@@ -102,57 +105,17 @@ with camp as (
 )
 select (select count(*) from cand)::int as candidates,
        (select coalesce(sum(row_count), 0) from range)::int as inserted,
-       ${capped ? '(select count(*) from suppressed)' : '0'}::int as suppressed,
        exists (select 1 from live) as live,
        (select adv_campaign_datetime_start from camp) as start, (select adv_campaign_datetime_end from camp) as "end",
        coalesce((select cancelled_at is not null from camp), true) as cancelled`
 }
 
-/**
- * The caps' CTEs between `cand` and `ins`. Each candidate not reached before gets a verdict from its
- * pushes near this one's trigger time in offerstream_cap_pushes, read through the (client_id, at)
- * index; the admitted ones are appended there in the same statement. Exact because every fan-out
- * transaction that checks the caps holds CAP_LOCK from before its first chunk statement (so each
- * chunk's snapshot holds every push committed by any instance) until it commits; see lock-caps.ts
- * for the designs measured against it. Only integers are inlined.
- */
-function capSql(resent: boolean, caps: Caps): string {
-  const int = (n: number | undefined) => (n === undefined ? 'null' : String(Math.trunc(n)))
-  const { frequency: f, restaurant: r } = caps
-  const window = capWindow(caps)
-  // A client with fewer pushes near this one than the smaller limit cannot break either cap: no verdict needed.
-  const fewest = Math.min(f?.limit ?? Infinity, r?.limit ?? Infinity)
-  return `, fresh as (
-  select c.client_id from cand c ${resent ? 'where not exists (select 1 from prior p where p.client_id = c.client_id)' : ''}
-), at as (
-  select trigger_datetime_created as t from offerstream_events where id = $1
-), decided as (
-  -- One index probe per candidate (lateral, so the plan cannot turn into a scan of the history).
-  select f.client_id, case when h.n >= ${fewest} then offerstream_cap_verdict(h.times, h.restaurants, (select t from at), $2,
-    ${int(f?.limit)}, ${int(f?.windowSeconds)}, ${int(r?.limit)}, ${int(r?.windowSeconds)}) end as verdict
-  from fresh f cross join lateral (
-    select count(*) as n, array_agg(p.at) as times, array_agg(p.restaurant_id) as restaurants from offerstream_cap_pushes p
-    where p.client_id = f.client_id and p.at > (select t from at) - ${window} and p.at < (select t from at) + ${window}) h
-), history as (
-  insert into offerstream_cap_pushes (client_id, at, restaurant_id)
-  select d.client_id, (select t from at), $2 from decided d where d.verdict is null
-), suppressed as (
-  insert into offerstream_suppressed (event_id, adv_campaign_id, client_id, restaurant_id, rule, trigger_datetime_created,
-    adv_campaign_datetime_end)
-  select $1, e.adv_campaign_id, d.client_id, e.restaurant_id, d.verdict, e.trigger_datetime_created, v.adv_campaign_datetime_end
-  from decided d cross join live v cross join offerstream_events e where e.id = $1 and d.verdict is not null
-  returning 1
-)`
-}
-
-const capsKey = (c: Caps) =>
-  `${c.frequency?.limit}_${c.frequency?.windowSeconds}_${c.restaurant?.limit}_${c.restaurant?.windowSeconds}`.replaceAll('undefined', 'off')
 const SQL = new Map<string, string>()
-function sqlFor(resume: boolean, resent: boolean, caps: Caps): { name: string; text: string } {
-  const name = `offerstream_fan_out_${resume}_${resent}${capsOn(caps) ? `_cap_${capsKey(caps)}` : ''}`
+function sqlFor(resume: boolean, resent: boolean): { name: string; text: string } {
+  const name = `offerstream_fan_out_${resume}_${resent}`
   let text = SQL.get(name)
   if (text === undefined) {
-    text = chunkSql(resume, resent, caps)
+    text = chunkSql(resume, resent)
     SQL.set(name, text)
   }
   return { name, text }
@@ -160,35 +123,28 @@ function sqlFor(resume: boolean, resent: boolean, caps: Caps): { name: string; t
 
 /**
  * Writes the next chunk of one campaign's fan-out into subscribers_feedback, records the id range,
- * and moves the event's resume point, in one statement. Must run inside the writer's transaction;
- * with a cap on, that transaction must hold CAP_LOCK (lockCaps) from an earlier statement.
+ * and moves the event's resume point, in one statement. Must run inside the writer's transaction.
+ * With a frequency cap on, the writer runs fanOutCappedChunk (fan-out-capped-chunk.ts) instead.
  */
-export async function fanOutChunk(
-  client: Db,
-  event: FanningEvent,
-  chunkSize: number,
-  at: ChunkClock,
-  caps: Caps = NO_CAPS,
-): Promise<ChunkResult> {
+export async function fanOutChunk(client: Db, event: FanningEvent, chunkSize: number, at: ChunkClock): Promise<ChunkResult> {
   const resume = event.fanoutAfter !== null
   const values: unknown[] = [event.id, event.restaurantId, chunkSize, event.campaignId, at.nowSeconds, at.marginSeconds]
   if (resume) values.push(event.fanoutAfter)
   const { rows } = await client.query<{
     candidates: number
     inserted: number
-    suppressed: number
     live: boolean
     start: number | null
     end: number | null
     cancelled: boolean
   }>({
-    ...sqlFor(resume, event.resent, caps),
+    ...sqlFor(resume, event.resent),
     values,
   })
   const r = rows[0]!
   return {
     inserted: r.inserted,
-    suppressed: r.suppressed,
+    suppressed: 0,
     candidates: r.candidates,
     finished: r.live && r.candidates < chunkSize,
     live: r.live,
