@@ -25,7 +25,15 @@ const bad = (m: string) => new OfferstreamError(ErrorCodes.CONFIG_INVALID, m)
 const DEFAULT_CANCELS_OLDER_THAN = 365 * 86400
 
 function parsePruneArgs(argv: string[]): PruneArgs {
-  const a: PruneArgs = { olderThan: -1, cancelsOlderThan: DEFAULT_CANCELS_OLDER_THAN, batch: 10000, feedbackToo: false, dryRun: false, json: false, rest: [] }
+  const a: PruneArgs = {
+    olderThan: -1,
+    cancelsOlderThan: DEFAULT_CANCELS_OLDER_THAN,
+    batch: 10000,
+    feedbackToo: false,
+    dryRun: false,
+    json: false,
+    rest: [],
+  }
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined]
     const value = () => inline ?? argv[++i] ?? ''
@@ -69,7 +77,6 @@ export async function runPrune(argv: string[], embedded: EmbeddedServices): Prom
       ? {
           dryRun: true,
           cutoff,
-          published,
           cancelCutoff,
           published,
           ...(await prunePreview(pool, {

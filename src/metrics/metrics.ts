@@ -153,7 +153,7 @@ export function createMetrics() {
     }),
     cancels: new Counter({
       name: 'offerstream_campaign_cancels_total',
-      help: 'Campaign cancels, by door (kafka, http) and outcome: applied (a repeated cancel counts again), restaurant_mismatch (names another restaurant than the campaign\'s: DLQ from Kafka, 409 over HTTP)',
+      help: "Campaign cancels, by door (kafka, http) and outcome: applied (a repeated cancel counts again), restaurant_mismatch (names another restaurant than the campaign's: DLQ from Kafka, 409 over HTTP)",
       labelNames: ['source', 'outcome'],
       registers: [registry],
     }),

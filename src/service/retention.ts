@@ -33,6 +33,8 @@ interface PruneOptions {
 
 interface PruneReport {
   cutoff: number
+  /** null: cancelled campaigns' rows were all kept. */
+  cancelCutoff: number | null
   published: RelayCursor[]
   events: number
   fanouts: number
@@ -62,6 +64,7 @@ export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<
   const t0 = performance.now()
   const r: PruneReport = {
     cutoff: o.cutoff,
+    cancelCutoff: o.cancelCutoff ?? null,
     published: o.published,
     events: 0,
     fanouts: 0,

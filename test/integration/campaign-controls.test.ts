@@ -63,7 +63,9 @@ async function cancelsCounted(source: 'kafka' | 'http', outcome: 'applied' | 're
   const text = await (await fetch(`${base}/metrics`)).text()
   const line = text
     .split('\n')
-    .find(l => l.startsWith('offerstream_campaign_cancels_total{') && l.includes(`source="${source}"`) && l.includes(`outcome="${outcome}"`))
+    .find(
+      l => l.startsWith('offerstream_campaign_cancels_total{') && l.includes(`source="${source}"`) && l.includes(`outcome="${outcome}"`),
+    )
   assert.ok(line, `/metrics has offerstream_campaign_cancels_total{source="${source}",outcome="${outcome}"}`)
   return Number(line.split(' ').at(-1))
 }

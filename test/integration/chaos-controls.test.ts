@@ -52,7 +52,11 @@ test('cancels and updates under a SIGKILL and a SIGSTOP, 3 instances: both sinks
   const exact = (t: typeof r.sinks.pg) => t.missing === 0 && t.duplicated === 0 && t.unexpected === 0 && t.total === r.sinks.expected
   assert.ok(exact(r.sinks.pg) && exact(r.sinks.kafka), `${JSON.stringify(r.sinks)} ${context}`)
   assert.ok(r.sinks.expected >= w.expected.size, 'every pair owed is there')
-  assert.equal(pairs.pushed + pairs.suppressed + pairs.cancelledAway, w.possible.size, `every reachable pair accounted for once: ${JSON.stringify(pairs)}`)
+  assert.equal(
+    pairs.pushed + pairs.suppressed + pairs.cancelledAway,
+    w.possible.size,
+    `every reachable pair accounted for once: ${JSON.stringify(pairs)}`,
+  )
   assert.equal(r.dlq.received, 0, context)
   // A restart must not take trailing cancels (no event rows) for input a failover lost.
   const regressions = Object.keys(r.warnings).filter(k => k.includes('PG_REGRESSION'))

@@ -30,10 +30,18 @@ const record = (campaignId: string, restaurantId: string, end: number, status: E
   trigger: null,
   shard: 0,
 })
-const cancel = (campaignId: string, restaurantId: string) => ({ topic: 't', partition: 0, offset: String(offset++), cancel: { campaignId, restaurantId } })
+const cancel = (campaignId: string, restaurantId: string) => ({
+  topic: 't',
+  partition: 0,
+  offset: String(offset++),
+  cancel: { campaignId, restaurantId },
+})
 const rowOf = async (id: string) =>
-  (await fx.pool.query('select versions, cancelled_at is not null as cancelled from offerstream_campaigns where adv_campaign_id = $1', [id]))
-    .rows[0] as { versions: number; cancelled: boolean } | undefined
+  (
+    await fx.pool.query('select versions, cancelled_at is not null as cancelled from offerstream_campaigns where adv_campaign_id = $1', [
+      id,
+    ])
+  ).rows[0] as { versions: number; cancelled: boolean } | undefined
 const dropEvents = (id: string) => fx.pool.query('delete from offerstream_events where adv_campaign_id = $1', [id])
 const backdateCancel = (id: string, at: number) =>
   fx.pool.query('update offerstream_campaigns set cancelled_at = to_timestamp($2) where adv_campaign_id = $1', [id, at])
@@ -49,7 +57,12 @@ test('a row goes once no event is left and its campaign ended before the cut-off
   const unseenNew = randomUUID() // only a cancel, recent: stays
   const cutoff = T - 86400
   await store.store(
-    [record(ended, r, cutoff - 10), record(withEvent, r, cutoff - 10, 'fanning'), record(running, r, cutoff + 10), record(cancelledEnded, r, cutoff - 10)],
+    [
+      record(ended, r, cutoff - 10),
+      record(withEvent, r, cutoff - 10, 'fanning'),
+      record(running, r, cutoff + 10),
+      record(cancelledEnded, r, cutoff - 10),
+    ],
     [],
     [cancel(cancelledEnded, r), cancel(unseenOld, r), cancel(unseenNew, r)],
   )
@@ -103,11 +116,8 @@ async function pruneAround(id: string, hold: (c: import('pg').PoolClient) => Pro
     const pruning = pruneCampaigns(fx.pool, { after: '00000000-0000-0000-0000-000000000000', cutoff: T, cancelCutoff: T, limit: 1000 })
     const waiting = await eventually(
       async () =>
-        (
-          await fx.pool.query(
-            `select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%with candidate as%'`,
-          )
-        ).rowCount! > 0,
+        (await fx.pool.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%with candidate as%'`))
+          .rowCount! > 0,
       10000,
     )
     assert.ok(waiting, 'prune waits for the ingest transaction holding the row')
