@@ -193,7 +193,8 @@ const controls: ChaosScenario = {
     return {
       report: {
         plan: kinds,
-        sinks: r.sinks,
+        // The oracle's extras (pairs, cancelledPushed, why) are listed on their own below, once.
+        sinks: { expected: r.sinks.expected, pg: r.sinks.pg, kafka: r.sinks.kafka },
         pairs: extra.pairs,
         cancelledPairsPushed: extra.cancelledPushed,
         unexpectedWhy: extra.why,
