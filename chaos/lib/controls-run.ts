@@ -22,6 +22,15 @@ export interface ControlsWorkload extends KeyedWorkload {
   contents: Map<string, string[]>
 }
 
+/** What became of the pairs the campaigns could reach (distinct pairs, PostgreSQL's side). */
+export interface PairCounts {
+  pushed: number
+  /** Kept back by a frequency cap (offerstream_suppressed). */
+  suppressed: number
+  /** Pairs of cancelled campaigns neither pushed nor suppressed: what the cancels saved. */
+  cancelledAway: number
+}
+
 export function buildControlsWorkload(o: { pushes: number; partitions: number; rng: Rng }): ControlsWorkload {
   // No hostile values: the DLQ must stay empty (a restaurant mismatch would show there).
   const w = buildKeyedWorkload({ pushes: o.pushes, partitions: o.partitions, rng: o.rng, bad: 0, subscribersPerRestaurant: 500 })
@@ -81,7 +90,7 @@ export async function checkControls(
   fx: Fixture,
   w: ControlsWorkload,
   timeoutMs: number,
-): Promise<SinkReport & { cancelledPushed: number; why: Record<string, number> }> {
+): Promise<SinkReport & { cancelledPushed: number; pairs: PairCounts; why: Record<string, number> }> {
   const deadline = Date.now() + timeoutMs
   const suppressed = new Set<string>()
   const readPg = () =>
@@ -154,12 +163,16 @@ export async function checkControls(
   }
   const cancelledPushed = [...pgPairs.keys()].filter(k => w.plan.get(k.slice(0, 36)) === 'cancelLater').length
   const pushedMust = [...w.expected].filter(k => pgPairs.has(k)).length
+  const cancelledAway = [...w.possible].filter(
+    k => w.plan.get(k.slice(0, 36))?.startsWith('cancel') && !pgPairs.has(k) && !suppressed.has(k),
+  ).length
   return {
     // What exactness means here: the must-pairs pushed, plus the cancelled campaigns' pairs pushed before their cancels.
     expected: pushedMust + cancelledPushed,
     pg: tally(pgPairs, kafkaPairs),
     kafka: tally(kafkaPairs, pgPairs),
     cancelledPushed,
+    pairs: { pushed: pgPairs.size, suppressed: suppressed.size, cancelledAway },
     why,
   }
 }

@@ -6,7 +6,7 @@ import { sinksExact } from '../../testkit/sinks.ts'
 import { buildKeyedWorkload, buildWorkload, type Workload } from '../../testkit/workload.ts'
 import type { Stack } from '../../tools/stack/index.ts'
 import { brokerRun } from './broker-run.ts'
-import { buildControlsWorkload, checkControls } from './controls-run.ts'
+import { buildControlsWorkload, checkControls, type PairCounts } from './controls-run.ts'
 import { dlqExact } from './dlq-check.ts'
 import { feedbackKillRun } from './feedback-kill-run.ts'
 import { killRun } from './kill-run.ts'
@@ -174,7 +174,7 @@ const controls: ChaosScenario = {
       `controls: seed ${c.args.seed}, ${w.records.length} input records, ${JSON.stringify(kinds)}, ${w.expected.size} pairs that must exist`,
     )
     const stops = Number(c.args.stops)
-    let extra: { cancelledPushed: number; why?: Record<string, number> } = { cancelledPushed: 0 }
+    let extra: { cancelledPushed: number; pairs?: PairCounts; why?: Record<string, number> } = { cancelledPushed: 0 }
     const r = await scaleRun(c.fx, w, {
       instances: Number(c.args.instances),
       kills: c.kills,
@@ -193,7 +193,9 @@ const controls: ChaosScenario = {
     return {
       report: {
         plan: kinds,
-        sinks: r.sinks,
+        // The oracle's extras (pairs, cancelledPushed, why) are listed on their own below, once.
+        sinks: { expected: r.sinks.expected, pg: r.sinks.pg, kafka: r.sinks.kafka },
+        pairs: extra.pairs,
         cancelledPairsPushed: extra.cancelledPushed,
         unexpectedWhy: extra.why,
         dlq: r.dlq,

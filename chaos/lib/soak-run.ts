@@ -25,6 +25,8 @@ export interface SoakOptions {
 
 interface TableCounts {
   events: number
+  /** offerstream_campaigns rows. */
+  campaigns: number
   fanouts: number
   rejects: number
   prunedRanges: number
@@ -49,7 +51,7 @@ export interface SoakReport {
   rss: { minMb: number; maxMb: number; meanMb: number; spreadPct: number }
   maxLag: number
   /** With `prune`: rows it deleted, and the tables once every campaign had ended and been pruned. */
-  pruned?: { runs: number; events: number; fanouts: number; feedbackRows: number; seconds: number; final: TableCounts }
+  pruned?: { runs: number; events: number; campaigns: number; fanouts: number; feedbackRows: number; seconds: number; final: TableCounts }
   serviceAlive: boolean
   cleanExit: boolean
   output: string
@@ -74,7 +76,7 @@ async function soakAudience(fx: Fixture, restaurants: number, per: number) {
 /** One soak in progress: produces what is due, prunes and samples on their own clocks. */
 class Soak {
   readonly samples: SoakSample[] = []
-  readonly pruned = { runs: 0, events: 0, fanouts: 0, feedbackRows: 0, seconds: 0 }
+  readonly pruned = { runs: 0, events: 0, campaigns: 0, fanouts: 0, feedbackRows: 0, seconds: 0 }
   campaigns = 0
   lastEnd = 0
   readonly t0 = Date.now()
@@ -125,6 +127,7 @@ class Soak {
     })
     this.pruned.runs++
     this.pruned.events += r.events
+    this.pruned.campaigns += r.campaigns
     this.pruned.fanouts += r.fanouts
     this.pruned.feedbackRows += r.feedbackRows
     this.pruned.seconds += r.seconds
@@ -172,7 +175,11 @@ class Soak {
     for (;;) {
       await this.prune()
       const final = await tableCounts(this.fx)
-      if ((final.events === 0 && Math.floor(Date.now() / 1000) > this.lastEnd + p.olderThanSeconds) || Date.now() > by) return final
+      if (
+        (final.events === 0 && final.campaigns === 0 && Math.floor(Date.now() / 1000) > this.lastEnd + p.olderThanSeconds) ||
+        Date.now() > by
+      )
+        return final
       await new Promise(r => setTimeout(r, 1000))
     }
   }
@@ -226,6 +233,7 @@ export async function soakRun(fx: Fixture, o: SoakOptions): Promise<SoakReport> 
 
 async function tableCounts(fx: Fixture): Promise<TableCounts> {
   const { rows } = await fx.pool.query(`select (select count(*) from offerstream_events)::int as events,
+    (select count(*) from offerstream_campaigns)::int as campaigns,
     (select count(*) from offerstream_fanouts)::int as fanouts, (select count(*) from offerstream_rejects)::int as rejects,
     (select count(*) from offerstream_pruned_fanouts)::int as "prunedRanges", (select count(*) from subscribers_feedback)::int as feedback`)
   return rows[0]

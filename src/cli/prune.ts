@@ -10,6 +10,8 @@ import { configWithServices } from './services.ts'
 
 interface PruneArgs {
   olderThan: number
+  /** Cancels are kept at least this long after they were committed (and never shorter than olderThan). */
+  cancelsOlderThan: number
   batch: number
   feedbackToo: boolean
   dryRun: boolean
@@ -18,9 +20,20 @@ interface PruneArgs {
 }
 
 const bad = (m: string) => new OfferstreamError(ErrorCodes.CONFIG_INVALID, m)
+// A cancel of a campaign never received says nothing of when that campaign ends, so no campaign end
+// bounds how long it is needed; a year is the default horizon (docs/operations.md, "Retention of campaign rows").
+const DEFAULT_CANCELS_OLDER_THAN = 365 * 86400
 
 function parsePruneArgs(argv: string[]): PruneArgs {
-  const a: PruneArgs = { olderThan: -1, batch: 10000, feedbackToo: false, dryRun: false, json: false, rest: [] }
+  const a: PruneArgs = {
+    olderThan: -1,
+    cancelsOlderThan: DEFAULT_CANCELS_OLDER_THAN,
+    batch: 10000,
+    feedbackToo: false,
+    dryRun: false,
+    json: false,
+    rest: [],
+  }
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined]
     const value = () => inline ?? argv[++i] ?? ''
@@ -29,6 +42,11 @@ function parsePruneArgs(argv: string[]): PruneArgs {
       const s = parseDuration(v)
       if (s === null) throw bad(`invalid --older-than ${JSON.stringify(v)}: expected a duration such as 30d, 12h, 90m`)
       a.olderThan = s
+    } else if (flag === '--cancels-older-than') {
+      const v = value()
+      const s = parseDuration(v)
+      if (s === null) throw bad(`invalid --cancels-older-than ${JSON.stringify(v)}: expected a duration such as 365d, 90d`)
+      a.cancelsOlderThan = s
     } else if (flag === '--batch') {
       const v = value()
       if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1_000_000) throw bad(`invalid --batch ${JSON.stringify(v)}: expected 1..1000000`)
@@ -43,9 +61,9 @@ function parsePruneArgs(argv: string[]): PruneArgs {
 }
 
 /**
- * `offerstream prune`: deletes the bookkeeping (events, fan-out ranges, published rejects) of
- * campaigns that ended longer ago than --older-than; with --feedback-too also their
- * subscribers_feedback rows. Safe while the service runs; see docs/design.md, "Retention".
+ * `offerstream prune`: deletes the bookkeeping (events, fan-out ranges, campaign rows, published
+ * rejects) of campaigns that ended longer ago than --older-than (a cancel stays at least
+ * --cancels-older-than); with --feedback-too also their subscribers_feedback rows. Safe while the service runs; see docs/design.md, "Retention".
  */
 export async function runPrune(argv: string[], embedded: EmbeddedServices): Promise<void> {
   const a = parsePruneArgs(argv)
@@ -54,14 +72,21 @@ export async function runPrune(argv: string[], embedded: EmbeddedServices): Prom
   try {
     const published = await publishedCursors(config)
     const cutoff = Math.floor(Date.now() / 1000) - a.olderThan
+    const cancelCutoff = Math.min(cutoff, Math.floor(Date.now() / 1000) - a.cancelsOlderThan)
     const report = a.dryRun
       ? {
           dryRun: true,
           cutoff,
+          cancelCutoff,
           published,
-          ...(await prunePreview(pool, { cutoff, pushCursors: published.map(c => c.push), dlqCursors: published.map(c => c.dlq) })),
+          ...(await prunePreview(pool, {
+            cutoff,
+            cancelCutoff,
+            pushCursors: published.map(c => c.push),
+            dlqCursors: published.map(c => c.dlq),
+          })),
         }
-      : await pruneBookkeeping(pool, { cutoff, published, batch: a.batch, feedbackToo: a.feedbackToo, caps: capsOf(config) })
+      : await pruneBookkeeping(pool, { cutoff, cancelCutoff, published, batch: a.batch, feedbackToo: a.feedbackToo, caps: capsOf(config) })
     if (a.json) process.stdout.write(`${JSON.stringify(report)}\n`)
     else {
       const parts = Object.entries(report).map(([k, v]) => `${k}=${typeof v === 'object' && v !== null ? JSON.stringify(v) : v}`)

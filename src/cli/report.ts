@@ -77,7 +77,7 @@ function reportTable(stats: CampaignStats[], o: { restaurant?: string; sinceSeco
   const rows = stats.map(s => [
     s.campaignId,
     ...(o.restaurant ? [] : [s.restaurantId]),
-    day(s.start),
+    s.start === null ? '-' : day(s.start),
     s.version === null ? '-' : `${day(s.version)}${s.versions > 1 ? ` (${s.versions})` : ''}`,
     s.status,
     String(s.pushed),

@@ -7,9 +7,11 @@ const PRODUCT: Record<string, string> = {
   reuses) the embedded local stack, which keeps running after the service stops.`,
   migrate: `offerstream migrate [flags]
   Checks existing tables, then creates or upgrades the schema in DATABASE_URL (idempotent).`,
-  prune: `offerstream prune --older-than 30d [--feedback-too] [--batch 10000] [--dry-run] [--json] [flags]
-  Deletes the bookkeeping of campaigns that ended before the cut-off (events, fan-out ranges, rejects
-  already in the DLQ), one batch per transaction, keeping re-sends exact; --feedback-too also deletes
+  prune: `offerstream prune --older-than 30d [--cancels-older-than 365d] [--feedback-too] [--batch 10000] [--dry-run] [--json] [flags]
+  Deletes the bookkeeping of campaigns that ended before the cut-off (events, fan-out ranges, campaign
+  rows, rejects already in the DLQ), one batch per transaction, keeping re-sends exact; a cancel is
+  kept at least --cancels-older-than after it was committed (never less than --older-than, so that it
+  still stops a campaign that arrives late); --feedback-too also deletes
   their subscribers_feedback rows (a re-send then reaches those clients again). Reads the relay's
   cursor from Kafka: nothing unpublished is touched. Safe while the service runs.`,
   report: `offerstream report [--restaurant ID] [--since 7d] [--json] [flags]

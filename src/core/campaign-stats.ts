@@ -4,10 +4,11 @@ import { FEEDBACK_KINDS, type FeedbackKind } from './feedback.ts'
 export interface CampaignStats {
   campaignId: string
   restaurantId: string
-  content: string
+  /** The current version's content; null while only a cancel was received (so are start and end). */
+  content: string | null
   /** The campaign window, unix seconds. */
-  start: number
-  end: number
+  start: number | null
+  end: number | null
   /** datetime_created of the current (winning) version; null while only a cancel was received. */
   version: number | null
   /** Campaign records received for this id (more than 1: updated or re-sent). */

@@ -31,6 +31,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: HttpDeps) {
       const { id } = req.params as { id: string }
       const { restaurant_id } = req.body as { restaurant_id: string }
       const result = await cancelCampaign(deps.pool, id.toLowerCase(), restaurant_id.toLowerCase())
+      deps.metrics.cancels.inc({ source: 'http', outcome: result.outcome === 'restaurant_mismatch' ? result.outcome : 'applied' })
       if (result.outcome === 'restaurant_mismatch') {
         return reply.code(409).send({
           statusCode: 409,

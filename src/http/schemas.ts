@@ -47,9 +47,9 @@ const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()])
 export const CampaignStatsSchema = Type.Object({
   campaignId: Uuid,
   restaurantId: Uuid,
-  content: Type.String({ description: "the current version's" }),
-  start: Type.Integer({ description: "the current version's window start, unix seconds" }),
-  end: Type.Integer(),
+  content: Nullable(Type.String({ description: "the current version's; null while only a cancel of the campaign was received" })),
+  start: Nullable(Type.Integer({ description: "the current version's window start, unix seconds; null while only a cancel was received" })),
+  end: Nullable(Type.Integer()),
   version: Nullable(Type.Integer({ description: "the current version's datetime_created (the highest received)" })),
   versions: Type.Integer({ minimum: 0, description: 'campaign records received for this id' }),
   cancelledAt: Nullable(Type.String({ description: 'when the cancel was committed; null if not cancelled' })),

@@ -21,6 +21,8 @@ const UNAVAILABLE_CODES = [ErrorCodes.PG_UNAVAILABLE, ErrorCodes.KAFKA_UNAVAILAB
 const DISPOSITIONS = ['active', 'early', 'expired'] as const
 const FEEDBACK_SOURCES = ['kafka', 'http'] as const
 const FEEDBACK_OUTCOMES = ['recorded', 'duplicate', 'unknown_push', 'outside_window', 'invalid'] as const
+const CANCEL_SOURCES = ['kafka', 'http'] as const
+const CANCEL_OUTCOMES = ['applied', 'restaurant_mismatch'] as const
 
 export function createMetrics() {
   const registry = new Registry()
@@ -149,11 +151,18 @@ export function createMetrics() {
       labelNames: ['source', 'outcome'],
       registers: [registry],
     }),
+    cancels: new Counter({
+      name: 'offerstream_campaign_cancels_total',
+      help: "Campaign cancels, by door (kafka, http) and outcome: applied (a repeated cancel counts again), restaurant_mismatch (names another restaurant than the campaign's: DLQ from Kafka, 409 over HTTP)",
+      labelNames: ['source', 'outcome'],
+      registers: [registry],
+    }),
   }
   for (const component of RETRY_COMPONENTS) for (const code of UNAVAILABLE_CODES) m.retries.inc({ component, code }, 0)
   for (const disposition of DISPOSITIONS) m.eventsAccepted.inc({ disposition }, 0)
   for (const code of Object.values(RejectCodes)) m.eventsRejected.inc({ code }, 0)
   for (const source of FEEDBACK_SOURCES) for (const outcome of FEEDBACK_OUTCOMES) m.feedback.inc({ source, outcome }, 0)
+  for (const source of CANCEL_SOURCES) for (const outcome of CANCEL_OUTCOMES) m.cancels.inc({ source, outcome }, 0)
   return m
 }
 

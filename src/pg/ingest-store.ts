@@ -94,6 +94,12 @@ export class PgIngestStore {
     await recordCancelPositions(this.#pool, cancels).catch(error => {
       throw translatePgError(error)
     })
-    return { rows: stored.rows, rejected, mismatched: mismatched.map(r => r.rejection), cancels: stored.cancels }
+    return {
+      rows: stored.rows,
+      rejected,
+      mismatched: mismatched.map(r => r.rejection),
+      cancels: stored.cancels,
+      cancelsMismatched: stored.mismatched.filter(r => 'cancel' in r).length,
+    }
   }
 }

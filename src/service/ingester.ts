@@ -112,6 +112,8 @@ export class Ingester {
     // Cancels are not counted as redelivered: a repeated cancel is applied again (it changes nothing).
     metrics.eventsRedelivered.inc(Math.max(0, events.length + rejects.length - inserted.rows.length - inserted.rejected))
     for (const r of [...rejects.map(r => r.rejection), ...inserted.mismatched]) metrics.eventsRejected.inc({ code: r.code })
+    metrics.cancels.inc({ source: 'kafka', outcome: 'applied' }, inserted.cancels)
+    metrics.cancels.inc({ source: 'kafka', outcome: 'restaurant_mismatch' }, inserted.cancelsMismatched)
     if (inserted.cancels > 0) this.#d.log.info({ cancels: inserted.cancels }, 'campaign cancels stored')
     if (inserted.rows.length + inserted.rejected > 0) this.#d.onStored(shardWork(events, rejects))
     if (rejects.length > 0)

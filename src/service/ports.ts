@@ -35,13 +35,20 @@ export interface DueCampaign {
 export interface IngestStore {
   /**
    * Events (a redelivered one is skipped), cancels and rejects; tells the shards' owners on commit.
-   * Records naming another restaurant than their campaign's are rejected too (`mismatched`).
+   * Records naming another restaurant than their campaign's are rejected too (`mismatched`; of
+   * them, `cancelsMismatched` were cancels). `cancels`: cancels applied.
    */
   store(
     events: EventRow[],
     rejects: RejectRow[],
     cancels: CancelRow[],
-  ): Promise<{ rows: Array<{ id: number; status: string }>; rejected: number; mismatched: Rejection[]; cancels: number }>
+  ): Promise<{
+    rows: Array<{ id: number; status: string }>
+    rejected: number
+    mismatched: Rejection[]
+    cancels: number
+    cancelsMismatched: number
+  }>
 }
 
 /**

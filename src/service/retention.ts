@@ -3,6 +3,7 @@ import { type Caps, capWindow } from '../core/frequency-cap.ts'
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
 import { translatePgError } from '../pg/pg-errors.ts'
 import { capKeepFrom } from '../pg/sql/cap-keep-from.ts'
+import { pruneCampaigns } from '../pg/sql/prune-campaigns.ts'
 import { pruneEvents } from '../pg/sql/prune-events.ts'
 import { pruneFeedbackRows } from '../pg/sql/prune-feedback-rows.ts'
 import { pruneRejects } from '../pg/sql/prune-rejects.ts'
@@ -14,6 +15,11 @@ interface PruneOptions {
   cutoff: number
   /** What each shard's relay has certainly published (index = shard); nothing past it is touched. */
   published: RelayCursor[]
+  /**
+   * Cancels committed before this (unix seconds) may go with their campaign's row; absent: every
+   * cancelled campaign's row is kept (docs/operations.md, "Retention of campaign rows").
+   */
+  cancelCutoff?: number
   /** Rows per transaction. */
   batch: number
   /** Also delete the subscribers_feedback and offerstream_feedback rows of pruned campaigns (ends their dedup). */
@@ -27,9 +33,13 @@ interface PruneOptions {
 
 interface PruneReport {
   cutoff: number
+  /** null: cancelled campaigns' rows were all kept. */
+  cancelCutoff: number | null
   published: RelayCursor[]
   events: number
   fanouts: number
+  /** offerstream_campaigns rows no record can still need. */
+  campaigns: number
   rejects: number
   feedbackRows: number
   feedbackRanges: number
@@ -47,16 +57,18 @@ interface PruneReport {
  * Deletes the bookkeeping of campaigns that ended before the cut-off, in batches that are each one
  * single-statement transaction: the writer only ever waits for a batch, never for the whole run.
  * Finished events first (their fan-out ranges move to offerstream_pruned_fanouts, which keeps
- * re-sends exact), then published rejects, then with feedbackToo the old feedback rows. The cut-off
+ * re-sends exact), then the campaign rows left without events, then published rejects, then with feedbackToo the old feedback rows. The cut-off
  * and the cursor are fixed for the run, so rerunning after a crash redoes exactly what was left.
  */
 export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<PruneReport> {
   const t0 = performance.now()
   const r: PruneReport = {
     cutoff: o.cutoff,
+    cancelCutoff: o.cancelCutoff ?? null,
     published: o.published,
     events: 0,
     fanouts: 0,
+    campaigns: 0,
     rejects: 0,
     feedbackRows: 0,
     feedbackRanges: 0,
@@ -77,6 +89,14 @@ export async function pruneBookkeeping(pool: pg.Pool, o: PruneOptions): Promise<
       r.events += b.events
       r.fanouts += b.fanouts
       if (b.lastId === null || b.events < o.batch) break
+      after = b.lastId
+    }
+    // After the events: a campaign's row goes only once none of its events is left.
+    for (let after = '00000000-0000-0000-0000-000000000000'; ; ) {
+      const b = await pruneCampaigns(pool, { after, cutoff: o.cutoff, cancelCutoff: o.cancelCutoff ?? 0, limit: o.batch })
+      r.transactions++
+      r.campaigns += b.campaigns
+      if (b.lastId === null || b.examined < o.batch) break
       after = b.lastId
     }
     for (;;) {

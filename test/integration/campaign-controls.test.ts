@@ -58,6 +58,19 @@ const cancelHttp = (id: string, restaurant: string) =>
     body: JSON.stringify({ restaurant_id: restaurant }),
   })
 
+/** offerstream_campaign_cancels_total{source, outcome} as /metrics shows it now. */
+async function cancelsCounted(source: 'kafka' | 'http', outcome: 'applied' | 'restaurant_mismatch'): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text()
+  const line = text
+    .split('\n')
+    .find(
+      l => l.startsWith('offerstream_campaign_cancels_total{') && l.includes(`source="${source}"`) && l.includes(`outcome="${outcome}"`),
+    )
+  assert.ok(line, `/metrics has offerstream_campaign_cancels_total{source="${source}",outcome="${outcome}"}`)
+  return Number(line.split(' ').at(-1))
+}
+const getStats = async (id: string) => fetch(`${base}/v1/campaigns/${id}/stats`, { headers: { authorization: `Bearer ${TOKEN}` } })
+
 async function restaurantWith(n: number) {
   const restaurant = randomUUID()
   const clients = Array.from({ length: n }, () => randomUUID())
@@ -160,20 +173,31 @@ test('HTTP cancel mid-fan-out answers with exactly what was pushed before it and
 test('a cancel before its campaign (Kafka), and re-sending the campaign after it: never fans out', async () => {
   const { restaurant } = await restaurantWith(50)
   const id = randomUUID()
+  const applied = await cancelsCounted('kafka', 'applied')
   await fx.produce([cancelRecord(restaurant, id)])
   assert.ok(await eventually(async () => (await campaignRow(id))?.cancelled === true), 'the cancel of an unseen id is kept')
+  assert.ok(await eventually(async () => (await cancelsCounted('kafka', 'applied')) === applied + 1), 'counted in /metrics')
+  // Known, and cancelled, before any record of it arrives.
+  const early = await getStats(id)
+  assert.equal(early.status, 200)
+  const known = (await early.json()) as Record<string, unknown>
+  assert.deepEqual([known.status, known.pushed, known.versions, known.content, known.restaurantId], ['cancelled', 0, 0, null, restaurant])
   await fx.produce([record(restaurant, id)])
   assert.ok(await eventually(async () => (await statusOf(id))[0] === 'cancelled'))
   await fx.produce([record(restaurant, id, { datetime_created: now() })])
   assert.ok(await eventually(async () => (await statusOf(id)).join() === 'cancelled,cancelled'), 're-sent, still cancelled')
   assert.equal(await pushedOf(id), 0)
+  const later = (await (await getStats(id)).json()) as Record<string, unknown>
+  assert.deepEqual([later.status, later.pushed, later.versions, later.content], ['cancelled', 0, 2, `c ${id}`], 'then its version')
 })
 
 test('HTTP cancel of an id never seen is kept: the campaign arriving later never fans out', async () => {
   const { restaurant } = await restaurantWith(50)
   const id = randomUUID()
+  const [applied, mismatched] = [await cancelsCounted('http', 'applied'), await cancelsCounted('http', 'restaurant_mismatch')]
   const res = await cancelHttp(id, restaurant)
   assert.equal(res.status, 200)
+  assert.equal(await cancelsCounted('http', 'applied'), applied + 1, 'counted in /metrics')
   assert.deepEqual(
     (({ outcome, seen, pushedBeforeCancel, notPushed }) => ({ outcome, seen, pushedBeforeCancel, notPushed }))(
       (await res.json()) as Record<string, unknown>,
@@ -185,6 +209,7 @@ test('HTTP cancel of an id never seen is kept: the campaign arriving later never
   assert.equal(await pushedOf(id), 0)
   // Wrong restaurant, bad body, no token.
   assert.equal((await cancelHttp(id, randomUUID())).status, 409)
+  assert.equal(await cancelsCounted('http', 'restaurant_mismatch'), mismatched + 1)
   const bad = await fetch(`${base}/v1/campaigns/${id}/cancel`, {
     method: 'POST',
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
@@ -203,6 +228,7 @@ test('a cancel or an update naming another restaurant goes to the DLQ with a rea
   await fx.produce([record(restaurant, id)])
   assert.ok(await eventually(async () => (await pushedOf(id)) === 40))
   const other = randomUUID()
+  const mismatched = await cancelsCounted('kafka', 'restaurant_mismatch')
   await fx.produce([
     cancelRecord(other, id),
     record(other, id, { adv_campaign_content: 'hijack', datetime_created: now() }),
@@ -216,6 +242,7 @@ test('a cancel or an update naming another restaurant goes to the DLQ with a rea
     'the bad status names the field',
   )
   assert.deepEqual(await campaignRow(id), { cancelled: false, content: `c ${id}` })
+  assert.ok(await eventually(async () => (await cancelsCounted('kafka', 'restaurant_mismatch')) === mismatched + 1), 'counted in /metrics')
   assert.equal(await pushedOf(id), 40)
 })
 

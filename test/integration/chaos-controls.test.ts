@@ -30,6 +30,7 @@ test('cancels and updates under a SIGKILL and a SIGSTOP, 3 instances: both sinks
   const w = buildControlsWorkload({ pushes: 20000, partitions: 12, rng })
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'chaos-controls-'))
   let why: Record<string, number> = {}
+  let pairs = { pushed: 0, suppressed: 0, cancelledAway: 0 }
   const r = await scaleRun(fx, w, {
     instances: 3,
     kills: 1,
@@ -41,6 +42,7 @@ test('cancels and updates under a SIGKILL and a SIGSTOP, 3 instances: both sinks
     checkSinks: async ms => {
       const report = await checkControls(fx, w, ms)
       why = report.why
+      pairs = report.pairs
       return report
     },
   })
@@ -50,6 +52,11 @@ test('cancels and updates under a SIGKILL and a SIGSTOP, 3 instances: both sinks
   const exact = (t: typeof r.sinks.pg) => t.missing === 0 && t.duplicated === 0 && t.unexpected === 0 && t.total === r.sinks.expected
   assert.ok(exact(r.sinks.pg) && exact(r.sinks.kafka), `${JSON.stringify(r.sinks)} ${context}`)
   assert.ok(r.sinks.expected >= w.expected.size, 'every pair owed is there')
+  assert.equal(
+    pairs.pushed + pairs.suppressed + pairs.cancelledAway,
+    w.possible.size,
+    `every reachable pair accounted for once: ${JSON.stringify(pairs)}`,
+  )
   assert.equal(r.dlq.received, 0, context)
   // A restart must not take trailing cancels (no event rows) for input a failover lost.
   const regressions = Object.keys(r.warnings).filter(k => k.includes('PG_REGRESSION'))

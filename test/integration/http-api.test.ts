@@ -130,6 +130,52 @@ test('campaign stats: the funnel counts each client once per kind; 404 unknown, 
   assert.match((await notUuid.json()).message, /params\/id/)
 })
 
+test('campaign stats of a campaign only cancelled (never received): 200, cancelled, nothing pushed; the documented schema', async () => {
+  const unseen = randomUUID()
+  const cancel = await fetch(`${base}/v1/campaigns/${unseen}/cancel`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ restaurant_id: restaurant }),
+  })
+  assert.equal(cancel.status, 200)
+  const { cancelledAt } = await cancel.json()
+  const res = await get(`/v1/campaigns/${unseen}/stats`)
+  assert.equal(res.status, 200)
+  const stats = await res.json()
+  assert.ok(Compile(CampaignStatsSchema).Check(stats), 'the response matches the documented schema')
+  assert.deepEqual(
+    (({ campaignId, restaurantId, status, cancelledAt, versions, version, content, start, end, pushed, suppressed, responded }) => ({
+      campaignId,
+      restaurantId,
+      status,
+      cancelledAt,
+      versions,
+      version,
+      content,
+      start,
+      end,
+      pushed,
+      suppressed,
+      responded,
+    }))(stats),
+    {
+      campaignId: unseen,
+      restaurantId: restaurant,
+      status: 'cancelled',
+      cancelledAt,
+      versions: 0,
+      version: null,
+      content: null,
+      start: null,
+      end: null,
+      pushed: 0,
+      suppressed: 0,
+      responded: 0,
+    },
+  )
+  assert.equal((await get(`/v1/campaigns/${randomUUID()}/stats`)).status, 404, 'an id neither received nor cancelled is still unknown')
+})
+
 test("restaurant campaigns within 'since'; a bad since is a 400 naming it", async () => {
   const res = await get(`/v1/restaurants/${restaurant}/campaigns?since=2w`)
   assert.equal(res.status, 200)

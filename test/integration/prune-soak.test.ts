@@ -28,10 +28,16 @@ test('pruning during steady load keeps the bookkeeping bounded and both sinks ex
   assert.deepEqual(r.pg, { total: r.expected, distinct: r.expected, wrongCount: 0, wrongRestaurant: 0 })
   const campaigns = r.expected / per
   const shown = JSON.stringify({ pruned: r.pruned, events: r.samples.map(s => s.tables?.events) })
-  // Everything pruned once ended: no events, ranges or rejects left; one span per campaign kept for dedup.
-  assert.deepEqual(r.pruned?.final, { events: 0, fanouts: 0, rejects: 0, prunedRanges: campaigns, feedback: r.expected }, shown)
+  // Everything pruned once ended: no events, campaign rows, ranges or rejects left; one span per campaign kept for dedup.
+  assert.deepEqual(
+    r.pruned?.final,
+    { events: 0, campaigns: 0, fanouts: 0, rejects: 0, prunedRanges: campaigns, feedback: r.expected },
+    shown,
+  )
   assert.equal(r.pruned?.events, campaigns, shown)
+  assert.equal(r.pruned?.campaigns, campaigns, `each campaign's row pruned once, while records kept arriving: ${shown}`)
   // At most the campaigns of the last ~(20 s window + 5 s retention + 3 s period + slack) at any sample.
   const bound = (rate / per) * (20 + 5 + 3 + 15)
   assert.ok(Math.max(...r.samples.map(s => s.tables?.events ?? Infinity)) <= bound, shown)
+  assert.ok(Math.max(...r.samples.map(s => s.tables?.campaigns ?? Infinity)) <= bound, shown)
 })

@@ -96,7 +96,8 @@ function renderRejects(rejects) {
 }
 
 function renderFunnel(stats) {
-  document.getElementById('funnel-title').textContent = `${stats.content} (${stats.campaignId.slice(0, 8)})`
+  document.getElementById('funnel-title').textContent =
+    `${stats.content ?? 'cancelled before it arrived'} (${stats.campaignId.slice(0, 8)})`
   const steps = [['pushed', stats.pushed], ...KINDS.map(k => [k, stats.feedback[k] ?? 0])].map(([kind, n]) =>
     el(
       'div',

@@ -183,15 +183,18 @@ export class MemWriterStore implements WriterStore, IngestStore {
       const mismatched: Rejection[] = []
       const rows = this.#insertEvents(events, mismatched)
       let applied = 0
+      let cancelsMismatched = 0
       for (const k of cancels) {
         const c = this.#claim(k.cancel.campaignId, k.cancel.restaurantId)
-        if (!c) mismatched.push({ code: 'restaurant_mismatch', reason: 'another restaurant' })
-        else {
+        if (!c) {
+          mismatched.push({ code: 'restaurant_mismatch', reason: 'another restaurant' })
+          cancelsMismatched++
+        } else {
           c.cancelled = true
           applied++
         }
       }
-      return { rows, rejected: this.#insertRejects(rejects) + mismatched.length, mismatched, cancels: applied }
+      return { rows, rejected: this.#insertRejects(rejects) + mismatched.length, mismatched, cancels: applied, cancelsMismatched }
     })
   }
 
