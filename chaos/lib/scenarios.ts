@@ -1,11 +1,13 @@
 import os from 'node:os'
 import path from 'node:path'
+import { parseCap } from '../../src/core/frequency-cap.ts'
 import type { Fixture } from '../../testkit/fixture.ts'
 import { createRng } from '../../testkit/rng.ts'
 import { sinksExact } from '../../testkit/sinks.ts'
 import { buildKeyedWorkload, buildWorkload, type Workload } from '../../testkit/workload.ts'
 import type { Stack } from '../../tools/stack/index.ts'
 import { brokerRun } from './broker-run.ts'
+import { type CapCheck, checkCaps } from './cap-check.ts'
 import { buildControlsWorkload, checkControls, type PairCounts } from './controls-run.ts'
 import { dlqExact } from './dlq-check.ts'
 import { feedbackKillRun } from './feedback-kill-run.ts'
@@ -188,11 +190,23 @@ const controls: ChaosScenario = {
         return report
       },
     })
+    // With a cap on: no client over it in any window (both sinks hold the same pairs, checked above).
+    const cap = c.args.cap ? parseCap(c.args.cap) : undefined
+    const caps: CapCheck | undefined =
+      cap && 'cap' in cap && cap.cap ? await checkCaps(c.fx, { frequency: cap.cap, restaurant: null }) : undefined
     const load = os.loadavg().map(l => Number(l.toFixed(1)))
-    const ok = r.cleanExit && sinksExact(r.sinks) && dlqExact(r.dlq) && r.kills === c.kills && r.stops === stops && r.crashes === 0
+    const ok =
+      r.cleanExit &&
+      sinksExact(r.sinks) &&
+      dlqExact(r.dlq) &&
+      r.kills === c.kills &&
+      r.stops === stops &&
+      r.crashes === 0 &&
+      (caps?.overCap ?? 0) === 0
     return {
       report: {
         plan: kinds,
+        caps,
         // The oracle's extras (pairs, cancelledPushed, why) are listed on their own below, once.
         sinks: { expected: r.sinks.expected, pg: r.sinks.pg, kafka: r.sinks.kafka },
         pairs: extra.pairs,

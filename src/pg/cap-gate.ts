@@ -3,6 +3,7 @@ import { CapHistory, capVerdictOf } from '../core/cap-history.ts'
 import { type Caps, capWindow } from '../core/frequency-cap.ts'
 import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import type { CapLease } from './cap-lease.ts'
+import { translatePgError } from './pg-errors.ts'
 import { capKeepFrom } from './sql/cap-keep-from.ts'
 import { enterCapFence } from './sql/lock-caps.ts'
 import { newestPushId, pushesInWindow } from './sql/pushes-in-window.ts'
@@ -139,7 +140,8 @@ export class CapGate {
     } catch (error) {
       this.#state = 'idle'
       this.#lease.close()
-      throw error
+      // Its writers wait on this: a lost connection must reach them as retryable, like their own queries' errors.
+      throw translatePgError(error)
     }
   }
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
+import { checkCaps } from '../../chaos/lib/cap-check.ts'
 import { buildControlsWorkload, checkControls } from '../../chaos/lib/controls-run.ts'
 import { scaleRun } from '../../chaos/lib/scale-run.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
@@ -11,7 +12,7 @@ import { createRng } from '../../testkit/rng.ts'
 // Short version of `npm run chaos -- --scenario controls` (issue 17): three instances on a
 // 12-partition input whose campaigns get cancels (before and after them) and updates, one SIGKILL +
 // restart and one SIGSTOP past the session timeout. Which pairs must, may and must not exist comes
-// from the input alone (chaos/lib/controls-run.ts).
+// from the input alone (chaos/lib/controls-run.ts). A frequency cap is on: no client may be over it.
 let fx: Fixture
 before(async () => {
   fx = await createFixture({
@@ -20,6 +21,9 @@ before(async () => {
     OFFERSTREAM_RELAY_BATCH: '1500',
     OFFERSTREAM_INGEST_BATCH: '2',
     OFFERSTREAM_LOG_LEVEL: 'info',
+    // A cap that bites (audiences overlap): the caps' lease changes hands between the instances,
+    // and with a SIGKILL and a SIGSTOP among them.
+    OFFERSTREAM_FREQUENCY_CAP: '2/1h',
   })
 })
 after(async () => fx?.cleanup())
@@ -58,6 +62,9 @@ test('cancels and updates under a SIGKILL and a SIGSTOP, 3 instances: both sinks
     `every reachable pair accounted for once: ${JSON.stringify(pairs)}`,
   )
   assert.equal(r.dlq.received, 0, context)
+  const caps = await checkCaps(fx, { frequency: { limit: 2, windowSeconds: 3600 }, restaurant: null })
+  assert.equal(caps.overCap, 0, `no client over the cap: ${JSON.stringify(caps)} ${context}`)
+  assert.ok(pairs.suppressed > 0, `the cap bit: ${JSON.stringify(pairs)}`)
   // A restart must not take trailing cancels (no event rows) for input a failover lost.
   const regressions = Object.keys(r.warnings).filter(k => k.includes('PG_REGRESSION'))
   assert.deepEqual(regressions, [], context)

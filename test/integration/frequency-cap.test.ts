@@ -266,3 +266,29 @@ test('prune --feedback-too with a cap on keeps every push a cap window may still
   const on = await prune({ frequency: { limit: 2, windowSeconds: 7200 }, restaurant: null })
   assert.ok(Math.abs(on.feedbackCutoff - (oldest - 7200)) <= 2, `kept from ${on.feedbackCutoff}, expected about ${oldest - 7200}`)
 })
+
+test('a lease lost with its connection: the instance’s next capped transaction refuses to push (retryable) and the other instance takes over', async () => {
+  const caps: Caps = { frequency: { limit: 1, windowSeconds: 3600 }, restaurant: null }
+  const w = await setUpWorld(4, [0], 2, caps)
+  const leaseA = new CapLease(() => connectClient(fx.config.databaseUrl))
+  const a = new CapGate(caps, leaseA)
+  gates.push(a)
+  const b = instance(caps)
+  await a.ready()
+  const bHolds = b.ready()
+  // B waits for the lease; A's connection (and with it the lease) goes, as when the server ends a frozen instance's session.
+  await fx.pool.query('select pg_terminate_backend($1)', [leaseA.pid])
+  await bHolds
+  const epoch = await new PgShardOwner(fx.pool).acquire(0, 1, 'test-0', true)
+  const store = new PgWriterStore(fx.pool, 0, epoch!, a)
+  const attempt = store.transaction(async tx => {
+    const e = await tx.nextFanning(0, 64)
+    assert.ok(e)
+    return tx.fanOutChunk(e, 1000, { nowSeconds: Math.floor(Date.now() / 1000), marginSeconds: 600 })
+  })
+  await assert.rejects(attempt, (e: OfferstreamError) => e.retryable && /lease was lost/.test(e.message))
+  // A asks again, B (idle) hands over, A reads the window afresh and fans out within the cap.
+  await fanOutShard(0, a, 1000)
+  const r = await checkWorld(w)
+  assert.ok(r.pushed > 0)
+})
