@@ -5,10 +5,10 @@
 // and 50,000 pairs a transaction, through PgWriterStore); modes are interleaved round by round, so
 // a noisy neighbour hits them alike. Prints pairs/s per run.
 //   off   no cap: the one-statement chunk
-//   gate  cap on: CAP_LOCK per transaction, decided in memory by one CapGate (what the service does)
-//   one   no cap, but one fan-out transaction at a time (what CAP_LOCK costs by itself)
+//   gate  cap on: decided in memory by one CapGate under its lease (what the service does)
+//   one   no cap, but one fan-out transaction at a time (what one lock per transaction costs by itself)
 // Earlier designs (docs/frequency-cap.md) are gone from here: rows (per-client rows upserted under
-// row locks, commit 38e90f9, deadlocked) and lock (CAP_LOCK with a push log in PostgreSQL, commit
+// row locks, commit 38e90f9, deadlocked) and lock (one lock per transaction with a push log in PostgreSQL, commit
 // b979209 and before).
 import os from 'node:os'
 import { parseArgs } from 'node:util'

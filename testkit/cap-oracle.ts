@@ -1,6 +1,6 @@
-// The frequency caps' rule in TypeScript: the oracle the fan-out's SQL (offerstream_cap_verdict in
-// src/pg/migrations/000006_frequency_cap.sql) is checked against, in tests and in chaos runs. It
-// states the rule another way than the SQL does (runs of pushes instead of window counts).
+// The frequency caps' rule as the tests' oracle: the service's rule (capVerdictOf in
+// src/core/cap-history.ts) is checked against it in a unit test, and the chaos runs check both sinks
+// with it. It states the rule another way (runs of pushes instead of window counts).
 import type { Cap, Caps } from '../src/core/frequency-cap.ts'
 
 /** Why a pair was suppressed, as offerstream_suppressed.rule stores it. */
@@ -13,7 +13,7 @@ type CapRule = 'frequency_cap' | 'restaurant_cap'
  * stamped when the fan-out starts, so pushes do not arrive in time order: a chunk of a long fan-out
  * can commit after a later campaign's push, with an earlier time. So the check looks on both sides:
  * with `at` among the sorted times, every limit + 1 consecutive pushes that include it must span at
- * least windowSeconds. The SQL's offerstream_cap_room() counts windows instead.
+ * least windowSeconds. The service's capRoom() (src/core/cap-history.ts) counts windows instead.
  */
 export function capAdmits(times: readonly number[], at: number, cap: Cap): boolean {
   const near = times.filter(x => x > at - cap.windowSeconds && x < at + cap.windowSeconds)

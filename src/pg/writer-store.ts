@@ -54,7 +54,7 @@ class PgWriterTx {
   /** This transaction's round of fanning campaigns, read at the first nextFanning(). */
   #round: FanningEvent[] | undefined
   #caps: CapGate | undefined
-  /** Set once this transaction holds CAP_LOCK. */
+  /** Set once this transaction passed the caps' gate (holds the fence under its instance's lease). */
   capView: CapView | undefined
 
   constructor(client: pg.PoolClient, shard: number, caps: CapGate | undefined) {

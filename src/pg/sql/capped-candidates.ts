@@ -35,7 +35,7 @@ select (select count(*) from cand)::int as candidates,
 
 const SQL = new Map<string, string>()
 
-/** Reads the chunk's candidates; must run in the writer transaction that holds CAP_LOCK. */
+/** Reads the chunk's candidates; in a writer transaction that passed the caps' gate (src/pg/cap-gate.ts). */
 export async function cappedCandidates(client: Db, event: FanningEvent, chunkSize: number, now: ChunkClock): Promise<CappedCandidates> {
   const resume = event.fanoutAfter !== null
   const name = `offerstream_capped_candidates_${resume}_${event.resent}`
