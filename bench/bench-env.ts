@@ -18,7 +18,10 @@ export interface Services {
 const SUPPRESSED_NOTIFY_TRIGGER = `
 create function bench_notify_suppressed() returns trigger language plpgsql as $$
 begin
-  perform pg_notify('bench_fanout', s.adv_campaign_id::text || ',' || s.n)
+  -- Tagged so it never repeats a payload of the same transaction (NOTIFY would drop it): a chunk that
+  -- pushed as many pairs as it suppressed sent two equal payloads, and the bench waited for 249 pairs
+  -- that were there (a 1,000,000-pair backlog with OFFERSTREAM_FREQUENCY_CAP=2/24h).
+  perform pg_notify('bench_fanout', s.adv_campaign_id::text || ',' || s.n || ',s' || clock_timestamp()::text)
   from (select adv_campaign_id, count(*) as n from decided group by 1) s;
   return null;
 end $$;

@@ -156,7 +156,8 @@ export async function watchPushes(
 export const FANOUT_NOTIFY_TRIGGER = `
 create function bench_notify_fanout() returns trigger language plpgsql as $$
 begin
-  perform pg_notify('bench_fanout', new.adv_campaign_id::text || ',' || new.row_count);
+  -- The range's first id makes the payload unique: NOTIFY drops a payload repeated within one transaction.
+  perform pg_notify('bench_fanout', new.adv_campaign_id::text || ',' || new.row_count || ',' || new.first_id);
   return null;
 end $$;
 create trigger bench_notify_fanout after insert on offerstream_fanouts for each row execute function bench_notify_fanout();`
