@@ -176,6 +176,18 @@ test('campaign stats of a campaign only cancelled (never received): 200, cancell
   assert.equal((await get(`/v1/campaigns/${randomUUID()}/stats`)).status, 404, 'an id neither received nor cancelled is still unknown')
 })
 
+test('a body with a __proto__ key: the key is dropped, the rest of the request is served (no 400 calling it invalid JSON)', async () => {
+  const id = randomUUID()
+  const res = await fetch(`${base}/v1/campaigns/${id}/cancel`, {
+    method: 'POST',
+    headers: auth,
+    body: `{"__proto__": {"polluted": true}, "restaurant_id": "${restaurant}"}`,
+  })
+  assert.equal(res.status, 200, await res.clone().text())
+  assert.equal(({} as Record<string, unknown>).polluted, undefined)
+  assert.equal((await get(`/v1/campaigns/${id}/stats`)).status, 200)
+})
+
 test("restaurant campaigns within 'since'; a bad since is a 400 naming it", async () => {
   const res = await get(`/v1/restaurants/${restaurant}/campaigns?since=2w`)
   assert.equal(res.status, 200)
