@@ -15,7 +15,42 @@ export interface CpuCgroup {
   /** The file a process writes its own pid to in order to join (see ServiceProcess.cgroupProcs). */
   procsFile: string
   cores: number
+  /** The group's CFS throttling so far (cpu.stat): periods that ran, periods throttled, time throttled. */
+  stat(): CpuThrottling
   remove(): void
+}
+
+export interface CpuThrottling {
+  periods: number
+  throttled: number
+  throttledSeconds: number
+}
+
+function readThrottling(group: string, v2: boolean): CpuThrottling {
+  const stat = new Map<string, number>()
+  try {
+    for (const line of readFileSync(path.join(group, 'cpu.stat'), 'utf8').split('\n')) {
+      const [k, v] = line.split(' ')
+      if (k && v) stat.set(k, Number(v))
+    }
+  } catch {
+    // Removed already.
+  }
+  return {
+    periods: stat.get('nr_periods') ?? 0,
+    throttled: stat.get('nr_throttled') ?? 0,
+    // v1 reports nanoseconds, v2 microseconds.
+    throttledSeconds: v2 ? (stat.get('throttled_usec') ?? 0) / 1e6 : (stat.get('throttled_time') ?? 0) / 1e9,
+  }
+}
+
+/** What happened between two readings of the same group. */
+export function throttlingSince(before: CpuThrottling, after: CpuThrottling): CpuThrottling {
+  return {
+    periods: after.periods - before.periods,
+    throttled: after.throttled - before.throttled,
+    throttledSeconds: Math.round((after.throttledSeconds - before.throttledSeconds) * 100) / 100,
+  }
 }
 
 function root(): { dir: string; v2: boolean } {
@@ -54,6 +89,7 @@ export function createCpuCgroup(name: string, cores: number): CpuCgroup {
   return {
     procsFile: path.join(group, 'cgroup.procs'),
     cores,
+    stat: () => readThrottling(group, v2),
     remove() {
       // rmdir fails while a (not yet reaped) process is still listed; the caller stops the services first.
       try {

@@ -1,9 +1,11 @@
+import os from 'node:os'
 import { copyAudience, sampledAudience } from '../testkit/audience.ts'
 import { type CampaignEvent, campaignStream, countKinds, expectedPushes, type Mix } from '../testkit/campaigns.ts'
 import { type Percentiles, percentiles } from '../testkit/quantiles.ts'
 import type { Rng } from '../testkit/rng.ts'
 import { type Seen, watchFeedbackCommits, watchPushes } from '../testkit/sinks.ts'
 import { createBenchEnv, type Services } from './bench-env.ts'
+import { cpuSeconds, cpuSnapshot, stackPids } from './cpu-usage.ts'
 import { createInputProducer } from './produce.ts'
 import { createProgress } from './progress.ts'
 import { ServiceGroup } from './service-group.ts'
@@ -59,6 +61,12 @@ export async function runLatency(services: Services, rng: Rng, o: LatencyOptions
     }
     const k0 = kafka.seen.total
     const p0 = pg.seen.total
+    // CPU of the measured window, per process kind: the broker's share is the quiet rate's idle cost
+    // (consumer-group heartbeats, fetches, transactions); only this run's stack counts as kafka and postgres.
+    const stack = stackPids(env.config.kafkaBrokers, env.config.databaseUrl)
+    const snap = () => cpuSnapshot(service.pids, stack)
+    const cpu0 = snap()
+    const t0 = Date.now()
     const producedAt = await input.paced(events, o.perSecond, p)
     const tick = () => {
       service.assertRunning()
@@ -66,6 +74,8 @@ export async function runLatency(services: Services, rng: Rng, o: LatencyOptions
     }
     await kafka.seen.waitFor(k0 + expected, 120000, tick)
     await pg.seen.waitFor(p0 + expected, 120000, tick)
+    const windowSeconds = (Date.now() - t0) / 1000
+    const cpu = cpuSeconds(cpu0, snap(), windowSeconds, os.cpus().length)
     await new Promise(r => setTimeout(r, 1000)) // anything beyond the expected count would be a duplicate
     p.done(`done: kafka ${kafka.seen.total - k0}/${expected}, postgres ${pg.seen.total - p0}/${expected}`)
     const sent = sentAt(events, producedAt)
@@ -82,6 +92,7 @@ export async function runLatency(services: Services, rng: Rng, o: LatencyOptions
       kafkaCampaignDone: perCampaign(kafka.seen, sent),
       pgCampaignDone: perCampaign(pg.seen, sent),
       servicePeakRssMb: 0,
+      cpuSeconds: { ...cpu, seconds: Math.round(windowSeconds * 10) / 10 },
     }
     await service.stop()
     result.servicePeakRssMb = service.peakRssMb

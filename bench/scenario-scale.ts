@@ -79,6 +79,7 @@ export function scaleRows(s: Scale): Row[] {
       'service CPU-s / quota': `${r.cpuSeconds.service} / ${(wall * r.instances * s.cpuPerInstance).toFixed(1)}`,
       'last sink': r.kafkaSeconds >= r.pgSeconds ? 'Kafka' : 'PostgreSQL',
       exact: r.kafkaPushes === r.expectedPushes && r.pgPushes === r.expectedPushes ? 'yes' : `NO (${r.kafkaPushes}, ${r.pgPushes})`,
+      'CFS periods throttled / of; s': r.throttling.map(t => `${t.throttled}/${t.periods}; ${t.throttledSeconds}`).join(', '),
       'load avg': r.load,
     }
   })

@@ -4,9 +4,11 @@ import { type CampaignEvent, campaignStream, countKinds, expectedPushes, type Mi
 import type { Rng } from '../testkit/rng.ts'
 import { watchFeedbackCommits, watchPushes } from '../testkit/sinks.ts'
 import { createBenchEnv, type Services } from './bench-env.ts'
-import { cpuSeconds, cpuSnapshot } from './cpu-usage.ts'
+import { throttlingSince } from './cpu-cgroup.ts'
+import { cpuSeconds, cpuSnapshot, stackPids } from './cpu-usage.ts'
 import { countPushes, landed } from './landed.ts'
 import { watchCursor } from './observe.ts'
+import { samplePgWaits } from './pg-waits.ts'
 import { createInputProducer } from './produce.ts'
 import { createProgress } from './progress.ts'
 import { ServiceGroup } from './service-group.ts'
@@ -53,14 +55,21 @@ export async function runThroughput(services: Services, rng: Rng, o: ThroughputO
     const p0 = pg.seen.total
     const suppressedSql = 'select count(*)::int as n from offerstream_suppressed'
     const s0 = (await env.pool.query<{ n: number }>(suppressedSql)).rows[0]!.n
-    const cpu0 = cpuSnapshot(service.pids)
+    const stack = stackPids(env.config.kafkaBrokers, env.config.databaseUrl)
+    const cpu0 = cpuSnapshot(service.pids, stack)
+    const throttled0 = service.throttling()
+    const waits = samplePgWaits(env.pool)
     const { startedAt, endedAt } = await input.backlog(events, p)
     const tick = () => {
       service.assertRunning()
       p.set(`rows committed: ${pg.seen.total - p0}/${expected}`)
     }
     const { pgAt, kafkaAt } = await landed(env, pg.seen, p0 + expected, cursor, tick)
-    const cpu = cpuSeconds(cpu0, cpuSnapshot(service.pids), (Math.max(pgAt, kafkaAt) - startedAt) / 1000, os.cpus().length)
+    const cpu = cpuSeconds(cpu0, cpuSnapshot(service.pids, stack), (Math.max(pgAt, kafkaAt) - startedAt) / 1000, os.cpus().length)
+    // Where a CPU quota bites (CFS periods each capped instance was throttled in) and what the
+    // database's backends waited for, over the same window.
+    const throttling = service.throttling().map((t, i) => throttlingSince(throttled0[i]!, t))
+    const pgWaits = await waits.stop()
     p.set('counting pushes in Kafka (untimed)')
     // Pairs a frequency cap suppressed (0 with the caps off) are decided but never pushed.
     const suppressed = (await env.pool.query<{ n: number }>(suppressedSql)).rows[0]!.n - s0
@@ -86,6 +95,8 @@ export async function runThroughput(services: Services, rng: Rng, o: ThroughputO
       pgPerSecond: expected / pgS,
       bothPerSecond: expected / bothS,
       cpuSeconds: cpu,
+      throttling,
+      pgWaits,
       servicePeakRssMb: service.peakRssMb,
     }
     return { result, subs, events }

@@ -126,6 +126,10 @@ const scale: BenchScenario = {
       scaleRows(r),
     )
     process.stdout.write(`\n${scaleBoundLine(r)}\n`)
+    printTable(
+      '7. scaling: PostgreSQL client backends by state / wait event, average over the window (pg_stat_activity every 50 ms)',
+      r.runs.flatMap(x => Object.entries(x.pgWaits).map(([what, n]) => ({ instances: x.instances, 'state / wait': what, backends: n }))),
+    )
     for (const l of r.latency)
       printTable(
         `7. scaling: latency with ${l.options.instances} instances × ${cpu} cores, ${l.options.perSecond} campaigns/s for ${l.options.seconds} s, load avg ${l.load} (ms from campaign produced)`,

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { Admin } from '@platformatic/kafka'
 import type { Config } from '../src/config/settings.ts'
 import { ServiceProcess } from '../testkit/service-process.ts'
-import { type CpuCgroup, createCpuCgroup } from './cpu-cgroup.ts'
+import { type CpuCgroup, type CpuThrottling, createCpuCgroup } from './cpu-cgroup.ts'
 
 /**
  * `offerstream run` for a bench scenario. Its whole log goes to bench/results/logs/ (named by the
@@ -50,6 +50,11 @@ export class ServiceGroup {
 
   get peakRssMb(): number {
     return Math.round(Math.max(0, ...this.services.map(s => s.peakRssKb)) / 1024)
+  }
+
+  /** Each capped instance's CFS throttling so far (empty when uncapped). */
+  throttling(): CpuThrottling[] {
+    return this.#cgroups.map(c => c.stat())
   }
 
   start(): void {

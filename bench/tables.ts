@@ -139,6 +139,7 @@ export function summaryRows(all: BenchResults): Row[] {
 /** CPU seconds per component during each measured window (capacity = wall time × cores). */
 export function cpuRows(all: BenchResults): Row[] {
   const rows: Row[] = []
+  for (const l of all.latency ?? []) rows.push({ scenario: `1 latency @ ${l.options.perSecond}/s`, ...l.cpuSeconds })
   for (const [name, r] of [
     ['2 throughput', all.throughput],
     ['3 sink bound (Java producer)', all.bound],

@@ -135,6 +135,20 @@ export const SETTINGS = {
     max: 60000,
     help: 'Input offsets are committed to Kafka at most this often (0: after every stored batch). Stored records are skipped by position when redelivered, so a longer interval only means more of them after a crash or rebalance.',
   },
+  // Issue 18: an empty fetch returns after this wait and the consumer sends the next one, so with
+  // nothing to read the ingest and feedback consumers cost the broker two fetches per wait. At 100 ms
+  // that was 20 fetches/s, most of what an idle instance cost the broker (docs/scaling.md, "Idle
+  // cost"). A record ends the wait as soon as it arrives, so this is not on the latency path; it
+  // does bound how long a partition newly assigned in a rebalance waits for the fetch in flight.
+  // 500 ms is the Java consumer's fetch.max.wait.ms.
+  inputFetchWaitMs: {
+    env: 'OFFERSTREAM_INPUT_FETCH_WAIT_MS',
+    kind: 'int',
+    default: '500',
+    min: 1,
+    max: 10000,
+    help: 'Longest a fetch of the input and feedback consumers waits at the broker for records before it returns empty (fetch.max.wait.ms).',
+  },
   // 10000, not 50000 (issue 17): a cancel waits for the fan-out transaction in flight, and at load
   // average ~18 on 2 cores a 50,000-row one took 1.1-2.0 s (cancel-to-stop p99 1.7 s) where a
   // 10,000-row one took 0.3-0.9 s (p99 0.5 s); a 300,000-subscriber fan-out ran at 15-20k pushes/s

@@ -59,7 +59,7 @@ export class InputSource {
         fallbackMode: 'earliest',
         autocommit: false,
         isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-        maxWaitTime: 100,
+        maxWaitTime: this.#config.inputFetchWaitMs,
       })
     } catch (error) {
       throw translateKafkaError(error)
