@@ -161,15 +161,14 @@ export const SETTINGS = {
     max: 10000000,
     help: 'Subscribers written per fan-out transaction; bounds transaction size for huge restaurants, and how long a cancel waits for the one in flight.',
   },
-  // Four relay batches (OFFERSTREAM_RELAY_BATCH 5,000): the relay finds its next batches written
-  // while it publishes one, so a big fan-out loses little speed, and a small campaign in its shard
-  // waits behind about that. Measured (docs/scaling.md): in noisy quick runs 10,000 slowed the big
-  // fan-out and 50,000 held small campaigns longer; in quieter 1M runs 10,000 halved the small ones'
-  // wait at no measurable cost. 20,000 until paired runs settle it.
+  // One relay batch (OFFERSTREAM_RELAY_BATCH 5,000): a small campaign in a big fan-out's shard waits
+  // behind about this many rows. Measured on a quiet machine (docs/scaling.md, 1M-subscriber
+  // fan-out): 20,000 gave small campaigns p99 449–572 ms, 5,000 gave 162–174 ms with the big fan-out
+  // ~1.2x longer and the 1M-push backlog no slower; 2,000 and 3,000 slowed both further for little.
   fanoutLead: {
     env: 'OFFERSTREAM_FANOUT_LEAD',
     kind: 'int',
-    default: '20000',
+    default: '5000',
     min: 0,
     max: 10000000,
     help: "Most unpublished rows a shard's writer lets a big campaign (one past its first chunk) keep ahead of the shard's relay; small campaigns and first chunks are written at once. 0: no limit.",
