@@ -16,7 +16,7 @@ export interface Caps {
 
 export const capsOn = (caps: Caps): boolean => caps.frequency !== null || caps.restaurant !== null
 
-// N up to 1000: the per-client history the check reads grows with N (see src/pg/migrations/000006_frequency_cap.sql).
+// N up to 1000: each decision reads the client's pushes near the pair (src/core/cap-history.ts), which grow with N.
 const MAX_LIMIT = 1000
 
 /** "3/24h" to a cap; "" or "off" to null (no cap). The error says what is wrong, for a message naming the setting. */

@@ -61,6 +61,12 @@ async function setUpWorld(seed: number, shards: number[], campaignsPerShard: num
       shard,
     })),
   )
+  await storeFanning(campaigns)
+  return { caps, restaurants, audience, campaigns }
+}
+
+/** Stores one fanning event per campaign, active for the next hour, at its trigger time and shard. */
+async function storeFanning(campaigns: World['campaigns']): Promise<void> {
   const now = Math.floor(Date.now() / 1000)
   await withTransaction(fx.pool, c =>
     insertEvents(
@@ -85,7 +91,6 @@ async function setUpWorld(seed: number, shards: number[], campaignsPerShard: num
       })),
     ),
   )
-  return { caps, restaurants, audience, campaigns }
 }
 
 /** Every pair pushed xor suppressed, no window over its cap, and each suppression justified by the pushes. */
@@ -224,30 +229,7 @@ test('a re-sent campaign never pushes a pair the cap suppressed before', async (
   const before = await checkWorld(w)
   assert.ok(before.suppressed > 0)
   // The same campaigns again (new events), with the cap off: the suppressed pairs stay dropped.
-  const now = Math.floor(Date.now() / 1000)
-  await withTransaction(fx.pool, c =>
-    insertEvents(
-      c,
-      w.campaigns.map(k => ({
-        topic: 'cap',
-        partition: 0,
-        offset: String(offset++),
-        campaign: {
-          restaurantId: k.restaurantId,
-          campaignId: k.campaignId,
-          content: 'x',
-          owner: null,
-          ownerContact: null,
-          created: now,
-          start: now - 60,
-          end: now + 3600,
-        },
-        status: 'fanning' as const,
-        trigger: k.trigger + 7200,
-        shard: 11,
-      })),
-    ),
-  )
+  await storeFanning(w.campaigns.map(k => ({ ...k, trigger: k.trigger + 7200, shard: 11 })))
   await fanOutShard(11, { frequency: null, restaurant: null }, 1000)
   assert.deepEqual(await checkWorld(w), before)
 })
