@@ -42,7 +42,7 @@ const formatting = new Map<string, Promise<void>>()
 async function formatCluster(spec: KafkaSpec, libs: string, dir: string): Promise<void> {
   const nodes = spec.quorum.length
   const staging = `${dir}.tmp-${process.pid}-${Date.now()}`
-  const clusterId = crypto.randomBytes(16).toString('base64url') // same shape as `random-uuid`
+  const clusterId = newClusterId()
   const format = async (nodeId: number) => {
     const scratch: KafkaSpec = { ...spec, nodeId, dir: path.dirname(nodeData(staging, nodes, nodeId)) }
     await fs.mkdir(scratch.dir, { recursive: true })
@@ -61,6 +61,18 @@ async function formatCluster(spec: KafkaSpec, libs: string, dir: string): Promis
   await fs.mkdir(path.dirname(dir), { recursive: true })
   // Parallel first runs race here; whoever renames first wins, the others' copies are equal.
   await fs.rename(staging, dir).catch(() => fs.rm(staging, { recursive: true, force: true }))
+}
+
+/**
+ * Same shape as `kafka-storage random-uuid`. Like Kafka's own Uuid.randomUuid we redraw an id that
+ * starts with '-': the StorageTool's argument parser reads `-t -GoX…` as a missing value (1 run in 64
+ * failed CI this way).
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = crypto.randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
 }
 
 /** Gives the broker in `spec.dir` formatted storage, keeping any existing data. */
