@@ -5,7 +5,7 @@ import { rejectShard } from '../core/shard.ts'
 import { encodeShardWork, shardWork } from '../core/shard-work.ts'
 import { translatePgError } from './pg-errors.ts'
 import { takeShardLocks } from './shard-lock.ts'
-import { type CancelRow, type EventRow, type StoredRecords, storeCampaignRecords } from './sql/insert-events.ts'
+import { type CancelRow, type EventRow, type InShard, type StoredRecords, storeCampaignRecords } from './sql/insert-events.ts'
 import type { RejectRow } from './sql/insert-rejects.ts'
 import { notifyShards, SHARD_CHANNEL } from './sql/notify-shards.ts'
 import { recordCancelPositions } from './sql/record-cancel-positions.ts'
@@ -48,43 +48,17 @@ export class PgIngestStore {
     this.#shards = shards
   }
 
-  async store(events: EventRow[], rejects: RejectRow[], cancels: CancelRow[] = []) {
-    const payloads = () => [...shardWork(events, rejects)].map(([shard, work]) => encodeShardWork(shard, this.#sender, work))
+  async store(events: EventRow[], rejects: RejectRow[], cancels: CancelRow[] = [], inShard?: InShard) {
     const rounds = restaurantRounds<InputRow>([...events, ...cancels], named)
-    const split = (round: InputRow[]) => ({
-      events: round.filter((r): r is EventRow => !('cancel' in r)),
-      cancels: round.filter((r): r is CancelRow => 'cancel' in r),
-    })
-    let stored: StoredRecords
-    let rejected = 0
-    if (rejects.length === 0 && rounds.length <= 1) {
-      // The common batch: one autocommitted statement stores the events and notifies their shards.
-      try {
-        stored = await storeCampaignRecords(this.#pool, events, cancels, { channel: SHARD_CHANNEL, payloads: payloads() })
-      } catch (error) {
-        throw translatePgError(error)
-      }
-    } else {
-      ;({ stored, rejected } = await withTransaction(this.#pool, async client => {
-        // Shard locks before any campaign row lock: a writer holds its shard's lock while it waits
-        // for its campaigns' rows, so taking them the other way round could deadlock with it.
-        await takeShardLocks(
-          client,
-          rejects.map(r => r.shard),
-        )
-        const all: StoredRecords = { rows: [], mismatched: [], cancels: 0 }
-        for (const round of rounds) {
-          const r = split(round)
-          const s = await storeCampaignRecords(client, r.events, r.cancels)
-          all.rows.push(...s.rows)
-          all.mismatched.push(...s.mismatched)
-          all.cancels += s.cancels
-        }
-        const n = await storeRejects(client, rejects, false)
-        if (all.rows.length + n > 0) await notifyShards(client, payloads())
-        return { stored: all, rejected: n }
-      }))
-    }
+    // A batch of one shard's campaigns, all to fan out now, in a shard this instance owns: stored by
+    // that shard's writer in the transaction that fans them out (Writer.offer). If that fails, the
+    // plain path stores the batch (a record the failed commit did store is skipped by its position).
+    const shard = events[0]?.shard
+    const simple = rejects.length + cancels.length === 0 && rounds.length <= 1
+    const fanning = events.every(e => e.shard === shard && e.status === 'fanning')
+    const running = shard !== undefined && simple && fanning ? inShard?.(shard, events) : undefined
+    const viaShard = running ? await running.catch(() => undefined) : undefined
+    let { stored, rejected } = viaShard ? { stored: viaShard, rejected: 0 } : await this.#storePlain(events, rejects, cancels, rounds)
     // Mismatches are found by the statement, after it has locked campaign rows: their rejects take
     // their shards' locks in a transaction of their own. A crash in between is harmless: the record
     // is redelivered and, a campaign's restaurant never changing, found to mismatch again.
@@ -100,6 +74,45 @@ export class PgIngestStore {
       mismatched: mismatched.map(r => r.rejection),
       cancels: stored.cancels,
       cancelsMismatched: stored.mismatched.filter(r => 'cancel' in r).length,
+      inShard: viaShard !== undefined,
     }
+  }
+
+  async #storePlain(events: EventRow[], rejects: RejectRow[], cancels: CancelRow[], rounds: InputRow[][]) {
+    const payloads = () => [...shardWork(events, rejects)].map(([shard, work]) => encodeShardWork(shard, this.#sender, work))
+    if (rejects.length === 0 && rounds.length <= 1) {
+      // The common batch: one autocommitted statement stores the events and notifies their shards.
+      try {
+        return {
+          stored: await storeCampaignRecords(this.#pool, events, cancels, { channel: SHARD_CHANNEL, payloads: payloads() }),
+          rejected: 0,
+        }
+      } catch (error) {
+        throw translatePgError(error)
+      }
+    }
+    const split = (round: InputRow[]) => ({
+      events: round.filter((r): r is EventRow => !('cancel' in r)),
+      cancels: round.filter((r): r is CancelRow => 'cancel' in r),
+    })
+    return withTransaction(this.#pool, async client => {
+      // Shard locks before any campaign row lock: a writer holds its shard's lock while it waits
+      // for its campaigns' rows, so taking them the other way round could deadlock with it.
+      await takeShardLocks(
+        client,
+        rejects.map(r => r.shard),
+      )
+      const all: StoredRecords = { rows: [], mismatched: [], cancels: 0 }
+      for (const round of rounds) {
+        const r = split(round)
+        const s = await storeCampaignRecords(client, r.events, r.cancels)
+        all.rows.push(...s.rows)
+        all.mismatched.push(...s.mismatched)
+        all.cancels += s.cancels
+      }
+      const n = await storeRejects(client, rejects, false)
+      if (all.rows.length + n > 0) await notifyShards(client, payloads())
+      return { stored: all, rejected: n }
+    })
   }
 }

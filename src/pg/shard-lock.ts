@@ -29,3 +29,18 @@ export async function beginShardTransaction(client: pg.PoolClient, shard: number
   )) as unknown as pg.QueryResult<{ epoch: number }>[]
   assertShardEpoch(shard, results[2]?.rows[0]?.epoch, epoch)
 }
+
+/**
+ * beginShardTransaction, but only if the shard's lock is free now: false (the transaction is left
+ * open, for the caller to roll back) when another transaction holds it. For work that has
+ * somewhere else to go rather than wait.
+ */
+export async function tryBeginShardTransaction(client: pg.PoolClient, shard: number, epoch: number): Promise<boolean> {
+  const n = Math.trunc(shard)
+  const results = (await client.query(
+    `begin; select pg_try_advisory_xact_lock(${SHARD_LOCK}, ${n}) as got; select epoch from offerstream_shards where shard = ${n}`,
+  )) as unknown as [pg.QueryResult, pg.QueryResult<{ got: boolean }>, pg.QueryResult<{ epoch: number }>]
+  if (!results[1].rows[0]?.got) return false
+  assertShardEpoch(shard, results[2].rows[0]?.epoch, epoch)
+  return true
+}

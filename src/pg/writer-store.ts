@@ -1,11 +1,12 @@
 import type pg from 'pg'
 import type { SettableState } from '../core/campaign-state.ts'
 import type { CapGate, CapView } from './cap-gate.ts'
-import { beginShardTransaction } from './shard-lock.ts'
+import { beginShardTransaction, tryBeginShardTransaction } from './shard-lock.ts'
 import { cappedCandidates } from './sql/capped-candidates.ts'
 import { dueEvents } from './sql/due-events.ts'
 import { type ChunkClock, type ChunkResult, fanOutChunk } from './sql/fan-out-chunk.ts'
 import { type FanningEvent, fanningRoundRobin } from './sql/fanning-events.ts'
+import { type EventRow, type StoredRecords, storeCampaignRecords } from './sql/insert-events.ts'
 import { nextPendingStart } from './sql/next-pending-start.ts'
 import { setEventState } from './sql/set-event-state.ts'
 import { writeCappedChunk } from './sql/write-capped-chunk.ts'
@@ -26,7 +27,27 @@ export class PgWriterStore {
     this.#caps = caps
   }
 
-  async transaction<T>(fn: (tx: PgWriterTx) => Promise<T>): Promise<T> {
+  /** transaction(fn), unless the shard's lock is taken now: then nothing runs and `ran` is false. */
+  async tryTransaction<T>(fn: (tx: PgWriterTx) => Promise<T>): Promise<{ ran: true; result: T } | { ran: false }> {
+    let busy = false
+    try {
+      const result = await this.#run(fn, async client => {
+        if (await tryBeginShardTransaction(client, this.#shard, this.#epoch)) return
+        busy = true
+        throw new Error('shard lock busy')
+      })
+      return { ran: true, result }
+    } catch (error) {
+      if (busy) return { ran: false }
+      throw error
+    }
+  }
+
+  transaction<T>(fn: (tx: PgWriterTx) => Promise<T>): Promise<T> {
+    return this.#run(fn, client => beginShardTransaction(client, this.#shard, this.#epoch))
+  }
+
+  async #run<T>(fn: (tx: PgWriterTx) => Promise<T>, begin: (client: pg.PoolClient) => Promise<void>): Promise<T> {
     let tx: PgWriterTx | undefined
     // Waiting for the caps' lease here, before the transaction, holds no lock meanwhile.
     await this.#caps?.ready()
@@ -37,7 +58,7 @@ export class PgWriterStore {
           tx = new PgWriterTx(client, this.#shard, this.#caps)
           return fn(tx)
         },
-        client => beginShardTransaction(client, this.#shard, this.#epoch),
+        begin,
       )
       if (tx?.capView) this.#caps?.committed(tx.capView)
       return result
@@ -71,6 +92,10 @@ class PgWriterTx {
   }
   nextPendingStart() {
     return nextPendingStart(this.#c, this.#shard)
+  }
+  /** No NOTIFY: the shard is this instance's (the epoch check said so under the lock), and its writer is the one storing. */
+  storeEvents(events: EventRow[]): Promise<StoredRecords> {
+    return storeCampaignRecords(this.#c, events, [])
   }
   /** WriterTx.nextFanning: the round is one query, at the first call; campaigns stored meanwhile wait for the next transaction, whose wake is counted. */
   async nextFanning(afterId: number, limit: number): Promise<FanningEvent | null> {

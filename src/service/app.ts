@@ -224,6 +224,8 @@ function buildParts(startup: Startup, pool: pg.Pool): Parts {
     onStored: shards => {
       for (const [shard, stored] of shards) manager.wake(shard, stored)
     },
+    // Not with a frequency cap: a capped transaction may first wait for the caps' lease.
+    inShard: capsOn(capsOf(config)) ? undefined : (shard, events) => manager.offer(shard, tx => tx.storeEvents(events)),
     createInput: async () => {
       const source = await consumer(config)
       metrics.probes.inputLag = () => source.lag()

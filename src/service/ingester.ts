@@ -3,6 +3,7 @@ import type { RuledState } from '../core/campaign-state.ts'
 import { type ShardWork, shardWork } from '../core/shard-work.ts'
 import type { InputRecord } from '../kafka/input-source.ts'
 import type { Metrics } from '../metrics/metrics.ts'
+import type { InShard } from '../pg/sql/insert-events.ts'
 import { classifyBatch } from './ingest.ts'
 import { InputLoop } from './input-loop.ts'
 import type { Logger } from './logger.ts'
@@ -27,6 +28,8 @@ export interface IngesterDeps {
   createInput: () => Promise<Input>
   /** Called after a commit with what each shard got. */
   onStored: (shards: Map<number, ShardWork>) => void
+  /** Stores a batch of one shard's campaigns in that shard's fan-out transaction, when the shard runs here (IngestStore). */
+  inShard?: InShard
 }
 
 /**
@@ -96,10 +99,15 @@ export class Ingester {
     const takenAt = this.#d.clock.now()
     const now = Math.floor(takenAt / 1000)
     const { events, cancels, rejects } = classifyBatch(batch, config, now)
-    const inserted = await store.store(events, rejects, cancels)
+    const inserted = await store.store(events, rejects, cancels, this.#d.inShard)
     // Where a quiet rate's latency goes (README, Benchmarks): produce → taken here, then the transaction.
     this.#d.log.debug(
-      { records: batch.length, produceToTakeMs: takenAt - batch[0]!.timestampMs, storeMs: this.#d.clock.now() - takenAt },
+      {
+        records: batch.length,
+        produceToTakeMs: takenAt - batch[0]!.timestampMs,
+        storeMs: this.#d.clock.now() - takenAt,
+        inShard: inserted.inShard,
+      },
       'ingest transaction committed',
     )
     let expired = 0
@@ -115,7 +123,8 @@ export class Ingester {
     metrics.cancels.inc({ source: 'kafka', outcome: 'applied' }, inserted.cancels)
     metrics.cancels.inc({ source: 'kafka', outcome: 'restaurant_mismatch' }, inserted.cancelsMismatched)
     if (inserted.cancels > 0) this.#d.log.info({ cancels: inserted.cancels }, 'campaign cancels stored')
-    if (inserted.rows.length + inserted.rejected > 0) this.#d.onStored(shardWork(events, rejects))
+    // Stored by the shard's own writer, which fanned them out in the same transaction: no wake.
+    if (!inserted.inShard && inserted.rows.length + inserted.rejected > 0) this.#d.onStored(shardWork(events, rejects))
     if (rejects.length > 0)
       this.#d.log.info({ rejected: rejects.length, codes: [...new Set(rejects.map(r => r.rejection.code))] }, 'input rejected to DLQ')
   }

@@ -9,7 +9,7 @@ import type { OutMessage } from '../kafka/output-producer.ts'
 import type { CursorEvent, RelayCursor } from '../kafka/relay-cursor.ts'
 import type { ChunkClock, ChunkResult } from '../pg/sql/fan-out-chunk.ts'
 import type { FanningEvent } from '../pg/sql/fanning-events.ts'
-import type { CancelRow, EventRow } from '../pg/sql/insert-events.ts'
+import type { CancelRow, EventRow, InShard, StoredRecords } from '../pg/sql/insert-events.ts'
 import type { RejectRow } from '../pg/sql/insert-rejects.ts'
 import type { FeedbackResult } from '../pg/sql/record-feedback.ts'
 import type { RelayFanout } from '../pg/sql/relay-fanouts.ts'
@@ -42,12 +42,15 @@ export interface IngestStore {
     events: EventRow[],
     rejects: RejectRow[],
     cancels: CancelRow[],
+    inShard?: InShard,
   ): Promise<{
     rows: Array<{ id: number; status: string }>
     rejected: number
     mismatched: Rejection[]
     cancels: number
     cancelsMismatched: number
+    /** The events went in through their shard's writer (inShard), which fans them out itself: no wake needed. */
+    inShard: boolean
   }>
 }
 
@@ -72,11 +75,15 @@ export interface WriterTx {
   nextFanning(afterId: number, limit: number): Promise<FanningEvent | null>
   /** Pushes nothing (live false) when the campaign's row, locked by the chunk, says it may not push at `at`. */
   fanOutChunk(event: FanningEvent, size: number, at: ChunkClock): Promise<ChunkResult>
+  /** The ingest statement for campaign records of this shard (see InShard), inside this transaction. */
+  storeEvents(events: EventRow[]): Promise<StoredRecords>
 }
 
 export interface WriterStore {
   /** Runs fn in one transaction under the shard's lock and epoch check (SHARD_LOST when taken over); rolled back if fn throws. */
   transaction<T>(fn: (tx: WriterTx) => Promise<T>): Promise<T>
+  /** transaction(fn) if the shard's lock is free now; else nothing runs and `ran` is false. */
+  tryTransaction<T>(fn: (tx: WriterTx) => Promise<T>): Promise<{ ran: true; result: T } | { ran: false }>
 }
 
 /** A push_feedback record that decoded, and the reject to store for it if its push was never sent. */

@@ -1,7 +1,7 @@
 import { ErrorCodes, type OfferstreamError } from '../errors.ts'
 import type { Logger } from './logger.ts'
 import type { Stoppable } from './loop.ts'
-import type { Clock } from './ports.ts'
+import type { Clock, WriterTx } from './ports.ts'
 import { retry } from './retry.ts'
 import type { WakeHint } from './writer.ts'
 
@@ -10,7 +10,12 @@ import type { WakeHint } from './writer.ts'
  * @internal also used by tests
  */
 export interface ShardWork {
-  writer: Stoppable & { run(): Promise<void>; wake(hint?: WakeHint): void; readonly lastError: string | undefined }
+  writer: Stoppable & {
+    run(): Promise<void>
+    wake(hint?: WakeHint): void
+    readonly lastError: string | undefined
+    offer?<T>(first: (tx: WriterTx) => Promise<T>): Promise<T> | undefined
+  }
   relay: Stoppable & { run(): Promise<void>; wake(): void; readonly lastError: string | undefined }
 }
 
@@ -102,6 +107,13 @@ export class ShardManager implements Stoppable {
     if (!r) return
     if (!hint || hint.fanning || hint.pendingStart !== null) r.writer.wake(hint)
     if (!hint || hint.rejects) r.relay.wake()
+  }
+
+  /** Runs `first` in the shard's next fan-out transaction if the shard runs here and its writer takes it now (Writer.offer). */
+  offer<T>(shard: number, first: (tx: WriterTx) => Promise<T>): Promise<T> | undefined {
+    const r = this.#running.get(shard)
+    if (!r || r.stopped || this.#closed) return undefined
+    return r.writer.offer?.(first)
   }
 
   wakeRelays(): void {

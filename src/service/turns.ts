@@ -16,6 +16,17 @@ export class Turns {
   async take(): Promise<() => void> {
     if (this.#free > 0) this.#free--
     else await new Promise<void>(resolve => this.#waiting.push(resolve))
+    return this.#ender()
+  }
+
+  /** A turn if one is free now, else undefined (nothing waits). */
+  tryTake(): (() => void) | undefined {
+    if (this.#free === 0) return undefined
+    this.#free--
+    return this.#ender()
+  }
+
+  #ender(): () => void {
     let ended = false
     return () => {
       if (ended) return

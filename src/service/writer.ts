@@ -2,10 +2,11 @@ import type { Config } from '../config/settings.ts'
 import { campaignStateAt } from '../core/activity.ts'
 import type { SettableState } from '../core/campaign-state.ts'
 import type { ShardWork } from '../core/shard-work.ts'
+import { OfferstreamError } from '../errors.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import type { Logger } from './logger.ts'
 import { Loop, type Stoppable } from './loop.ts'
-import type { Clock, WriterStore } from './ports.ts'
+import type { Clock, WriterStore, WriterTx } from './ports.ts'
 import type { Unpublished } from './unpublished.ts'
 
 // Most campaigns fanned out in one transaction, and the smallest chunk worth starting in it.
@@ -31,7 +32,7 @@ export interface WriterDeps {
   /** Called after a commit that wrote something the relay must publish. */
   onWritten: () => void
   /** Shared by the instance's shard writers: how many fan-out transactions run at once. */
-  turns?: { take(): Promise<() => void> }
+  turns?: { take(): Promise<() => void>; tryTake(): (() => void) | undefined }
   /** The shard's rows not yet published: a big campaign's later chunks wait while it is full. */
   unpublished?: Unpublished
 }
@@ -53,6 +54,8 @@ export class Writer implements Stoppable {
   #lastFanned = 0
   /** #wakes when a transaction last held a campaign back for the relay; -1: none held. */
   #heldAt = -1
+  /** Work offered by the ingest stage for the next transaction (offer()). */
+  #offered: Offer | undefined
 
   constructor(deps: WriterDeps) {
     this.#d = deps
@@ -85,8 +88,33 @@ export class Writer implements Stoppable {
   }
 
   /** Finishes the step in progress, then stops; whatever was not committed is redone by the next owner. */
-  stop(): Promise<void> {
-    return this.#loop.stop()
+  async stop(): Promise<void> {
+    await this.#loop.stop()
+    this.#refuseOffer()
+  }
+
+  /**
+   * Runs `first` at the start of the next fan-out transaction, which starts at once: the ingest
+   * stage stores a batch of this shard's campaigns that way, so the campaign and its first chunk
+   * commit together (one transaction, one WAL flush, no wake in between) instead of one after the
+   * other. Only taken while the writer idles and a turn is free, so the caller never waits behind a
+   * fan-out; undefined otherwise. Rejects if the transaction fails (the writer retries its own work).
+   */
+  offer<T>(first: (tx: WriterTx) => Promise<T>): Promise<T> | undefined {
+    if (this.#offered || this.#loop.stopping || this.#loop.idleMs === undefined) return undefined
+    const turn = this.#d.turns?.tryTake()
+    if (this.#d.turns && !turn) return undefined
+    return new Promise<T>((resolve, reject) => {
+      this.#offered = { first, resolve: resolve as (v: unknown) => void, reject, endTurn: turn }
+      this.wake({ fanning: true, pendingStart: null })
+    })
+  }
+
+  #refuseOffer(): void {
+    const offered = this.#offered
+    this.#offered = undefined
+    offered?.endTurn?.()
+    offered?.reject(new OfferstreamError('SHARD_LOST', 'the shard writer stopped before it ran the offered batch'))
   }
 
   /**
@@ -105,6 +133,11 @@ export class Writer implements Stoppable {
   async #step(): Promise<number | undefined> {
     const nowMs = this.#d.clock.now()
     const now = Math.floor(nowMs / 1000)
+    // An offered batch goes first: its caller, the ingest stage, waits for it. Due checks come next step.
+    if (this.#offered) {
+      await this.#fanOutOneTransaction()
+      return undefined
+    }
     if (nowMs >= this.#nextDueCheckMs) {
       // The periodic re-check also looks for fan-outs: one stored by another instance whose
       // notification was lost is found within schedulerMaxSleepMs.
@@ -161,64 +194,84 @@ export class Writer implements Stoppable {
     // queued them (p50 1.8 s at 100/s). Ranges stay contiguous per chunk and commit in id order.
     let exhausted = false
     let held = false
-    const endTurn = await this.#d.turns?.take()
+    const offered = this.#offered
+    this.#offered = undefined
+    const endTurn = offered ? offered.endTurn : await this.#d.turns?.take()
     const startedAt = this.#d.clock.now()
-    const results = await this.#d.store
-      .transaction(async tx => {
-        const done: Array<{ stopped?: SettableState; inserted: number; suppressed: number; campaignId: string; finished: boolean }> = []
-        let budget = config.fanoutChunk
-        // While the shard's relay is behind, a campaign past its first chunk (so a big one) waits,
-        // and a first chunk is cut to what fits, but never so short that a small campaign
-        // (SMALL_CAMPAIGN) needs a second one: small campaigns always go at once.
-        let room = this.#room()
-        while (done.length < MAX_EVENTS_PER_TX && budget >= MIN_CHUNK) {
-          const event = await tx.nextFanning(this.#lastFanned, MAX_EVENTS_PER_TX)
-          // The round is over: every fanning campaign had its turn.
-          if (!event) {
-            // ...and if each of them finished, nothing is left to fan out.
-            exhausted = !held && done.every(d => d.finished)
-            break
-          }
-          this.#lastFanned = event.id
-          // The campaign's current version and cancel, as locked for this transaction: a cancel
-          // ends the event, an end moved earlier expires it, a start moved later defers it.
-          const state = campaignStateAt(event, now, config.activeMarginSeconds)
-          if (state !== 'fanning') {
-            await tx.setState([event.id], state, null)
-            done.push({ stopped: state, inserted: 0, suppressed: 0, campaignId: event.campaignId, finished: true })
-            continue
-          }
-          const later = event.fanoutAfter !== null
-          if (later && room <= 0) {
-            held = true
-            continue
-          }
-          const size = Math.min(budget, Math.max(room, later ? MIN_CHUNK : SMALL_CAMPAIGN + 1))
-          const r = await tx.fanOutChunk(event, size, { nowSeconds: now, marginSeconds: config.activeMarginSeconds })
-          // Not live: the row changed between the round's read and the chunk's (the chunk re-read it as locked).
-          const ruled = r.live ? 'fanning' : campaignStateAt(r.campaign, now, config.activeMarginSeconds)
-          const stopped = ruled === 'fanning' ? undefined : ruled
-          if (stopped) await tx.setState([event.id], stopped, null)
-          // Suppressed pairs are rows too (offerstream_suppressed): they use up the transaction's
-          // budget, but only pushes wait for the relay.
-          budget -= r.inserted + r.suppressed
-          room -= r.inserted
-          done.push({
-            stopped,
-            inserted: r.inserted,
-            suppressed: r.suppressed,
-            campaignId: event.campaignId,
-            finished: r.finished || stopped !== undefined,
-          })
+    let firstResult: unknown
+    const body = async (tx: WriterTx) => {
+      if (offered) firstResult = await offered.first(tx)
+      const done: Array<{ stopped?: SettableState; inserted: number; suppressed: number; campaignId: string; finished: boolean }> = []
+      let budget = config.fanoutChunk
+      // While the shard's relay is behind, a campaign past its first chunk (so a big one) waits,
+      // and a first chunk is cut to what fits, but never so short that a small campaign
+      // (SMALL_CAMPAIGN) needs a second one: small campaigns always go at once.
+      let room = this.#room()
+      while (done.length < MAX_EVENTS_PER_TX && budget >= MIN_CHUNK) {
+        const event = await tx.nextFanning(this.#lastFanned, MAX_EVENTS_PER_TX)
+        // The round is over: every fanning campaign had its turn.
+        if (!event) {
+          // ...and if each of them finished, nothing is left to fan out.
+          exhausted = !held && done.every(d => d.finished)
+          break
         }
-        return done
+        this.#lastFanned = event.id
+        // The campaign's current version and cancel, as locked for this transaction: a cancel
+        // ends the event, an end moved earlier expires it, a start moved later defers it.
+        const state = campaignStateAt(event, now, config.activeMarginSeconds)
+        if (state !== 'fanning') {
+          await tx.setState([event.id], state, null)
+          done.push({ stopped: state, inserted: 0, suppressed: 0, campaignId: event.campaignId, finished: true })
+          continue
+        }
+        const later = event.fanoutAfter !== null
+        if (later && room <= 0) {
+          held = true
+          continue
+        }
+        const size = Math.min(budget, Math.max(room, later ? MIN_CHUNK : SMALL_CAMPAIGN + 1))
+        const r = await tx.fanOutChunk(event, size, { nowSeconds: now, marginSeconds: config.activeMarginSeconds })
+        // Not live: the row changed between the round's read and the chunk's (the chunk re-read it as locked).
+        const ruled = r.live ? 'fanning' : campaignStateAt(r.campaign, now, config.activeMarginSeconds)
+        const stopped = ruled === 'fanning' ? undefined : ruled
+        if (stopped) await tx.setState([event.id], stopped, null)
+        // Suppressed pairs are rows too (offerstream_suppressed): they use up the transaction's
+        // budget, but only pushes wait for the relay.
+        budget -= r.inserted + r.suppressed
+        room -= r.inserted
+        done.push({
+          stopped,
+          inserted: r.inserted,
+          suppressed: r.suppressed,
+          campaignId: event.campaignId,
+          finished: r.finished || stopped !== undefined,
+        })
+      }
+      return done
+    }
+    // The ingest stage waits for an offered batch: it is not kept waiting for the shard's lock
+    // either (held by a transaction of a former owner or a DLQ write), it stores the batch itself.
+    const results = await (offered
+      ? this.#d.store.tryTransaction(body).then(r => (r.ran ? r.result : undefined))
+      : this.#d.store.transaction(body)
+    )
+      .catch(error => {
+        offered?.reject(error)
+        throw error
       })
       .finally(() => endTurn?.())
+    if (!results) {
+      offered?.reject(new OfferstreamError('PG_CONFLICT', 'the shard lock is held by another transaction', { retryable: true }))
+      return
+    }
     // No campaign left fanning (this transaction found none, or finished every one it found): idle,
     // unless a wake came meanwhile — its campaign may have committed after this transaction looked.
     if (exhausted && this.#wakes === wakes) this.#hasFanning = false
     this.#heldAt = held ? wakes : -1
-    if (results.length === 0) return
+    if (results.length === 0) {
+      offered?.resolve(firstResult)
+      return
+    }
     let inserted = 0
     let suppressed = 0
     for (const result of results) {
@@ -240,5 +293,13 @@ export class Writer implements Stoppable {
       metrics.pushesWritten.inc(inserted)
       this.#d.onWritten()
     }
+    offered?.resolve(firstResult)
   }
+}
+
+interface Offer {
+  first: (tx: WriterTx) => Promise<unknown>
+  resolve: (value: unknown) => void
+  reject: (error: unknown) => void
+  endTurn: (() => void) | undefined
 }

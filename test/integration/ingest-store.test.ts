@@ -4,9 +4,11 @@ import { after, before, test } from 'node:test'
 import pg from 'pg'
 import { decodeShardWork } from '../../src/core/shard-work.ts'
 import { PgIngestStore } from '../../src/pg/ingest-store.ts'
+import { PgShardOwner } from '../../src/pg/shard-owner.ts'
 import type { EventRow } from '../../src/pg/sql/insert-events.ts'
 import type { RejectRow } from '../../src/pg/sql/insert-rejects.ts'
 import { SHARD_CHANNEL } from '../../src/pg/sql/notify-shards.ts'
+import { PgWriterStore } from '../../src/pg/writer-store.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import { eventually } from '../../testkit/service.ts'
 
@@ -93,4 +95,53 @@ test('events with rejects: one transaction, and the reject shard is told it has 
   const work = new Map(notes.map(decodeShardWork).map(n => [n?.shard, n?.work]))
   assert.deepEqual(work.get(3), { fanning: true, pendingStart: null, rejects: false })
   assert.deepEqual(work.get(4), { fanning: false, pendingStart: null, rejects: true })
+})
+
+test("a batch of one shard that runs here goes through that shard's transaction: stored with its first chunk, no notification; if that fails, the plain statement stores it", async () => {
+  const shard = 6
+  const owner = new PgShardOwner(fx.pool)
+  await owner.setup(8)
+  const epoch = await owner.acquire(shard, 1, 'inst/1', true)
+  assert.ok(epoch !== null)
+  const writer = new PgWriterStore(fx.pool, shard, epoch)
+  const store = new PgIngestStore(fx.pool, 'inst/1', 8)
+  const first = event(shard, 'fanning')
+  await fx.pool.query(
+    'insert into subscribers_restaurants (client_id, restaurant_id) select gen_random_uuid(), $1 from generate_series(1, 5)',
+    [first.campaign.restaurantId],
+  )
+  const before = notes.length
+  // What Writer.offer runs: the ingest statement, then the transaction's round and a chunk.
+  const r = await store.store([first], [], [], (s, events) => {
+    assert.equal(s, shard)
+    return writer.transaction(async tx => {
+      const stored = await tx.storeEvents(events)
+      // Other tests left fanning campaigns in this shard: the round has them too.
+      let fanning = await tx.nextFanning(0, 64)
+      while (fanning && fanning.campaignId !== first.campaign.campaignId) fanning = await tx.nextFanning(fanning.id, 64)
+      assert.ok(fanning, 'the transaction sees the event it stored')
+      await tx.fanOutChunk(fanning, 100, { nowSeconds: T, marginSeconds: 600 })
+      return stored
+    })
+  })
+  assert.equal(r.inShard, true)
+  assert.equal(r.rows.length, 1)
+  const pushed = await fx.pool.query('select count(*)::int as n from subscribers_feedback where adv_campaign_id = $1', [
+    first.campaign.campaignId,
+  ])
+  assert.equal(pushed.rows[0].n, 5, 'committed with the event')
+
+  const second = event(shard, 'fanning')
+  const r2 = await store.store([second], [], [], (_s, events) =>
+    writer.transaction(async tx => {
+      await tx.storeEvents(events)
+      throw new Error('the shard transaction failed after the ingest statement')
+    }),
+  )
+  assert.equal(r2.inShard, false)
+  assert.equal(r2.rows.length, 1, 'stored by the plain statement, the failed transaction having rolled back')
+  await until(() => notes.length === before + 1, "the plain statement's notification")
+  assert.deepEqual(decodeShardWork(notes.at(-1)!), { shard, sender: 'inst_1', work: { fanning: true, pendingStart: null, rejects: false } })
+  const again = await store.store([first, second], [], [], () => undefined)
+  assert.equal(again.rows.length, 0, 'a redelivery stores nothing')
 })

@@ -24,13 +24,14 @@ const config = {
 
 // The ingest stage and one shard's writer over the same in-memory tables, wired as app.ts wires
 // them: a stored batch wakes the shard's writer.
-function setup(overrides: Partial<typeof config> = {}, turns?: Turns, unpublished?: Unpublished) {
+function setup(overrides: Partial<typeof config> = {}, turns?: Turns, unpublished?: Unpublished, inShard = false) {
   const clock = new FakeClock()
   const store = new MemWriterStore()
   const topic = new FakeTopic()
   const inputs: FakeInput[] = []
   const metrics = createMetrics()
   let written = 0
+  let wakes = 0
   const log = createLogger('silent')
   const writer = new Writer({
     store,
@@ -54,8 +55,11 @@ function setup(overrides: Partial<typeof config> = {}, turns?: Turns, unpublishe
       return input
     },
     onStored: shards => {
+      wakes++
       for (const [, stored] of shards) writer.wake(stored)
     },
+    // As app.ts wires it, the shard running here.
+    inShard: inShard ? (_shard, events) => writer.offer(tx => tx.storeEvents(events)) : undefined,
   })
   /** Runs both until stop() stops both. */
   const runBoth = () => Promise.all([writer.run(), ingester.run()])
@@ -75,7 +79,7 @@ function setup(overrides: Partial<typeof config> = {}, turns?: Turns, unpublishe
       () => writer.idleMs !== undefined && clock.waiting === (ingesting ? 2 : 1) && (!ingesting || (inputs.length > 0 && input().waiting)),
       'the writer and ingest to wait',
     )
-  return { clock, store, topic, inputs, input, metrics, writer, ingester, runBoth, stop, idle, written: () => written }
+  return { clock, store, topic, inputs, input, metrics, writer, ingester, runBoth, stop, idle, written: () => written, wakes: () => wakes }
 }
 
 const counter = async (metrics: ReturnType<typeof createMetrics>, name: string, labels: Record<string, string> = {}) => {
@@ -452,6 +456,83 @@ test('a fan-out waits for a turn shared with the other shard writers, then runs'
   assert.equal(t.written(), 0)
   held()
   await until(() => t.written() > 0, 'the fan-out after the turn came')
+  t.stop()
+  await run
+})
+
+test('a campaign of a shard running here is stored by its writer, in the transaction that fans it out: one transaction, no wake', async () => {
+  const t = setup({}, new Turns(1), undefined, true)
+  const restaurant = randomUUID()
+  t.store.subscribe(restaurant, 120)
+  const run = t.runBoth()
+  await t.idle()
+  const begun = t.store.begun
+  t.topic.campaign({ restaurantId: restaurant, start: t.clock.seconds, end: t.clock.seconds + 3600 })
+  await until(() => t.store.state.events.length === 1 && t.store.event(1).status === 'done', 'the fan-out')
+  await t.idle()
+  assert.equal(t.store.begun - begun, 1, 'stored and fanned out in one transaction')
+  assert.equal(t.store.rowsOf(1), 120)
+  assert.equal(t.wakes(), 0, 'the ingest stage woke nobody')
+  assert.equal(t.written(), 1, 'the relay was told')
+  t.stop()
+  await run
+})
+
+test('a writer without a free turn is passed by: the batch is stored on its own, the writer woken, each client pushed once', async () => {
+  const turns = new Turns(1)
+  const t = setup({}, turns, undefined, true)
+  const restaurant = randomUUID()
+  t.store.subscribe(restaurant, 40)
+  const run = t.runBoth()
+  await t.idle()
+  const endTurn = turns.tryTake()
+  assert.ok(endTurn, 'the only turn')
+  const begun = t.store.begun
+  t.topic.campaign({ restaurantId: restaurant, start: t.clock.seconds, end: t.clock.seconds + 3600 })
+  await until(() => t.store.state.events.length === 1 && t.wakes() === 1, 'the batch stored the plain way, and the wake')
+  assert.equal(t.store.begun - begun, 1, 'the ingest transaction only: the writer waits for the turn')
+  assert.equal(t.store.rowsOf(1), 0)
+  endTurn()
+  await until(() => t.store.event(1).status === 'done', 'the fan-out once the turn is back')
+  assert.equal(t.store.rowsOf(1), 40)
+  t.stop()
+  await run
+})
+
+test('a shard transaction that fails leaves the batch to the plain store: stored once, fanned out once', async () => {
+  const t = setup({}, new Turns(1), undefined, true)
+  const restaurant = randomUUID()
+  t.store.subscribe(restaurant, 30)
+  const run = t.runBoth()
+  await t.idle()
+  t.store.failures.push(new OfferstreamError(ErrorCodes.PG_UNAVAILABLE, 'down', { retryable: true }))
+  t.topic.campaign({ restaurantId: restaurant, start: t.clock.seconds, end: t.clock.seconds + 3600 })
+  await until(() => t.store.state.events.length === 1 && t.wakes() === 1, 'the plain store after the failed shard transaction')
+  // The writer retries its own step after a backoff.
+  await until(() => {
+    t.clock.advance(100)
+    return t.store.event(1).status === 'done'
+  }, 'the writer to fan it out after its backoff')
+  assert.equal(t.store.state.events.length, 1)
+  assert.equal(t.store.rowsOf(1), 30)
+  assert.equal(new Set(t.store.state.feedback.map(f => f.clientId)).size, 30, 'each client once')
+  t.stop()
+  await run
+})
+
+test('a shard lock held by another transaction is not waited for: the batch is stored on its own, and fanned out once the lock is free', async () => {
+  const t = setup({}, new Turns(1), undefined, true)
+  const restaurant = randomUUID()
+  t.store.subscribe(restaurant, 25)
+  const run = t.runBoth()
+  await t.idle()
+  t.store.lockBusy = true
+  t.topic.campaign({ restaurantId: restaurant, start: t.clock.seconds, end: t.clock.seconds + 3600 })
+  await until(() => t.store.state.events.length === 1 && t.wakes() === 1, 'the plain store and its wake')
+  t.store.lockBusy = false
+  await until(() => t.store.event(1).status === 'done', 'the fan-out by the woken writer')
+  assert.equal(t.store.rowsOf(1), 25)
+  assert.equal(t.writer.lastError, undefined, 'a busy lock is not a failure of the writer')
   t.stop()
   await run
 })

@@ -9,7 +9,7 @@ import type { OutMessage } from '../../../src/kafka/output-producer.ts'
 import type { RelayCursor } from '../../../src/kafka/relay-cursor.ts'
 import type { ChunkResult } from '../../../src/pg/sql/fan-out-chunk.ts'
 import type { FanningEvent } from '../../../src/pg/sql/fanning-events.ts'
-import type { CancelRow, EventRow } from '../../../src/pg/sql/insert-events.ts'
+import type { CancelRow, EventRow, InShard, StoredRecords } from '../../../src/pg/sql/insert-events.ts'
 import type { RejectRow } from '../../../src/pg/sql/insert-rejects.ts'
 import type { FeedbackResult } from '../../../src/pg/sql/record-feedback.ts'
 import type { RelayFanout } from '../../../src/pg/sql/relay-fanouts.ts'
@@ -162,7 +162,18 @@ export class MemWriterStore implements WriterStore, IngestStore {
     return this.state.feedback.filter(f => f.eventId === eventId).length
   }
 
+  /** Transactions begun, including failed ones. */
+  begun = 0
+  /** Another transaction holds the shard's lock: tryTransaction runs nothing. */
+  lockBusy = false
+
+  async tryTransaction<T>(fn: (tx: WriterTx) => Promise<T>): Promise<{ ran: true; result: T } | { ran: false }> {
+    if (this.lockBusy) return { ran: false }
+    return { ran: true, result: await this.transaction(fn) }
+  }
+
   async transaction<T>(fn: (tx: WriterTx) => Promise<T>): Promise<T> {
+    this.begun++
     const failure = this.failures.shift()
     if (failure) throw failure
     const before = structuredClone(this.state)
@@ -178,7 +189,16 @@ export class MemWriterStore implements WriterStore, IngestStore {
     }
   }
 
-  store(events: EventRow[], rejects: RejectRow[], cancels: CancelRow[] = []) {
+  async store(events: EventRow[], rejects: RejectRow[], cancels: CancelRow[] = [], inShard?: InShard) {
+    // As the PostgreSQL store: a batch of one shard's campaigns to fan out now goes through the shard's writer if it takes it.
+    const shard = events[0]?.shard
+    const fanning = events.every(e => e.shard === shard && e.status === 'fanning')
+    const running = shard !== undefined && fanning && rejects.length + cancels.length === 0 ? inShard?.(shard, events) : undefined
+    const stored = running ? await running.catch(() => undefined) : undefined
+    if (stored) {
+      const mismatched: Rejection[] = stored.mismatched.map(() => ({ code: 'restaurant_mismatch', reason: 'another restaurant' }))
+      return { rows: stored.rows, rejected: mismatched.length, mismatched, cancels: 0, cancelsMismatched: 0, inShard: true }
+    }
     return this.transaction(async () => {
       const mismatched: Rejection[] = []
       const rows = this.#insertEvents(events, mismatched)
@@ -194,7 +214,14 @@ export class MemWriterStore implements WriterStore, IngestStore {
           applied++
         }
       }
-      return { rows, rejected: this.#insertRejects(rejects) + mismatched.length, mismatched, cancels: applied, cancelsMismatched }
+      return {
+        rows,
+        rejected: this.#insertRejects(rejects) + mismatched.length,
+        mismatched,
+        cancels: applied,
+        cancelsMismatched,
+        inShard: false,
+      }
     })
   }
 
@@ -212,7 +239,7 @@ export class MemWriterStore implements WriterStore, IngestStore {
     return c.restaurantId === restaurantId ? c : undefined
   }
 
-  #insertEvents(rows: EventRow[], mismatched: Rejection[]) {
+  #insertEvents(rows: EventRow[], mismatched: Rejection[], mismatchedRows: EventRow[] = []) {
     const s = () => this.state
     const out: Array<{ id: number; status: string }> = []
     for (const r of rows) {
@@ -223,6 +250,7 @@ export class MemWriterStore implements WriterStore, IngestStore {
       const row = this.#claim(c.campaignId, c.restaurantId)
       if (!row) {
         mismatched.push({ code: 'restaurant_mismatch', reason: 'another restaurant' })
+        mismatchedRows.push(r)
         continue
       }
       if (row.versionId === null || c.created >= (row.created ?? 0))
@@ -275,6 +303,10 @@ export class MemWriterStore implements WriterStore, IngestStore {
           .events.filter(e => e.status === 'pending')
           .map(e => this.campaign(e.campaignId).start ?? Infinity)
         return starts.length ? Math.min(...starts) : null
+      },
+      storeEvents: async (events: EventRow[]): Promise<StoredRecords> => {
+        const mismatched: EventRow[] = []
+        return { rows: this.#insertEvents(events, [], mismatched), mismatched, cancels: 0 }
       },
       // WriterTx's contract: one round per transaction, read at the first call.
       nextFanning: async (afterId: number, limit: number): Promise<FanningEvent | null> => {
