@@ -57,7 +57,6 @@ export interface IngestStore {
 /**
  * One transaction of a shard's writer: it holds the shard's lock from its first statement until
  * commit and has checked that the shard is still this owner's. Everything it reads is the shard's.
- * @internal also used by tests
  */
 export interface WriterTx {
   /** Pending campaigns whose start is at or before nowSeconds. */
