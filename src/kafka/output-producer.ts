@@ -94,6 +94,11 @@ export class OutputProducer {
     this.#reader = new Consumer({ ...kafkaBaseOptions(config, 'cursor-reader'), groupId: `${config.groupId}-cursor-reader` })
   }
 
+  /** Whether this incarnation's transactions run v2 (KIP-890 part 2): known once open() has run. */
+  get transactionsV2(): boolean {
+    return this.#producer.transactionsV2
+  }
+
   /** Initialises the transactional id and returns the committed cursor. */
   async open(): Promise<RelayCursor> {
     try {
