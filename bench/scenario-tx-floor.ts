@@ -91,6 +91,9 @@ export function txFloorRows(r: Awaited<ReturnType<typeof runTxFloor>>): Row[] {
     row('Java producer: commitTransaction (EndTxn), ms', r.javaCommitMs),
     row('Java producer: begin → committed, ms', r.javaTotalMs),
     row(`our OutputProducer.publish (${r.ourProtocol}): begin → committed, ms`, r.oursTotalMs),
-    row(`our OutputProducer.publish (${r.ourProtocol}): begin → first record seen by a read_committed consumer (fetch wait 10 ms), ms`, r.oursVisibleMs),
+    row(
+      `our OutputProducer.publish (${r.ourProtocol}): begin → first record seen by a read_committed consumer (fetch wait 10 ms), ms`,
+      r.oursVisibleMs,
+    ),
   ]
 }

@@ -42,12 +42,17 @@ subscribe('tracing:plt:kafka:connections:api:start', message => {
 })
 subscribe('tracing:plt:kafka:connections:api:asyncStart', message => {
   const s = started.get(message as object)
-  if (s) (roundTrips[s[0]][s[1]] ??= []).push(performance.now() - s[2])
+  if (!s) return
+  const [protocol, api, at] = s
+  const list = roundTrips[protocol][api] ?? []
+  list.push(performance.now() - at)
+  roundTrips[protocol][api] = list
 })
 
 try {
   for (const p of protocols) await producers[p].open()
-  if (!producers.v2.transactionsV2) throw new Error('the broker does not offer transactions v2 (transaction.version 2, Produce v12, EndTxn v5)')
+  if (!producers.v2.transactionsV2)
+    throw new Error('the broker does not offer transactions v2 (transaction.version 2, Produce v12, EndTxn v5)')
   const watch = await watchPushes(fx.config.kafkaBrokers, fx.config.outputTopic, false)
   try {
     for (let t = 0; t < pairs + WARM; t++) {

@@ -121,7 +121,11 @@ test('over transactions v2 a transaction sends no AddPartitionsToTxn, bumps the 
   } finally {
     await p.close(true)
   }
-  assert.deepEqual(await committedValues(expected.length), [...expected].sort(), 'read_committed sees the committed records, each once, and no aborted one')
+  assert.deepEqual(
+    await committedValues(expected.length),
+    [...expected].sort(),
+    'read_committed sees the committed records, each once, and no aborted one',
+  )
 })
 
 test('a zombie incarnation is fenced once a new one initialises, whatever epoch its transactions had reached', async () => {
