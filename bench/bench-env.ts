@@ -31,8 +31,10 @@ create trigger bench_notify_suppressed after insert on offerstream_suppressed re
 export async function createBenchEnv(services: Services, name: string, overrides: Record<string, string> = {}): Promise<BenchEnv> {
   const settings = {
     OFFERSTREAM_LOG_LEVEL: 'info',
-    // The one service setting the bench takes from its own environment: to compare shard counts.
+    // The service settings the bench takes from its own environment: to compare shard counts and
+    // the Kafka transaction protocols (OFFERSTREAM_KAFKA_TRANSACTIONS=v1 against the default auto).
     ...(process.env.OFFERSTREAM_SHARDS ? { OFFERSTREAM_SHARDS: process.env.OFFERSTREAM_SHARDS } : {}),
+    ...(process.env.OFFERSTREAM_KAFKA_TRANSACTIONS ? { OFFERSTREAM_KAFKA_TRANSACTIONS: process.env.OFFERSTREAM_KAFKA_TRANSACTIONS } : {}),
     ...overrides,
   }
   return createFixture(settings, {

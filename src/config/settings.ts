@@ -103,6 +103,17 @@ export const SETTINGS = {
     default: 'offerstream-relay',
     help: 'Transactional id of the output producer; a second instance with the same id fences the first.',
   },
+  // Transactions v2 (KIP-890 part 2, Kafka 4.0+ with transaction.version 2 finalized): the broker adds
+  // a partition to the transaction when the Produce arrives, so a relay transaction is two round trips
+  // instead of three (no AddPartitionsToTxn), and the epoch moves on at every commit. auto uses it when
+  // the cluster offers it; v1 keeps the classic protocol (docs/upstream/platformatic-kafka-transactions-v2.md).
+  kafkaTransactions: {
+    env: 'OFFERSTREAM_KAFKA_TRANSACTIONS',
+    kind: 'string',
+    default: 'auto',
+    oneOf: ['auto', 'v1'],
+    help: 'Transaction protocol of the relays: auto = transactions v2 (no AddPartitionsToTxn round trip) when the cluster finalizes transaction.version 2, else v1; v1 = always the classic protocol.',
+  },
   activeMarginSeconds: {
     env: 'OFFERSTREAM_ACTIVE_MARGIN_SECONDS',
     kind: 'int',

@@ -11,7 +11,7 @@ import { ErrorCodes, OfferstreamError } from '../errors.ts'
 
 const FIX =
   'run `npm ci` in the offerstream checkout, which installs the build package.json names ' +
-  '(file:vendor/platformatic-kafka-2.12.1-offerstream.1.tgz, made by tools/kafka-client/build-vendored.mjs); ' +
+  '(file:vendor/platformatic-kafka-2.12.1-offerstream.2.tgz, made by tools/kafka-client/build-vendored.mjs); ' +
   '@platformatic/kafka from the npm registry is not patched'
 
 interface ProbeBatch {

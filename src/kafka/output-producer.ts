@@ -51,9 +51,10 @@ export function slicesOfBytes<T extends Sized>(messages: T[], limit: number): T[
 export const shardTransactionalId = (config: Pick<Config, 'transactionalId'>, shard: number) => `${config.transactionalId}-${shard}`
 
 /**
- * The transactional producer behind push_message and the DLQ, one per shard. One incarnation = one
- * producer epoch: open() fences any older incarnation (completing or aborting its open transaction)
- * and only then reads the committed cursor, so the cursor it returns is exactly what consumers can see.
+ * The transactional producer behind push_message and the DLQ, one per shard. open() fences any older
+ * incarnation (completing or aborting its open transaction) and only then reads the committed cursor,
+ * so the cursor it returns is exactly what consumers can see. An incarnation starts at a new producer
+ * epoch; under transactions v2 every commit moves it one further, always above the older incarnations'.
  */
 export class OutputProducer {
   #producer: Producer<Bytes, Bytes, Bytes, Bytes>
@@ -84,10 +85,18 @@ export class OutputProducer {
       metadataMaxAge: 300_000,
       idempotent: true,
       transactionalId,
+      // Under transactions v2 the epoch moves on at every commit; fencing is unchanged: open()'s
+      // InitProducerId with -1/-1 bumps it past whatever epoch an older incarnation reached.
+      transactionsV2: config.kafkaTransactions !== 'v1',
       acks: -1,
       serializers: { key: toBuffer, value: toBuffer, headerKey: toBuffer, headerValue: toBuffer },
     })
     this.#reader = new Consumer({ ...kafkaBaseOptions(config, 'cursor-reader'), groupId: `${config.groupId}-cursor-reader` })
+  }
+
+  /** Whether this incarnation's transactions run v2 (KIP-890 part 2): known once open() has run. */
+  get transactionsV2(): boolean {
+    return this.#producer.transactionsV2
   }
 
   /** Initialises the transactional id and returns the committed cursor. */

@@ -124,6 +124,8 @@ export interface Output {
   open(): Promise<RelayCursor>
   /** After open(): the cursor came from elsewhere (a deployment's pre-sharding relay), not this id's own records. */
   readonly inherited?: boolean
+  /** After open(): whether the transactions run Kafka's transactions v2 (OFFERSTREAM_KAFKA_TRANSACTIONS). */
+  readonly transactionsV2?: boolean
   /** Publishes the messages and the cursor after them (with the events the pushes belong to) in one transaction. */
   publish(messages: OutMessage[], cursor: RelayCursor, events?: CursorEvent[]): Promise<void>
   close(): Promise<void>

@@ -157,7 +157,7 @@ export class Relay implements Stoppable {
       const cursor = await this.#output.open()
       if (!this.#output.inherited) await this.#d.checkCursor?.(cursor)
       this.#cursor = cursor
-      this.#d.log.info({ cursor: this.#cursor }, 'relay resumed from committed cursor')
+      this.#d.log.info({ cursor: this.#cursor, transactionsV2: this.#output.transactionsV2 }, 'relay resumed from committed cursor')
     }
     const { clock, log } = this.#d
     const wokenAt = this.#wokenAt

@@ -32,6 +32,7 @@ test('bad settings are refused with a message naming the setting', () => {
     [{ KAFKA_BROKERS: 'localhost' }, [], /KAFKA_BROKERS.*host:port/],
     [{ OFFERSTREAM_HTTP_ENABLED: 'maybe' }, [], /OFFERSTREAM_HTTP_ENABLED/],
     [{ OFFERSTREAM_LOG_LEVEL: 'loud' }, [], /OFFERSTREAM_LOG_LEVEL/],
+    [{ OFFERSTREAM_KAFKA_TRANSACTIONS: 'v2' }, [], /OFFERSTREAM_KAFKA_TRANSACTIONS/],
     [{ OFFERSTREAM_OUTPUT_TOPIC: 'restaurant_actions' }, [], /OFFERSTREAM_OUTPUT_TOPIC.*differ/],
     [{ DATABASE_URL: 'mysql://x' }, [], /DATABASE_URL/],
     [{ KAFKA_SASL_MECHANISM: 'PLAIN' }, [], /KAFKA_SASL_USERNAME/],

@@ -1,5 +1,5 @@
 // The edits that turn @platformatic/kafka 2.12.1, as published on npm, into offerstream's vendored
-// build (vendor/platformatic-kafka-2.12.1-offerstream.1.tgz). build-vendored.mjs applies them, all
+// build (vendor/platformatic-kafka-<BUILD_VERSION>.tgz). build-vendored.mjs applies them, all
 // or none: each `from` is text of the published file that must occur in it exactly once, and an edit
 // that replaces more than its anchor names the end and the SHA-256 of what it replaces, so an edit
 // can never land on code it was not written against. docs/upstream/ holds the same changes written
@@ -14,7 +14,7 @@ export const UPSTREAM = {
 }
 
 /** The version the vendored build carries; bump the last number whenever an edit changes. */
-export const BUILD_VERSION = '2.12.1-offerstream.1'
+export const BUILD_VERSION = '2.12.1-offerstream.2'
 
 // Apache-2.0 §4(b): a modified file carries a notice that it was changed.
 export const NOTICE = `// Modified by offerstream (${BUILD_VERSION}): see tools/kafka-client/edits.mjs in the offerstream repository.\n`
@@ -78,7 +78,62 @@ export function filterUncommittedMessages(response) {
 }
 `
 
-export const ADDED = { 'dist/clients/consumer/read-committed.js': READ_COMMITTED_FILTER }
+// 4. Transactions v2 (KIP-890 part 2), see below: Produce v12 and EndTxn v5, which the client lacks.
+const PRODUCE_V12 = `// Added by offerstream (${BUILD_VERSION}): see tools/kafka-client/edits.mjs in the offerstream repository.
+//
+// Produce v12 (Kafka 4.0, KIP-890 part 2) has the request and response bodies of v11. The version
+// number is the change: on a broker that finalizes transaction.version 2, a transactional batch sent
+// with it adds its partition to the transaction, so the producer sends no AddPartitionsToTxn. A
+// producer of the classic transaction protocol must not send it inside a transaction.
+import { createAPI } from "../definitions.js";
+import { createRequest, createRequestAsync, parseResponse } from "./produce-v11.js";
+function createApiRequest(acks = 1, timeout = 0, topicData, options = {}) {
+    return options.compression === 'gzip'
+        ? createRequestAsync(acks, timeout, topicData, options)
+        : createRequest(acks, timeout, topicData, options);
+}
+export const api = createAPI(0, 12, createApiRequest, parseResponse);
+`
+
+const END_TXN_V5 = `// Added by offerstream (${BUILD_VERSION}): see tools/kafka-client/edits.mjs in the offerstream repository.
+import { ResponseError } from "../../errors.js";
+import { createAPI } from "../definitions.js";
+import { createRequest } from "./end-txn-v4.js";
+/*
+  EndTxn Request (Version: 5) => transactional_id producer_id producer_epoch committed TAG_BUFFER
+    (the body of version 4; the version tells the coordinator the client follows KIP-890 part 2)
+
+  EndTxn Response (Version: 5) => throttle_time_ms error_code producer_id producer_epoch TAG_BUFFER
+    throttle_time_ms => INT32
+    error_code => INT16
+    producer_id => INT64
+    producer_epoch => INT16
+
+  The coordinator bumps the producer epoch when it ends a transaction and returns the producer id
+  and epoch the next transaction must use (a new id once the epoch is exhausted).
+*/
+export function parseResponse(_correlationId, apiKey, apiVersion, reader) {
+    const response = {
+        throttleTimeMs: reader.readInt32(),
+        errorCode: reader.readInt16(),
+        producerId: reader.readInt64(),
+        producerEpoch: reader.readInt16()
+    };
+    reader.readTaggedFields();
+    if (response.errorCode !== 0) {
+        throw new ResponseError(apiKey, apiVersion, { '/': [response.errorCode, null] }, response);
+    }
+    return response;
+}
+export { createRequest };
+export const api = createAPI(26, 5, createRequest, parseResponse);
+`
+
+export const ADDED = {
+  'dist/clients/consumer/read-committed.js': READ_COMMITTED_FILTER,
+  'dist/apis/producer/produce-v12.js': PRODUCE_V12,
+  'dist/apis/producer/end-txn-v5.js': END_TXN_V5,
+}
 
 // 2. Record encoding. The client builds every record of a produce request from ~8 small Buffers
 // (one per field) plus BigInt arithmetic, then copies them all into one buffer for the CRC and again
@@ -249,5 +304,151 @@ export const EDITS = [
                 canWrite = this.#socket.write(request.payload);
             }
 `,
+  },
+  // 4. Transactions v2 (KIP-890 part 2). A relay transaction took three round trips:
+  // AddPartitionsToTxn to the coordinator, Produce to the leaders, EndTxn to the coordinator. When
+  // the cluster finalizes transaction.version >= 2 and the broker offers Produce v12 and EndTxn v5,
+  // a transactional producer now sends its batches with Produce v12, which adds the partitions to
+  // the transaction on the broker, and no AddPartitionsToTxn; it ends the transaction with EndTxn
+  // v5, whose response carries the epoch (bumped at every end) that the next transaction uses, with
+  // sequence numbers from 0 again. The protocol is chosen when InitProducerId succeeds, from the
+  // first ApiVersions response of the client, and kept until the next InitProducerId, as the Java
+  // producer keeps it within a transaction. Produce v12 is not in the API table, so every other
+  // send still picks v11 as before. `transactionsV2: false` keeps the classic protocol.
+  {
+    file: 'dist/clients/base/base.js',
+    from: "export const kContext = Symbol('plt.kafka.base.context');\n",
+    to: "export const kContext = Symbol('plt.kafka.base.context');\nexport const kFinalizedFeatures = Symbol('plt.kafka.base.finalizedFeatures'); /* offerstream transactions v2 patch v1 */\n",
+  },
+  {
+    file: 'dist/clients/base/base.js',
+    from: '                deduplicateCallback(null, metadata.apiKeys);\n',
+    to: '                this[kFinalizedFeatures] = metadata.finalizedFeatures ?? []; /* offerstream transactions v2 patch v1 */\n                deduplicateCallback(null, metadata.apiKeys);\n',
+  },
+  {
+    file: 'dist/clients/producer/producer.js',
+    from: 'import { ensureMetric } from "../metrics.js";\n',
+    to: `import { ensureMetric } from "../metrics.js";
+import { kApis, kFinalizedFeatures } from "../base/base.js"; /* offerstream transactions v2 patch v1 */
+import { api as produceV12 } from "../../apis/producer/produce-v12.js";
+import { api as endTxnV5 } from "../../apis/producer/end-txn-v5.js";
+`,
+  },
+  {
+    file: 'dist/clients/producer/producer.js',
+    from: '    #sendOperation;\n',
+    to: `    #sendOperation;
+    /* offerstream transactions v2 patch v1 */
+    // Whether this producer id and epoch run transactions v2; set by every InitProducerId.
+    #transactionsV2 = false;
+`,
+  },
+  {
+    file: 'dist/clients/producer/producer.js',
+    from: '    get coordinatorId() {\n',
+    to: `    get transactionsV2() {
+        return this.#transactionsV2;
+    }
+    #supportsTransactionsV2() {
+        if (this[kOptions].transactionsV2 === false) {
+            return false;
+        }
+        const feature = (this[kFinalizedFeatures] ?? []).find(f => f.name === 'transaction.version');
+        const maxVersion = name => this[kApis].find(api => api.name === name)?.maxVersion ?? -1;
+        return (feature?.maxVersionLevel ?? 0) >= 2 && maxVersion('Produce') >= 12 && maxVersion('EndTxn') >= 5;
+    }
+    /** Produce and EndTxn inside a transaction: v12 and v5 under transactions v2, else the client's choice. */
+    #getTransactionalApi(name, transactional, callback) {
+        if (transactional && this.#transactionsV2) {
+            callback(null, name === 'Produce' ? produceV12 : endTxnV5);
+            return;
+        }
+        this[kGetApi](name, callback);
+    }
+    get coordinatorId() {
+`,
+  },
+  {
+    file: 'dist/clients/producer/producer.js',
+    from: '        const transactions = [];\n        for (const [topic, partitionsSet] of topicsPartitions) {\n',
+    to: `        if (this.#transactionsV2) {
+            // The Produce v12 request adds the partitions.
+            callback(null);
+            return;
+        }
+        const transactions = [];
+        for (const [topic, partitionsSet] of topicsPartitions) {
+`,
+  },
+  {
+    file: 'dist/clients/producer/producer.js',
+    from: `                    this[kGetApi]('EndTxn', (error, api) => {
+                        if (error) {
+                            retryCallback(this.#handleError(error));
+                            return;
+                        }
+                        api(connection, this.#transaction.id, this.#producerInfo.producerId, this.#producerInfo.producerEpoch, commit, error => {
+                            if (error) {
+                                this.#handleFencingError(error);
+                                retryCallback(this.#handleError(error));
+                                return;
+                            }
+`,
+    to: `                    this.#getTransactionalApi('EndTxn', true, (error, api) => {
+                        if (error) {
+                            retryCallback(this.#handleError(error));
+                            return;
+                        }
+                        api(connection, this.#transaction.id, this.#producerInfo.producerId, this.#producerInfo.producerEpoch, commit, (error, response) => {
+                            if (error) {
+                                this.#handleFencingError(error);
+                                retryCallback(this.#handleError(error));
+                                return;
+                            }
+                            if (api.version >= 5 && response.producerId >= 0n) {
+                                // The next transaction runs under the epoch the coordinator bumped, its sequences from 0.
+                                this.#producerInfo = { ...this.#producerInfo, producerId: response.producerId, producerEpoch: response.producerEpoch };
+                                this.#sequences.clear();
+                            }
+`,
+  },
+  {
+    file: 'dist/clients/producer/producer.js',
+    from: `                this.#producerInfo = {
+                    producerId: response.producerId,
+                    producerEpoch: response.producerEpoch,
+                    transactionalId
+                };
+`,
+    to: `                this.#producerInfo = {
+                    producerId: response.producerId,
+                    producerEpoch: response.producerEpoch,
+                    transactionalId
+                };
+                this.#transactionsV2 = transactionalId !== undefined && this.#supportsTransactionsV2();
+`,
+  },
+  {
+    file: 'dist/clients/producer/producer.js',
+    from: "                    this[kGetApi]('Produce', (error, api) => {\n",
+    to: "                    this.#getTransactionalApi('Produce', produceOptions.transactionalId !== undefined, (error, api) => {\n",
+  },
+  {
+    file: 'dist/clients/producer/options.js',
+    from: "        registry: { type: 'object' }\n",
+    to: "        registry: { type: 'object' },\n        transactionsV2: { type: 'boolean' }\n",
+  },
+  {
+    file: 'dist/clients/producer/types.d.ts',
+    from: '    transactionalId?: string;\n    serializers?:',
+    to: `    transactionalId?: string;
+    /** Use transactions v2 (KIP-890 part 2) when the cluster finalizes transaction.version >= 2 (default true). */
+    transactionsV2?: boolean;
+    serializers?:`,
+  },
+  {
+    file: 'dist/clients/producer/producer.d.ts',
+    from: '    get coordinatorId(): number | undefined;\n',
+    to: '    /** Whether the current producer id and epoch run transactions v2 (KIP-890 part 2). */\n    get transactionsV2(): boolean;\n    get coordinatorId(): number | undefined;\n',
   },
 ]
