@@ -24,3 +24,11 @@ export function pushMessageSuffix(c: Campaign, triggerSeconds: number): string {
 export function pushMessage(prefix: string, clientId: string, suffix: string): string {
   return `${prefix}"${clientId}"${suffix}`
 }
+
+/**
+ * What comes before and after the client id in every push of one fan-out: head + clientId + tail is
+ * pushMessage(...). The relay copies the two as bytes around each id instead of building a string.
+ */
+export function pushMessageAround(c: Campaign, triggerSeconds: number): { head: string; tail: string } {
+  return { head: `${pushMessagePrefix(c)}"`, tail: `"${pushMessageSuffix(c, triggerSeconds)}` }
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Campaign } from '../../src/core/campaign.ts'
 import { decodeEvent } from '../../src/core/decode-event.ts'
-import { pushMessage, pushMessagePrefix, pushMessageSuffix } from '../../src/core/push-message.ts'
+import { pushMessage, pushMessageAround, pushMessagePrefix, pushMessageSuffix } from '../../src/core/push-message.ts'
 import { SEED_EVENT_VALUE } from '../../testkit/seed.ts'
 
 // As the relay builds it: the per-campaign prefix and suffix around each client id.
@@ -52,4 +52,11 @@ test('push message escapes campaign text and keeps field order', () => {
   assert.equal(parsed.adv_campaign_owner, null)
   assert.equal(parsed.adv_campaign_owner_contact, "x'; drop table t; --")
   assert.equal(parsed.trigger_datetime_created, 4)
+})
+
+test('head + client id + tail is the push message', () => {
+  const decoded = decodeEvent(Buffer.from(SEED_EVENT_VALUE), { maxBytes: 65536, recordTimestampMs: 0 })
+  assert.ok(decoded.ok && 'campaign' in decoded)
+  const { head, tail } = pushMessageAround(decoded.campaign, 1659304828)
+  assert.equal(`${head}023e4567-e89b-12d3-a456-426614174000${tail}`, SEED_PUSH)
 })

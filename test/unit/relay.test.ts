@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { pushMessage, pushMessagePrefix, pushMessageSuffix } from '../../src/core/push-message.ts'
 import { ErrorCodes, OfferstreamError } from '../../src/errors.ts'
 import { createMetrics } from '../../src/metrics/metrics.ts'
 import { createLogger } from '../../src/service/logger.ts'
@@ -29,7 +30,7 @@ function setup(onPublished?: (pushed: number, drained: boolean) => void) {
     onPublished,
   })
   /** Push keys (client ids) consumers can see, in order. */
-  const pushed = () => broker.committed.filter(m => m.topic === 'push').map(m => m.key)
+  const pushed = () => broker.committed.filter(m => m.topic === 'push').map(m => String(m.key))
   return { clock, store, broker, relay, pushed }
 }
 
@@ -47,6 +48,33 @@ test('publishes committed rows in transactions of at most relayBatch, each with 
   assert.equal(t.broker.committed.at(-1)?.topic, 'dlq')
   await t.relay.stop()
   await run
+})
+
+test('each push is the seed format around its client id, byte for byte, also with non-ASCII campaign text', async () => {
+  for (const withRows of [false, true]) {
+    const t = setup()
+    t.store.withRows = withRows
+    const clients = [...t.store.addFanout(3), ...t.store.addFanout(9)]
+    for (const f of t.store.fanouts) f.campaign = { ...f.campaign, content: 'say "hi"\n\u{1F355} «акция»', owner: 'Ivanov' }
+    const run = t.relay.run()
+    await until(() => t.broker.cursor.push === 12, 'everything published')
+    const expected = t.store.fanouts.flatMap(f =>
+      t.store.feedback
+        .filter(r => r.id >= f.firstId && r.id <= f.lastId)
+        .map(r => pushMessage(pushMessagePrefix(f.campaign), r.clientId, pushMessageSuffix(f.campaign, f.trigger))),
+    )
+    const pushes = t.broker.committed.filter(m => m.topic === 'push')
+    assert.deepEqual(
+      pushes.map(m => String(m.key)),
+      clients,
+    )
+    assert.deepEqual(
+      pushes.map(m => Buffer.from(m.value as Buffer).toString('utf8')),
+      expected,
+    )
+    await t.relay.stop()
+    await run
+  }
 })
 
 test('tells after each transaction how many pushes it committed and whether it took all there was', async () => {
