@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { pushMessage, pushMessagePrefix, pushMessageSuffix } from '../../src/core/push-message.ts'
+import { pushMessage } from '../../src/core/push-message.ts'
 import { ErrorCodes, OfferstreamError } from '../../src/errors.ts'
 import { createMetrics } from '../../src/metrics/metrics.ts'
 import { createLogger } from '../../src/service/logger.ts'
@@ -59,9 +59,7 @@ test('each push is the seed format around its client id, byte for byte, also wit
     const run = t.relay.run()
     await until(() => t.broker.cursor.push === 12, 'everything published')
     const expected = t.store.fanouts.flatMap(f =>
-      t.store.feedback
-        .filter(r => r.id >= f.firstId && r.id <= f.lastId)
-        .map(r => pushMessage(pushMessagePrefix(f.campaign), r.clientId, pushMessageSuffix(f.campaign, f.trigger))),
+      t.store.feedback.filter(r => r.id >= f.firstId && r.id <= f.lastId).map(r => pushMessage(f.campaign, r.clientId, f.trigger)),
     )
     const pushes = t.broker.committed.filter(m => m.topic === 'push')
     assert.deepEqual(
