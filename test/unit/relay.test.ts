@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
 import { pushMessage } from '../../src/core/push-message.ts'
 import { ErrorCodes, OfferstreamError } from '../../src/errors.ts'
 import { createMetrics } from '../../src/metrics/metrics.ts'
+import { rangeRows } from '../../src/pg/sql/relay-fanouts.ts'
 import { createLogger } from '../../src/service/logger.ts'
 import { Relay } from '../../src/service/relay.ts'
 import { FakeBroker, FakeClock, MemRelayStore, until } from './support/fakes.ts'
@@ -318,4 +320,11 @@ test('stop() without a drain cuts the transaction in flight short: the producer 
   await stopped
   await run
   assert.equal(t.broker.opened, 1, 'no new producer after stop')
+})
+
+test('a range read whose client-id text does not match its row count is refused, not published shifted', () => {
+  const id = randomUUID()
+  assert.deepEqual(rangeRows(2, 7, id + id), { count: 2, lastId: 7, clients: id + id })
+  assert.deepEqual(rangeRows(0, null, null), { count: 0, lastId: 0, clients: '' })
+  assert.throws(() => rangeRows(2, 7, id), /2 rows but 36 characters/)
 })
