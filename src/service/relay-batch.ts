@@ -75,9 +75,9 @@ export async function readRelayBatch(
 
 /**
  * Appends one push per row: key the client id, value head + client id + tail, all of the range's
- * bytes in one buffer that the keys and values are views of. The client would otherwise encode two
- * strings per push (and size them twice), which with the template string per push was a tenth of the
- * relay's allocations; the record batch encoder copies bytes from these views as from any Buffer.
+ * bytes in one buffer that the keys and values are views of. A string per push, sized by the slicer
+ * and encoded by the client's serializer, was ~7 % of the service's profile plus its garbage
+ * (docs/scaling.md, "Service CPU per push"); the record encoder copies from these views as from any Buffer.
  */
 function pushMessages(out: OutMessage[], topic: string, around: { head: string; tail: string }, rows: RangeRows): void {
   const n = rows.count
