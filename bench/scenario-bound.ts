@@ -6,7 +6,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { from as copyFrom } from 'pg-copy-streams'
 import type { Campaign } from '../src/core/campaign.ts'
-import { pushMessage, pushMessagePrefix, pushMessageSuffix } from '../src/core/push-message.ts'
+import { pushMessageAround } from '../src/core/push-message.ts'
 import { type OutMessage, OutputProducer } from '../src/kafka/output-producer.ts'
 import type { CampaignFields } from '../testkit/campaigns.ts'
 import { type BenchEnv, createBenchEnv, type Services } from './bench-env.ts'
@@ -125,10 +125,9 @@ async function ownClientPass(env: BenchEnv, producer: OutputProducer, jobs: Job[
     batch = []
   }
   for (const j of jobs) {
-    const prefix = pushMessagePrefix(j.campaign)
-    const suffix = pushMessageSuffix(j.campaign, trigger)
+    const { head, tail } = pushMessageAround(j.campaign, trigger)
     for (const c of j.clients) {
-      batch.push({ topic: env.config.outputTopic, key: c, value: pushMessage(prefix, c, suffix) })
+      batch.push({ topic: env.config.outputTopic, key: c, value: `${head}${c}${tail}` })
       if (batch.length >= env.config.relayBatch) {
         await flush()
         n.tick()
@@ -206,11 +205,10 @@ type Segment = { j: Job; from: number; to: number }
 async function writePayload(file: string, jobs: Job[], trigger: number): Promise<void> {
   async function* lines() {
     for (const j of jobs) {
-      const prefix = pushMessagePrefix(j.campaign)
-      const suffix = pushMessageSuffix(j.campaign, trigger)
+      const { head, tail } = pushMessageAround(j.campaign, trigger)
       let s = ''
       for (const c of j.clients) {
-        s += `${c}\t${pushMessage(prefix, c, suffix)}\n`
+        s += `${c}\t${head}${c}${tail}\n`
         if (s.length > 1 << 20) {
           yield s
           s = ''

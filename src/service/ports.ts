@@ -12,7 +12,7 @@ import type { FanningEvent } from '../pg/sql/fanning-events.ts'
 import type { CancelRow, EventRow, InShard, StoredRecords } from '../pg/sql/insert-events.ts'
 import type { RejectRow } from '../pg/sql/insert-rejects.ts'
 import type { FeedbackResult } from '../pg/sql/record-feedback.ts'
-import type { RelayFanout } from '../pg/sql/relay-fanouts.ts'
+import type { RangeRows, RelayFanout } from '../pg/sql/relay-fanouts.ts'
 import type { StoredReject } from '../pg/sql/relay-rejects.ts'
 
 export interface Clock {
@@ -105,7 +105,7 @@ export interface FeedbackStore {
 export interface RelayStore {
   /** Ranges after the cursor; the leading ones whose rows fit in rowBudget may come with their rows. */
   fanoutsAfter(pushCursor: number, limit: number, rowBudget: number): Promise<RelayFanout[]>
-  feedbackClients(campaignId: string, afterId: number, lastId: number, limit: number): Promise<{ ids: number[]; clients: string[] }>
+  feedbackClients(campaignId: string, afterId: number, lastId: number, limit: number): Promise<RangeRows>
   rejectsAfter(dlqCursor: number, limit: number): Promise<StoredReject[]>
 }
 

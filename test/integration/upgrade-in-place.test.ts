@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { Producer, stringSerializers } from '@platformatic/kafka'
-import { pushMessage, pushMessagePrefix, pushMessageSuffix } from '../../src/core/push-message.ts'
+import { pushMessage } from '../../src/core/push-message.ts'
 import { campaignJson } from '../../testkit/campaigns.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import { eventually } from '../../testkit/service.ts'
@@ -116,7 +116,7 @@ test('upgrade in place from release 1 stopped mid-fan-out: nothing lost or repea
       const pushes = bigClients.slice(0, 600).map(c => ({
         topic: fx.config.outputTopic,
         key: c,
-        value: pushMessage(pushMessagePrefix(campaign), c, pushMessageSuffix(campaign, trigger)),
+        value: pushMessage(campaign, c, trigger),
       }))
       for (let i = 0; i < pushes.length; i += 200) await tx.send({ messages: pushes.slice(i, i + 200) })
       await tx.send({ messages: [{ topic: fx.config.stateTopic, key: fx.config.transactionalId, value: '{"push":600,"dlq":0}' }] })

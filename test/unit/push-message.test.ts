@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { Campaign } from '../../src/core/campaign.ts'
 import { decodeEvent } from '../../src/core/decode-event.ts'
-import { pushMessage, pushMessagePrefix, pushMessageSuffix } from '../../src/core/push-message.ts'
+import { pushMessage, pushMessageAround } from '../../src/core/push-message.ts'
 import { SEED_EVENT_VALUE } from '../../testkit/seed.ts'
-
-// As the relay builds it: the per-campaign prefix and suffix around each client id.
-const buildPushMessage = (c: Campaign, clientId: string, trigger: number) =>
-  pushMessage(pushMessagePrefix(c), clientId, pushMessageSuffix(c, trigger))
 
 // Seed 000's push_message example, verbatim.
 const SEED_PUSH =
@@ -16,12 +11,12 @@ const SEED_PUSH =
 test('push message matches the seed example byte for byte', () => {
   const decoded = decodeEvent(Buffer.from(SEED_EVENT_VALUE), { maxBytes: 65536, recordTimestampMs: 0 })
   assert.ok(decoded.ok && 'campaign' in decoded)
-  const msg = buildPushMessage(decoded.campaign, '023e4567-e89b-12d3-a456-426614174000', 1659304828)
+  const msg = pushMessage(decoded.campaign, '023e4567-e89b-12d3-a456-426614174000', 1659304828)
   assert.equal(msg, SEED_PUSH)
 })
 
 test('push message escapes campaign text and keeps field order', () => {
-  const msg = buildPushMessage(
+  const msg = pushMessage(
     {
       restaurantId: 'r',
       campaignId: 'c',
@@ -52,4 +47,11 @@ test('push message escapes campaign text and keeps field order', () => {
   assert.equal(parsed.adv_campaign_owner, null)
   assert.equal(parsed.adv_campaign_owner_contact, "x'; drop table t; --")
   assert.equal(parsed.trigger_datetime_created, 4)
+})
+
+test('head + client id + tail is the push message', () => {
+  const decoded = decodeEvent(Buffer.from(SEED_EVENT_VALUE), { maxBytes: 65536, recordTimestampMs: 0 })
+  assert.ok(decoded.ok && 'campaign' in decoded)
+  const { head, tail } = pushMessageAround(decoded.campaign, 1659304828)
+  assert.equal(`${head}023e4567-e89b-12d3-a456-426614174000${tail}`, SEED_PUSH)
 })

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
+import { pushMessage } from '../../src/core/push-message.ts'
 import { ErrorCodes, OfferstreamError } from '../../src/errors.ts'
 import { createMetrics } from '../../src/metrics/metrics.ts'
+import { rangeRows } from '../../src/pg/sql/relay-fanouts.ts'
 import { createLogger } from '../../src/service/logger.ts'
 import { Relay } from '../../src/service/relay.ts'
 import { FakeBroker, FakeClock, MemRelayStore, until } from './support/fakes.ts'
@@ -29,7 +32,7 @@ function setup(onPublished?: (pushed: number, drained: boolean) => void) {
     onPublished,
   })
   /** Push keys (client ids) consumers can see, in order. */
-  const pushed = () => broker.committed.filter(m => m.topic === 'push').map(m => m.key)
+  const pushed = () => broker.committed.filter(m => m.topic === 'push').map(m => String(m.key))
   return { clock, store, broker, relay, pushed }
 }
 
@@ -47,6 +50,31 @@ test('publishes committed rows in transactions of at most relayBatch, each with 
   assert.equal(t.broker.committed.at(-1)?.topic, 'dlq')
   await t.relay.stop()
   await run
+})
+
+test('each push is the seed format around its client id, byte for byte, also with non-ASCII campaign text', async () => {
+  for (const withRows of [false, true]) {
+    const t = setup()
+    t.store.withRows = withRows
+    const clients = [...t.store.addFanout(3), ...t.store.addFanout(9)]
+    for (const f of t.store.fanouts) f.campaign = { ...f.campaign, content: 'say "hi"\n\u{1F355} «акция»', owner: 'Ivanov' }
+    const run = t.relay.run()
+    await until(() => t.broker.cursor.push === 12, 'everything published')
+    const expected = t.store.fanouts.flatMap(f =>
+      t.store.feedback.filter(r => r.id >= f.firstId && r.id <= f.lastId).map(r => pushMessage(f.campaign, r.clientId, f.trigger)),
+    )
+    const pushes = t.broker.committed.filter(m => m.topic === 'push')
+    assert.deepEqual(
+      pushes.map(m => String(m.key)),
+      clients,
+    )
+    assert.deepEqual(
+      pushes.map(m => Buffer.from(m.value as Buffer).toString('utf8')),
+      expected,
+    )
+    await t.relay.stop()
+    await run
+  }
 })
 
 test('tells after each transaction how many pushes it committed and whether it took all there was', async () => {
@@ -292,4 +320,11 @@ test('stop() without a drain cuts the transaction in flight short: the producer 
   await stopped
   await run
   assert.equal(t.broker.opened, 1, 'no new producer after stop')
+})
+
+test('a range read whose client-id text does not match its row count is refused, not published shifted', () => {
+  const id = randomUUID()
+  assert.deepEqual(rangeRows(2, 7, id + id), { count: 2, lastId: 7, clients: id + id })
+  assert.deepEqual(rangeRows(0, null, null), { count: 0, lastId: 0, clients: '' })
+  assert.throws(() => rangeRows(2, 7, id), /2 rows but 36 characters/)
 })

@@ -11,8 +11,30 @@ export interface RelayFanout {
   campaign: Campaign
   /** When the campaign became due (ms since the epoch): its arrival, or its start if it arrived early. For the latency histogram. */
   dueAtMs?: number
-  /** The range's feedback ids and clients after the cursor, when they were read with it (see below). */
-  rows?: { ids: number[]; clients: string[] }
+  /** The range's rows after the cursor, when they were read with it (see below). */
+  rows?: RangeRows
+}
+
+/** Text length of a uuid (canonical form, as PostgreSQL prints it). */
+export const UUID_TEXT = 36
+
+/**
+ * Rows of one fan-out range after a cursor, in id order: how many, the last one's id, and their
+ * client ids as one string, UUID_TEXT characters each. One string per range instead of an array per
+ * column: parsing the two arrays (postgres-array, character by character) was ~5 % of the service's
+ * CPU in a 500,000-push profile, and the relay only needs the count and the last id besides the clients.
+ */
+export interface RangeRows {
+  count: number
+  lastId: number
+  clients: string
+}
+
+/** Checks what PostgreSQL returned for one range, so a wrong length cannot shift every later push's bytes. */
+export function rangeRows(count: number, lastId: number | null, clients: string | null): RangeRows {
+  const text = clients ?? ''
+  if (text.length !== count * UUID_TEXT) throw new Error(`relay read ${count} rows but ${text.length} characters of client ids`)
+  return { count, lastId: lastId ?? 0, clients: text }
 }
 
 // The ranges, and in the same statement the rows of the leading ranges that fit in the batch (their
@@ -43,8 +65,8 @@ with f as (
 ), sized as (
   select f.*, sum(f.last_id - greatest($1, f.first_id - 1)) over (order by f.first_id) <= $4 as fits from f
 )
-select s.*, c.ids, c.clients from sized s cross join lateral (
-  select array_agg(r.id order by r.id) as ids, array_agg(r.client_id order by r.id) as clients from (
+select s.*, c.n, c.last_row, c.clients from sized s cross join lateral (
+  select count(*)::int as n, max(r.id) as last_row, string_agg(r.client_id::text, '' order by r.id) as clients from (
     select id, client_id, adv_campaign_id from subscribers_feedback
     where s.fits and id > greatest($1, s.first_id - 1) and id <= s.last_id order by id offset 0
   ) r where r.adv_campaign_id = s.adv_campaign_id
@@ -75,6 +97,6 @@ export async function relayFanouts(client: Db, shard: number, afterId: number, l
       created: r.datetime_created,
     },
     dueAtMs: r.due_at_ms,
-    ...(r.fits ? { rows: { ids: ((r.ids as string[] | null) ?? []).map(Number), clients: (r.clients as string[] | null) ?? [] } } : {}),
+    ...(r.fits ? { rows: rangeRows(r.n, r.last_row, r.clients) } : {}),
   }))
 }

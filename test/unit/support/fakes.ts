@@ -12,7 +12,7 @@ import type { FanningEvent } from '../../../src/pg/sql/fanning-events.ts'
 import type { CancelRow, EventRow, InShard, StoredRecords } from '../../../src/pg/sql/insert-events.ts'
 import type { RejectRow } from '../../../src/pg/sql/insert-rejects.ts'
 import type { FeedbackResult } from '../../../src/pg/sql/record-feedback.ts'
-import type { RelayFanout } from '../../../src/pg/sql/relay-fanouts.ts'
+import type { RangeRows, RelayFanout } from '../../../src/pg/sql/relay-fanouts.ts'
 import type { StoredReject } from '../../../src/pg/sql/relay-rejects.ts'
 import type {
   Clock,
@@ -473,6 +473,13 @@ export class FakeInput implements Input {
 }
 
 /** Committed fan-out rows and rejects, as the relay reads them. */
+/** As the SQL returns them: count, last id, the client ids concatenated in id order. */
+const rangeRowsOf = (rows: Array<{ id: number; clientId: string }>): RangeRows => ({
+  count: rows.length,
+  lastId: rows.at(-1)?.id ?? 0,
+  clients: rows.map(r => r.clientId).join(''),
+})
+
 export class MemRelayStore implements RelayStore {
   fanouts: RelayFanout[] = []
   feedback: Array<{ id: number; campaignId: string; clientId: string }> = []
@@ -540,7 +547,7 @@ export class MemRelayStore implements RelayStore {
       const rows = this.feedback.filter(
         r => r.id > Math.max(pushCursor, f.firstId - 1) && r.id <= f.lastId && r.campaignId === f.campaign.campaignId,
       )
-      return { ...f, rows: { ids: rows.map(r => r.id), clients: rows.map(r => r.clientId) } }
+      return { ...f, rows: rangeRowsOf(rows) }
     })
   }
 
@@ -548,7 +555,7 @@ export class MemRelayStore implements RelayStore {
     this.clientReads++
     this.#fail()
     const rows = this.feedback.filter(f => f.id > afterId && f.id <= lastId && f.campaignId === campaignId).slice(0, limit)
-    return { ids: rows.map(r => r.id), clients: rows.map(r => r.clientId) }
+    return rangeRowsOf(rows)
   }
 
   async rejectsAfter(dlqCursor: number, limit: number): Promise<StoredReject[]> {
