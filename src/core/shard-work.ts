@@ -1,3 +1,4 @@
+import { restaurantRounds } from './campaign-rounds.ts'
 import type { RuledState } from './campaign-state.ts'
 
 /** What one ingest transaction stored for a shard: what its writer and relay need to look at. */
@@ -28,6 +29,21 @@ export function shardWork(
   }
   for (const r of rejects) of(r.shard).rejects = true
   return out
+}
+
+/**
+ * The shard whose writer may store this batch in its own fan-out transaction (Writer.offer): only
+ * campaigns, all to fan out now, all of one shard, no campaign id naming two restaurants (the store
+ * cuts such a batch into rounds). Undefined for any other batch, and when it has rejects or cancels.
+ */
+export function oneShardToFanOut(
+  events: ReadonlyArray<{ shard: number; status: RuledState; campaign: { campaignId: string; restaurantId: string } }>,
+  rejectsAndCancels: number,
+): number | undefined {
+  const shard = events[0]?.shard
+  if (shard === undefined || rejectsAndCancels > 0) return undefined
+  if (!events.every(e => e.shard === shard && e.status === 'fanning')) return undefined
+  return restaurantRounds(events, e => e.campaign).length === 1 ? shard : undefined
 }
 
 // A shard-work notification's payload: "shard" alone (a sender that gives no detail, or a release

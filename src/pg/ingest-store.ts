@@ -2,10 +2,10 @@ import type pg from 'pg'
 import { restaurantRounds } from '../core/campaign-rounds.ts'
 import { RejectCodes } from '../core/reject-reason.ts'
 import { rejectShard } from '../core/shard.ts'
-import { encodeShardWork, shardWork } from '../core/shard-work.ts'
+import { encodeShardWork, oneShardToFanOut, shardWork } from '../core/shard-work.ts'
 import { translatePgError } from './pg-errors.ts'
 import { takeShardLocks } from './shard-lock.ts'
-import { type CancelRow, type EventRow, type InShard, type StoredRecords, storeCampaignRecords } from './sql/insert-events.ts'
+import { type CancelRow, type EventRow, type StoredRecords, storeCampaignRecords } from './sql/insert-events.ts'
 import type { RejectRow } from './sql/insert-rejects.ts'
 import { notifyShards, SHARD_CHANNEL } from './sql/notify-shards.ts'
 import { recordCancelPositions } from './sql/record-cancel-positions.ts'
@@ -13,6 +13,15 @@ import { storeRejects } from './store-rejects.ts'
 import { withTransaction } from './transaction.ts'
 
 type InputRow = EventRow | CancelRow
+
+/**
+ * Stores a batch of one shard's campaigns inside that shard's next fan-out transaction, if the shard
+ * runs here and its writer is idle with a turn free; undefined otherwise (nothing was started). The
+ * promise rejects when that transaction failed: nothing of it was committed, or (COMMIT itself lost)
+ * perhaps all of it, so the caller stores the batch again, which skips records already stored.
+ */
+export type InShard = (shard: number, events: EventRow[]) => Promise<StoredRecords> | undefined
+
 const named = (r: InputRow) => ('cancel' in r ? r.cancel : r.campaign)
 
 /** A record naming another restaurant than its campaign's, as a reject for the DLQ. */
@@ -53,10 +62,8 @@ export class PgIngestStore {
     // A batch of one shard's campaigns, all to fan out now, in a shard this instance owns: stored by
     // that shard's writer in the transaction that fans them out (Writer.offer). If that fails, the
     // plain path stores the batch (a record the failed commit did store is skipped by its position).
-    const shard = events[0]?.shard
-    const simple = rejects.length + cancels.length === 0 && rounds.length <= 1
-    const fanning = events.every(e => e.shard === shard && e.status === 'fanning')
-    const running = shard !== undefined && simple && fanning ? inShard?.(shard, events) : undefined
+    const shard = oneShardToFanOut(events, rejects.length + cancels.length)
+    const running = shard === undefined ? undefined : inShard?.(shard, events)
     const viaShard = running ? await running.catch(() => undefined) : undefined
     let { stored, rejected } = viaShard ? { stored: viaShard, rejected: 0 } : await this.#storePlain(events, rejects, cancels, rounds)
     // Mismatches are found by the statement, after it has locked campaign rows: their rejects take

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { decodeShardWork, encodeShardWork, shardWork } from '../../src/core/shard-work.ts'
+import { decodeShardWork, encodeShardWork, oneShardToFanOut, shardWork } from '../../src/core/shard-work.ts'
 
 const ev = (shard: number, status: 'fanning' | 'pending' | 'expired', start = 0) => ({ shard, status, campaign: { start } })
 
@@ -36,4 +36,22 @@ test('a bare shard number (an older release, the feedback intake) carries no det
   assert.deepEqual(decodeShardWork('4/x/f/soon'), { shard: 4 }, 'a bad start falls back to "anything may be new"')
   assert.deepEqual(decodeShardWork('4/x'), { shard: 4 })
   for (const bad of ['', 'x', '-1', '1.5', '/a/f/']) assert.equal(decodeShardWork(bad), undefined, bad)
+})
+
+test('a batch its shard writer may store: campaigns to fan out now, one shard, one restaurant per campaign, no rejects or cancels', () => {
+  const c = (shard: number, status: 'fanning' | 'pending', campaignId = 'a', restaurantId = 'r') => ({
+    shard,
+    status,
+    campaign: { campaignId, restaurantId },
+  })
+  assert.equal(oneShardToFanOut([c(3, 'fanning'), c(3, 'fanning', 'b')], 0), 3)
+  assert.equal(oneShardToFanOut([], 0), undefined, 'nothing to store')
+  assert.equal(oneShardToFanOut([c(3, 'fanning')], 1), undefined, 'rejects or cancels go the plain way')
+  assert.equal(oneShardToFanOut([c(3, 'fanning'), c(4, 'fanning', 'b')], 0), undefined, 'two shards')
+  assert.equal(oneShardToFanOut([c(3, 'fanning'), c(3, 'pending', 'b')], 0), undefined, 'a campaign that waits for its start')
+  assert.equal(
+    oneShardToFanOut([c(3, 'fanning', 'a', 'r'), c(3, 'fanning', 'a', 's')], 0),
+    undefined,
+    'one campaign id naming two restaurants',
+  )
 })

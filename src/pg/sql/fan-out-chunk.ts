@@ -1,6 +1,7 @@
 import type { CampaignState } from '../../core/campaign-state.ts'
 import type { Db } from '../db.ts'
 import type { FanningEvent } from './fanning-events.ts'
+import { INSERT_PUSH } from './insert-push.ts'
 
 const DONE: CampaignState = 'done'
 
@@ -78,12 +79,7 @@ with camp as (
 
 function chunkSql(resume: boolean, resent: boolean): string {
   return `${candidatesSql(resume, resent)}, ins as (
-  insert into subscribers_feedback (restaurant_id, adv_campaign_id, adv_campaign_content, adv_campaign_owner,
-    adv_campaign_owner_contact, adv_campaign_datetime_start, adv_campaign_datetime_end, datetime_created,
-    client_id, trigger_datetime_created, feedback)
-  select e.restaurant_id, e.adv_campaign_id, v.adv_campaign_content, v.adv_campaign_owner,
-    v.adv_campaign_owner_contact, v.adv_campaign_datetime_start, v.adv_campaign_datetime_end, v.datetime_created,
-    c.client_id, e.trigger_datetime_created, null
+  ${INSERT_PUSH}
   from cand c cross join live v cross join offerstream_events e
   where e.id = $1 ${resent ? `and not exists (select 1 from prior p where p.client_id = c.client_id)` : ''}
   order by c.client_id

@@ -116,14 +116,6 @@ export interface StoredRecords {
 }
 
 /**
- * Stores a batch of one shard's campaigns inside that shard's next fan-out transaction, if the shard
- * runs here and its writer is idle with a turn free; undefined otherwise (nothing was started). The
- * promise rejects when that transaction failed: nothing of it was committed, or (COMMIT itself lost)
- * perhaps all of it, so the caller stores the batch again, which skips records already stored.
- */
-export type InShard = (shard: number, events: EventRow[]) => Promise<StoredRecords> | undefined
-
-/**
  * Stores campaign records and cancels: each new record updates its campaign's row (the winning
  * version, the cancel) and a campaign record becomes an event. With `notify`, the statement also
  * sends those notifications on `channel` if any event was new.

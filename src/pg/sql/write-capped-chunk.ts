@@ -1,6 +1,7 @@
 import type { CampaignState } from '../../core/campaign-state.ts'
 import type { CapRule } from '../../core/cap-history.ts'
 import type { Db } from '../db.ts'
+import { INSERT_PUSH } from './insert-push.ts'
 
 const DONE: CampaignState = 'done'
 
@@ -26,12 +27,7 @@ const text = `
 with v as (
   select * from offerstream_campaigns where adv_campaign_id = $5
 ), ins as (
-  insert into subscribers_feedback (restaurant_id, adv_campaign_id, adv_campaign_content, adv_campaign_owner,
-    adv_campaign_owner_contact, adv_campaign_datetime_start, adv_campaign_datetime_end, datetime_created,
-    client_id, trigger_datetime_created, feedback)
-  select e.restaurant_id, e.adv_campaign_id, v.adv_campaign_content, v.adv_campaign_owner,
-    v.adv_campaign_owner_contact, v.adv_campaign_datetime_start, v.adv_campaign_datetime_end, v.datetime_created,
-    c.client_id, e.trigger_datetime_created, null
+  ${INSERT_PUSH}
   from unnest(string_to_array($2, ',')::uuid[]) c(client_id) cross join v cross join offerstream_events e
   where e.id = $1
   order by c.client_id

@@ -3,13 +3,15 @@ import { randomUUID } from 'node:crypto'
 import { stateAt } from '../../../src/core/activity.ts'
 import type { RuledState, SettableState } from '../../../src/core/campaign-state.ts'
 import type { Rejection } from '../../../src/core/reject-reason.ts'
+import { oneShardToFanOut } from '../../../src/core/shard-work.ts'
 import { ErrorCodes, OfferstreamError } from '../../../src/errors.ts'
 import type { InputRecord } from '../../../src/kafka/input-source.ts'
 import type { OutMessage } from '../../../src/kafka/output-producer.ts'
 import type { RelayCursor } from '../../../src/kafka/relay-cursor.ts'
+import type { InShard } from '../../../src/pg/ingest-store.ts'
 import type { ChunkResult } from '../../../src/pg/sql/fan-out-chunk.ts'
 import type { FanningEvent } from '../../../src/pg/sql/fanning-events.ts'
-import type { CancelRow, EventRow, InShard, StoredRecords } from '../../../src/pg/sql/insert-events.ts'
+import type { CancelRow, EventRow, StoredRecords } from '../../../src/pg/sql/insert-events.ts'
 import type { RejectRow } from '../../../src/pg/sql/insert-rejects.ts'
 import type { FeedbackResult } from '../../../src/pg/sql/record-feedback.ts'
 import type { RangeRows, RelayFanout } from '../../../src/pg/sql/relay-fanouts.ts'
@@ -191,9 +193,8 @@ export class MemWriterStore implements WriterStore, IngestStore {
 
   async store(events: EventRow[], rejects: RejectRow[], cancels: CancelRow[] = [], inShard?: InShard) {
     // As the PostgreSQL store: a batch of one shard's campaigns to fan out now goes through the shard's writer if it takes it.
-    const shard = events[0]?.shard
-    const fanning = events.every(e => e.shard === shard && e.status === 'fanning')
-    const running = shard !== undefined && fanning && rejects.length + cancels.length === 0 ? inShard?.(shard, events) : undefined
+    const shard = oneShardToFanOut(events, rejects.length + cancels.length)
+    const running = shard === undefined ? undefined : inShard?.(shard, events)
     const stored = running ? await running.catch(() => undefined) : undefined
     if (stored) {
       const mismatched: Rejection[] = stored.mismatched.map(() => ({ code: 'restaurant_mismatch', reason: 'another restaurant' }))
