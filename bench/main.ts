@@ -11,11 +11,13 @@ import { cpuRows, summaryRows } from './tables.ts'
 
 const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout,txfloor,coldstart,scale,cancel,smallbig] [--seed N]
   [--rates 1,10,100,300] [--seconds 60] [--pushes 1000000] [--big 1000000] [--set OFFERSTREAM_X=v ...] [--cpu-prof] [--node-arg=--flag ...]
-  [--instances 1,2,3] [--cpu-per-instance 0.35]
+  [--instances 1,2,3] [--cpu-per-instance 0.35] [--warm-pushes N]
 Uses KAFKA_BROKERS and DATABASE_URL when both are set, else starts a throwaway local stack.
 --instances runs the scaling scenario (alone, unless --only names others too): throughput with each
 count of \`offerstream run\` processes, each held to --cpu-per-instance cores by a cgroup CPU quota
 (needs root and cgroups), the sink bound, and latency with the most instances (--rates, default 100).
+--warm-pushes: a first backlog of that many pushes, worked through before the measured one
+(throughput: default 0; scaling: default a third of --pushes, so each instance is measured warm).
 --set and --node-arg configure the service process (e.g. --set OFFERSTREAM_RELAY_BATCH=5000).
 Results: tables on stdout, JSON in bench/results/. --cpu-prof writes the service's profiles there too.`
 
@@ -35,6 +37,7 @@ const OPTIONS = {
   rates: { type: 'string' },
   seconds: { type: 'string' },
   pushes: { type: 'string' },
+  'warm-pushes': { type: 'string' },
   big: { type: 'string' },
   set: { type: 'string', multiple: true, default: [] as string[] },
   'cpu-prof': { type: 'boolean', default: false },
@@ -55,6 +58,8 @@ function scenarioOptions(a: Values) {
     ...(a['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${new URL('./results/profiles/', import.meta.url).pathname}`] : []),
   ]
   const mix = { duplicates: 0.05, expired: 0.05, malformed: 0.02 }
+  const warmPushes = Number(a['warm-pushes'] ?? 0)
+  if (!Number.isInteger(warmPushes) || warmPushes < 0) throw new Error(`--warm-pushes must be a whole number ≥ 0, got ${a['warm-pushes']}`)
   const latencyOptions = (perSecond: number) => ({
     perSecond,
     seconds: Number(a.seconds ?? (q ? 10 : 60)),
@@ -68,6 +73,7 @@ function scenarioOptions(a: Values) {
   })
   const throughputOptions = {
     pushes: Number(a.pushes ?? (q ? 100000 : 1000000)),
+    warmPushes,
     restaurants: q ? 200 : 1000,
     rows: q ? 120000 : 1200000,
     skew: 0.8,

@@ -12,6 +12,7 @@ import { samplePgWaits } from './pg-waits.ts'
 import { createInputProducer } from './produce.ts'
 import { createProgress } from './progress.ts'
 import { ServiceGroup } from './service-group.ts'
+import { warmBacklog } from './warm-backlog.ts'
 import { warmUp } from './warm-up.ts'
 
 export interface ThroughputOptions {
@@ -26,6 +27,12 @@ export interface ThroughputOptions {
   instances: number
   /** Cores each instance may use; undefined: uncapped. */
   cpuPerInstance: number | undefined
+  /**
+   * Pushes of a first backlog, of the same shape, that every instance works through before the
+   * measured one (0: none): JIT compilation and heap growth are a start-up cost each instance pays
+   * once, and in a run of a few seconds they weigh on N instances N times.
+   */
+  warmPushes: number
 }
 
 /**
@@ -49,6 +56,7 @@ export async function runThroughput(services: Services, rng: Rng, o: ThroughputO
     await service.ready()
     p.set('warming up')
     await warmUp(env, subs, rng, input, kafka.seen, pg.seen)
+    if (o.warmPushes > 0) await warmBacklog(env, subs, rng, o, input, { kafka: kafka.seen, pg: pg.seen, cursor }, p)
     // From here on Kafka is timed by the relay cursor; the bench stops decoding pushes (see watchCursor).
     const k0 = kafka.seen.total
     await kafka.close()

@@ -115,7 +115,12 @@ const scale: BenchScenario = {
     const r = await runScale(c.services, {
       instances: counts,
       cpuPerInstance: cpu,
-      throughput: c.throughputOptions,
+      // Warm instances, as in a long-running deployment: each start-up's JIT and heap growth cost
+      // ~0.1-0.3 CPU-s (docs/scaling.md), a cost N instances pay N times within a short window.
+      throughput: {
+        ...c.throughputOptions,
+        warmPushes: c.args['warm-pushes'] === undefined ? Math.ceil(c.throughputOptions.pushes / 3) : c.throughputOptions.warmPushes,
+      },
       latency: (c.args.rates ?? '100').split(',').map(n => c.latencyOptions(Number(n))),
       seed: c.seed,
       bound: c.results.bound,
