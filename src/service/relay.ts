@@ -214,8 +214,13 @@ export class Relay implements Stoppable {
     this.#prefetch = undefined
     if (pre && pre.from.push === cursor.push && pre.from.dlq === cursor.dlq && (pre.withRejects || !withRejects)) {
       const batch = await pre.batch.catch(() => undefined)
-      // A partial batch read before the writer's latest commit would publish less than is there.
-      if (batch && (batch.messages.length >= this.#d.config.relayBatch || !this.#loop.woken)) return batch
+      const full = this.#d.config.relayBatch
+      if (batch && (batch.messages.length >= full || !this.#loop.woken)) return batch
+      // Woken since the read: rows may have been committed behind it, so it is not "drained". Half
+      // full or more, it is still published as read (a prefix of the shard's rows is always a valid
+      // batch): rebuilding its messages cost more CPU than one more, smaller transaction (with 3
+      // instances at 0.15 core, 9 prefetches of 2,400-4,900 pushes were thrown away per 400,000).
+      if (batch && batch.messages.length * 2 >= full) return { ...batch, drained: false }
     }
     this.#loop.look()
     return readRelayBatch(this.#d.store, this.#d.config, cursor, withRejects)

@@ -152,23 +152,44 @@ test('an idle relay publishes on wake() at once, and without a wake after the id
   await run
 })
 
-test('a wake during a prefetched partial batch discards it: no rows left behind, none twice', async () => {
+test('a wake during a prefetched batch under half full discards it: no rows left behind, none twice', async () => {
   const t = setup()
-  const first = t.store.addFanout(15)
+  const first = t.store.addFanout(14)
   let open!: () => void
   t.broker.gate = new Promise(resolve => {
     open = resolve
   })
   const run = t.relay.run()
-  // The first transaction (10 rows) is in flight and the next read (5 rows, partial) already done.
+  // The first transaction (10 rows) is in flight and the next read (4 rows, partial) already done.
   await until(() => t.broker.publishing === 1 && t.store.reads.length === 2, 'the first publish and the prefetch')
   const second = t.store.addFanout(5)
   t.relay.wake()
   t.broker.gate = undefined
   open()
-  await until(() => t.pushed().length === 20, 'all rows published')
+  await until(() => t.pushed().length === 19, 'all rows published')
   assert.deepEqual(t.pushed(), [...first, ...second])
-  assert.deepEqual(t.broker.transactions, [10, 10], 'the stale 5-row prefetch was re-read after the wake')
+  assert.deepEqual(t.broker.transactions, [10, 9], 'the stale 4-row prefetch was re-read after the wake')
+  await t.relay.stop()
+  await run
+})
+
+test('a wake during a prefetched batch half full or more publishes it as read, then reads on at once', async () => {
+  const t = setup()
+  const first = t.store.addFanout(16)
+  let open!: () => void
+  t.broker.gate = new Promise(resolve => {
+    open = resolve
+  })
+  const run = t.relay.run()
+  await until(() => t.broker.publishing === 1 && t.store.reads.length === 2, 'the first publish and the prefetch')
+  const second = t.store.addFanout(5)
+  t.relay.wake()
+  t.broker.gate = undefined
+  open()
+  await until(() => t.pushed().length === 21, 'all rows published')
+  assert.deepEqual(t.pushed(), [...first, ...second], 'each row once, in order')
+  assert.deepEqual(t.broker.transactions, [10, 6, 5], 'the 6-row prefetch went out as read; the rows behind it next')
+  assert.deepEqual(t.store.reads, [0, 10, 16], 'the prefetch was not read again')
   await t.relay.stop()
   await run
 })
