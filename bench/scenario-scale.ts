@@ -75,6 +75,9 @@ export function scaleRows(s: Scale): Row[] {
       'Kafka / PG alone': `${Math.round(r.kafkaPerSecond).toLocaleString('en-US')} / ${Math.round(r.pgPerSecond).toLocaleString('en-US')}`,
       '÷ bound': r.bothPerSecond / s.bound.boundPerSecond,
       [`× ${one.instances} instance`]: r.bothPerSecond / one.bothPerSecond,
+      // The most N instances could make of this backlog at one instance's pace each: the one that
+      // owns the most pushes finishes last (bench/instance-shares.ts).
+      'ideal × (largest share)': `${(r.expectedPushes / Math.max(1, ...r.perInstance)).toFixed(2)} (${Math.round((100 * Math.max(0, ...r.perInstance)) / r.expectedPushes)} %)`,
       // How much of the instances' quota was used: ~1/N means only one of them was working.
       'service CPU-s / quota': `${r.cpuSeconds.service} / ${(wall * r.instances * s.cpuPerInstance).toFixed(1)}`,
       'last sink': r.kafkaSeconds >= r.pgSeconds ? 'Kafka' : 'PostgreSQL',

@@ -6,6 +6,7 @@ import { watchFeedbackCommits, watchPushes } from '../testkit/sinks.ts'
 import { createBenchEnv, type Services } from './bench-env.ts'
 import { throttlingSince } from './cpu-cgroup.ts'
 import { cpuSeconds, cpuSnapshot, stackPids } from './cpu-usage.ts'
+import { pushesPerInstance } from './instance-shares.ts'
 import { countPushes, landed } from './landed.ts'
 import { watchCursor } from './observe.ts'
 import { samplePgWaits } from './pg-waits.ts'
@@ -78,6 +79,7 @@ export async function runThroughput(services: Services, rng: Rng, o: ThroughputO
     // database's backends waited for, over the same window.
     const throttling = service.throttling().map((t, i) => throttlingSince(throttled0[i]!, t))
     const pgWaits = await waits.stop()
+    const perInstance = await pushesPerInstance(env, events)
     p.set('counting pushes in Kafka (untimed)')
     // Pairs a frequency cap suppressed (0 with the caps off) are decided but never pushed.
     const suppressed = (await env.pool.query<{ n: number }>(suppressedSql)).rows[0]!.n - s0
@@ -106,6 +108,8 @@ export async function runThroughput(services: Services, rng: Rng, o: ThroughputO
       throttling,
       pgWaits,
       servicePeakRssMb: service.peakRssMb,
+      /** The measured pushes per owning instance (largest first): how evenly the shards split the work. */
+      perInstance,
     }
     return { result, subs, events }
   } finally {
