@@ -15,8 +15,9 @@ import { eventually } from '../../testkit/service.ts'
 const until = async (cond: () => boolean, what: string) =>
   assert.ok(await eventually(async () => cond(), 30_000), `timed out waiting for ${what}`)
 
-// The ingest stage's store: a batch without rejects is one statement that also notifies; a batch
-// with rejects is a transaction. Both notify only for what was new, naming the sender and the detail.
+// The ingest stage's store: a batch's events are one statement that also notifies; its rejects, if
+// any, a short transaction of their own before it. Both notify only for what was new, naming the
+// sender and the detail.
 let fx: Fixture
 let listener: pg.Client
 const notes: string[] = []
@@ -85,7 +86,7 @@ test('events alone: stored and notified in one statement, once; a redelivery is 
   assert.equal(rows[0].n, 4)
 })
 
-test('events with rejects: one transaction, and the reject shard is told it has rejects', async () => {
+test('events with rejects: both stored, and the reject shard is told it has rejects', async () => {
   notes.length = 0
   const store = new PgIngestStore(fx.pool, 'inst-2', 8)
   const result = await store.store([event(3, 'fanning')], [reject(4)])
@@ -95,6 +96,43 @@ test('events with rejects: one transaction, and the reject shard is told it has 
   const work = new Map(notes.map(decodeShardWork).map(n => [n?.shard, n?.work]))
   assert.deepEqual(work.get(3), { fanning: true, pendingStart: null, rejects: false })
   assert.deepEqual(work.get(4), { fanning: false, pendingStart: null, rejects: true })
+})
+
+test("rejects do not hold their shards' locks while the batch's events wait for a campaign row a fan-out chunk holds", async () => {
+  const store = new PgIngestStore(fx.pool, 'inst-3', 8)
+  const first = event(1, 'fanning')
+  await store.store([first], [])
+  // A fan-out chunk of that campaign, in flight (on a CPU-starved instance, for hundreds of ms).
+  const chunk = await fx.pool.connect()
+  const probe = await fx.pool.connect()
+  try {
+    await chunk.query('begin')
+    await chunk.query('select 1 from offerstream_campaigns where adv_campaign_id = $1 for share', [first.campaign.campaignId])
+    // A re-send of the campaign (its row must be updated, so it waits) and a reject of shard 4.
+    const storing = store.store([{ ...first, offset: String(offset++) }], [reject(4)])
+    const waiting = await eventually(async () => {
+      const { rows } = await probe.query(
+        "select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%unnest($1::text[]%' and pid <> pg_backend_pid()",
+      )
+      return rows.length > 0
+    }, 30_000)
+    assert.ok(waiting, 'the events statement waits for the campaign row')
+    // Shard 4's writer could go on: the reject committed and let go of its lock.
+    await probe.query('begin')
+    const { rows } = await probe.query<{ got: boolean }>('select pg_try_advisory_xact_lock(7304002, 4) as got')
+    await probe.query('rollback')
+    assert.equal(rows[0]?.got, true, "shard 4's lock is free while the events wait")
+    const { rows: stored } = await probe.query<{ n: number }>('select count(*)::int as n from offerstream_rejects where shard = 4')
+    assert.ok((stored[0]?.n ?? 0) >= 1, 'the reject is already committed')
+    await chunk.query('commit')
+    const result = await storing
+    assert.equal(result.rows.length, 1)
+    assert.equal(result.rejected, 1)
+  } finally {
+    await chunk.query('rollback').catch(() => {})
+    chunk.release()
+    probe.release()
+  }
 })
 
 test("a batch of one shard that runs here goes through that shard's transaction: stored with its first chunk, no notification; if that fails, the plain statement stores it", async () => {
