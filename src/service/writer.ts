@@ -12,8 +12,6 @@ import type { Unpublished } from './unpublished.ts'
 // Most campaigns fanned out in one transaction, and the smallest chunk worth starting in it.
 const MAX_EVENTS_PER_TX = 64
 const MIN_CHUNK = 100
-// Fewest campaigns a round reads (and locks) after a transaction that ran out of rows.
-const MIN_ROUND = 4
 // Campaigns up to this size finish in their first chunk however far the relay is behind (its size
 // + 1: a chunk that comes back short is what says the campaign is done).
 const SMALL_CAMPAIGN = 1000
@@ -58,13 +56,6 @@ export class Writer implements Stoppable {
   #heldAt = -1
   /** Work offered by the ingest stage for the next transaction (offer()). */
   #offered: Offer | undefined
-  /**
-   * Campaigns the next round reads. The round locks each one's rows (events FOR UPDATE, campaigns
-   * FOR SHARE) until COMMIT, taken or not; a campaign re-sent meanwhile waits for that COMMIT in the
-   * ingest statement, which holds the rows of the other campaigns it stores, which other writers'
-   * rounds then wait for. After a transaction that ran out of rows, about twice what it took is read.
-   */
-  #roundLimit = MAX_EVENTS_PER_TX
 
   constructor(deps: WriterDeps) {
     this.#d = deps
@@ -203,8 +194,6 @@ export class Writer implements Stoppable {
     // queued them (p50 1.8 s at 100/s). Ranges stay contiguous per chunk and commit in id order.
     let exhausted = false
     let held = false
-    let outOfRows = false
-    const limit = this.#roundLimit
     const offered = this.#offered
     this.#offered = undefined
     const endTurn = offered ? offered.endTurn : await this.#d.turns?.take()
@@ -218,8 +207,8 @@ export class Writer implements Stoppable {
       // and a first chunk is cut to what fits, but never so short that a small campaign
       // (SMALL_CAMPAIGN) needs a second one: small campaigns always go at once.
       let room = this.#room()
-      while (done.length < limit && budget >= MIN_CHUNK) {
-        const event = await tx.nextFanning(this.#lastFanned, limit)
+      while (done.length < MAX_EVENTS_PER_TX && budget >= MIN_CHUNK) {
+        const event = await tx.nextFanning(this.#lastFanned, MAX_EVENTS_PER_TX)
         // The round is over: every fanning campaign had its turn.
         if (!event) {
           // ...and if each of them finished, nothing is left to fan out.
@@ -258,7 +247,6 @@ export class Writer implements Stoppable {
           finished: r.finished || stopped !== undefined,
         })
       }
-      outOfRows = budget < MIN_CHUNK
       return done
     }
     // The ingest stage waits for an offered batch: it is not kept waiting for the shard's lock
@@ -279,11 +267,7 @@ export class Writer implements Stoppable {
     // No campaign left fanning (this transaction found none, or finished every one it found): idle,
     // unless a wake came meanwhile — its campaign may have committed after this transaction looked.
     if (exhausted && this.#wakes === wakes) this.#hasFanning = false
-    // A short round that held campaigns back may have hidden others behind them: no waiting for
-    // the relay before a whole round has been read.
-    this.#heldAt = held && limit === MAX_EVENTS_PER_TX ? wakes : -1
-    // A held campaign took a place in the round: read a whole one next time.
-    this.#roundLimit = outOfRows && !held ? Math.min(MAX_EVENTS_PER_TX, Math.max(MIN_ROUND, 2 * results.length)) : MAX_EVENTS_PER_TX
+    this.#heldAt = held ? wakes : -1
     if (results.length === 0) {
       offered?.resolve(firstResult)
       return

@@ -122,8 +122,6 @@ export class MemWriterStore implements WriterStore, IngestStore {
   failures: OfferstreamError[] = []
   /** Per committed transaction: the chunks it wrote, as [event id, rows]. */
   transactions: Array<Array<[number, number]>> = []
-  /** Per transaction that read a round: the most campaigns it asked for. */
-  roundLimits: number[] = []
   /** Runs after each chunk, inside its transaction. */
   afterChunk: ((eventId: number) => void) | undefined
   /** Runs once fn of a transaction is done, before it returns: what commits "right after" it looked. */
@@ -313,7 +311,6 @@ export class MemWriterStore implements WriterStore, IngestStore {
       },
       // WriterTx's contract: one round per transaction, read at the first call.
       nextFanning: async (afterId: number, limit: number): Promise<FanningEvent | null> => {
-        if (!round) this.roundLimits.push(limit)
         round ??= s()
           .events.filter(e => e.status === 'fanning')
           .sort((a, b) => Number(a.id <= afterId) - Number(b.id <= afterId) || a.id - b.id)
