@@ -44,3 +44,8 @@ export async function createBenchEnv(services: Services, name: string, overrides
     afterMigrateSql: FANOUT_NOTIFY_TRIGGER + SUPPRESSED_NOTIFY_TRIGGER,
   })
 }
+
+/** Pairs a frequency cap has suppressed so far (0 with the caps off): decided, never pushed, so Kafka's count lacks them. */
+export async function suppressedPairs(env: Pick<BenchEnv, 'pool'>): Promise<number> {
+  return (await env.pool.query<{ n: number }>('select count(*)::int as n from offerstream_suppressed')).rows[0]!.n
+}

@@ -3,7 +3,7 @@ import { type Audience, copyAudience, sampledAudience } from '../testkit/audienc
 import { type CampaignEvent, campaignStream, countKinds, expectedPushes, type Mix } from '../testkit/campaigns.ts'
 import type { Rng } from '../testkit/rng.ts'
 import { watchFeedbackCommits, watchPushes } from '../testkit/sinks.ts'
-import { createBenchEnv, type Services } from './bench-env.ts'
+import { createBenchEnv, type Services, suppressedPairs } from './bench-env.ts'
 import { throttlingSince } from './cpu-cgroup.ts'
 import { cpuSeconds, cpuSnapshot, stackPids } from './cpu-usage.ts'
 import { pushesPerInstance } from './instance-shares.ts'
@@ -62,8 +62,7 @@ export async function runThroughput(services: Services, rng: Rng, o: ThroughputO
     const k0 = kafka.seen.total
     await kafka.close()
     const p0 = pg.seen.total
-    const suppressedSql = 'select count(*)::int as n from offerstream_suppressed'
-    const s0 = (await env.pool.query<{ n: number }>(suppressedSql)).rows[0]!.n
+    const s0 = await suppressedPairs(env)
     const stack = stackPids(env.config.kafkaBrokers, env.config.databaseUrl)
     const cpu0 = cpuSnapshot(service.pids, stack)
     const throttled0 = service.throttling()
@@ -82,7 +81,7 @@ export async function runThroughput(services: Services, rng: Rng, o: ThroughputO
     const perInstance = await pushesPerInstance(env, events)
     p.set('counting pushes in Kafka (untimed)')
     // Pairs a frequency cap suppressed (0 with the caps off) are decided but never pushed.
-    const suppressed = (await env.pool.query<{ n: number }>(suppressedSql)).rows[0]!.n - s0
+    const suppressed = (await suppressedPairs(env)) - s0
     const counted = await countPushes(env.config.kafkaBrokers, env.config.outputTopic, k0 + expected - suppressed)
     p.done(`done: kafka ${counted.total - k0}/${expected}, postgres ${pg.seen.total - p0}/${expected}`)
     const kafkaS = (kafkaAt - startedAt) / 1000

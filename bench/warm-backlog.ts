@@ -2,7 +2,7 @@ import type { Audience } from '../testkit/audience.ts'
 import { campaignStream, expectedPushes, type Mix } from '../testkit/campaigns.ts'
 import type { Rng } from '../testkit/rng.ts'
 import type { Seen } from '../testkit/sinks.ts'
-import type { BenchEnv } from './bench-env.ts'
+import { type BenchEnv, suppressedPairs } from './bench-env.ts'
 import { landed } from './landed.ts'
 import type { watchCursor } from './observe.ts'
 import type { InputProducer } from './produce.ts'
@@ -31,15 +31,14 @@ export async function warmBacklog(
 ): Promise<void> {
   const events = campaignStream(subs, rng, o.mix, { targetPushes: o.warmPushes }, Math.floor(Date.now() / 1000))
   const want = expectedPushes(events)
-  const suppressedSql = 'select count(*)::int as n from offerstream_suppressed'
-  const s0 = (await env.pool.query<{ n: number }>(suppressedSql)).rows[0]!.n
+  const s0 = await suppressedPairs(env)
   const k0 = s.kafka.total
   const p0 = s.pg.total
   p.set(`warm-up backlog: ${want.toLocaleString('en-US')} pushes`)
   await input.backlog(events)
   await landed(env, s.pg, p0 + want, s.cursor, () => p.set(`warm-up backlog: rows committed ${s.pg.total - p0}/${want}`))
   // With a frequency cap on, PostgreSQL's count includes the pairs it suppressed, which Kafka never gets.
-  const suppressed = (await env.pool.query<{ n: number }>(suppressedSql)).rows[0]!.n - s0
+  const suppressed = (await suppressedPairs(env)) - s0
   if (!(await s.kafka.waitFor(k0 + want - suppressed, 120000))) {
     throw new Error(`warm-up backlog: the bench's Kafka observer saw ${s.kafka.total - k0} of ${want - suppressed} pushes within 2 minutes`)
   }

@@ -4,7 +4,7 @@ import type { Audience } from '../testkit/audience.ts'
 import { type CampaignEvent, randomCampaign } from '../testkit/campaigns.ts'
 import type { Rng } from '../testkit/rng.ts'
 import type { Seen } from '../testkit/sinks.ts'
-import type { BenchEnv } from './bench-env.ts'
+import { type BenchEnv, suppressedPairs } from './bench-env.ts'
 import type { InputProducer } from './produce.ts'
 
 /**
@@ -37,13 +37,12 @@ export async function warmUp(env: BenchEnv, subs: Audience, rng: Rng, input: Inp
   }
   const k0 = kafka.total
   const p0 = pg.total
-  const suppressedSql = 'select count(*)::int as n from offerstream_suppressed'
-  const s0 = (await env.pool.query<{ n: number }>(suppressedSql)).rows[0]!.n
+  const s0 = await suppressedPairs(env)
   await input.backlog(events)
   const want = n * events.length
   // With a frequency cap on, PostgreSQL's count includes the pairs it suppressed, which Kafka never gets.
   const pgOk = await pg.waitFor(p0 + want, 60000)
-  const suppressed = (await env.pool.query<{ n: number }>(suppressedSql)).rows[0]!.n - s0
+  const suppressed = (await suppressedPairs(env)) - s0
   const ok = pgOk && (await kafka.waitFor(k0 + want - suppressed, 60000))
   if (!ok)
     throw new Error(

@@ -152,42 +152,39 @@ test('an idle relay publishes on wake() at once, and without a wake after the id
   await run
 })
 
-test('a wake during a prefetched batch under half full discards it: no rows left behind, none twice', async () => {
+/**
+ * `rows` committed; the first transaction (10 rows) held in flight until the prefetch of the rest is
+ * read; then 5 more rows and a wake; then everything published. What a wake does to the prefetch.
+ */
+async function wakeDuringPrefetch(rows: number) {
   const t = setup()
-  const first = t.store.addFanout(14)
+  const first = t.store.addFanout(rows)
   let open!: () => void
   t.broker.gate = new Promise(resolve => {
     open = resolve
   })
   const run = t.relay.run()
-  // The first transaction (10 rows) is in flight and the next read (4 rows, partial) already done.
   await until(() => t.broker.publishing === 1 && t.store.reads.length === 2, 'the first publish and the prefetch')
   const second = t.store.addFanout(5)
   t.relay.wake()
   t.broker.gate = undefined
   open()
-  await until(() => t.pushed().length === 19, 'all rows published')
-  assert.deepEqual(t.pushed(), [...first, ...second])
+  await until(() => t.pushed().length === rows + 5, 'all rows published')
+  return { t, rows: [...first, ...second], run }
+}
+
+test('a wake during a prefetched batch under half full discards it: no rows left behind, none twice', async () => {
+  // The prefetch read the 4 rows behind the first 10: under half a batch.
+  const { t, rows, run } = await wakeDuringPrefetch(14)
+  assert.deepEqual(t.pushed(), rows)
   assert.deepEqual(t.broker.transactions, [10, 9], 'the stale 4-row prefetch was re-read after the wake')
   await t.relay.stop()
   await run
 })
 
 test('a wake during a prefetched batch half full or more publishes it as read, then reads on at once', async () => {
-  const t = setup()
-  const first = t.store.addFanout(16)
-  let open!: () => void
-  t.broker.gate = new Promise(resolve => {
-    open = resolve
-  })
-  const run = t.relay.run()
-  await until(() => t.broker.publishing === 1 && t.store.reads.length === 2, 'the first publish and the prefetch')
-  const second = t.store.addFanout(5)
-  t.relay.wake()
-  t.broker.gate = undefined
-  open()
-  await until(() => t.pushed().length === 21, 'all rows published')
-  assert.deepEqual(t.pushed(), [...first, ...second], 'each row once, in order')
+  const { t, rows, run } = await wakeDuringPrefetch(16)
+  assert.deepEqual(t.pushed(), rows, 'each row once, in order')
   assert.deepEqual(t.broker.transactions, [10, 6, 5], 'the 6-row prefetch went out as read; the rows behind it next')
   assert.deepEqual(t.store.reads, [0, 10, 16], 'the prefetch was not read again')
   await t.relay.stop()
