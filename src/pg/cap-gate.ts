@@ -60,19 +60,26 @@ export class CapGate {
     return this.#history.size
   }
 
-  /** Resolves once the instance holds the lease (call before a writer transaction, so it does not wait holding locks). */
-  async ready(): Promise<void> {
+  /**
+   * Resolves once the instance holds the lease (call before a writer transaction, so it does not wait
+   * holding locks). `signal` (the writer's stop) ends the wait: the lease can be held elsewhere for
+   * as long as another instance's capped transaction runs, and a shard being handed over or an
+   * instance stopping must not wait for that.
+   */
+  async ready(signal?: AbortSignal): Promise<void> {
     while (this.#state !== 'held') {
       if (this.#closed) throw new OfferstreamError(ErrorCodes.PG_UNAVAILABLE, 'the frequency caps are closed', { retryable: true })
+      if (signal?.aborted)
+        throw new OfferstreamError(ErrorCodes.SHARD_LOST, 'the shard writer stopped while waiting for the frequency caps lease')
       if (this.#state === 'idle') this.#change = this.#acquire()
-      await this.#change
+      await (signal ? untilAborted(this.#change, signal) : this.#change)
     }
   }
 
   /** In a writer transaction, before its first capped chunk: holds the fence and checks the lease. */
-  async enter(db: pg.ClientBase): Promise<CapView> {
+  async enter(db: pg.ClientBase, signal?: AbortSignal): Promise<CapView> {
     // Counted in the same synchronous step that finds the lease held: a release starting later waits for this transaction.
-    do await this.ready()
+    do await this.ready(signal)
     while (this.#state !== 'held')
     this.#inFlight++
     const view = { generation: this.#generation }
@@ -175,11 +182,24 @@ export class CapGate {
     this.#state = 'idle'
   }
 
-  /** Lets go of the lease (on stop). */
+  /** Lets go of the lease (on stop); a wait for it still in flight is ended by closing its connection. */
   async close(): Promise<void> {
     this.#closed = true
+    if (this.#state === 'acquiring') this.#lease.close()
     if (this.#state === 'held') this.#change = this.#release()
     await this.#change?.catch(() => {})
+    clearInterval(this.#timer)
     this.#lease.close()
   }
+}
+
+/** p, or undefined as soon as signal aborts (p goes on; its rejection is then nobody's). */
+function untilAborted(p: Promise<void> | undefined, signal: AbortSignal): Promise<void> {
+  if (!p) return Promise.resolve()
+  p.catch(() => {})
+  return new Promise<void>((resolve, reject) => {
+    const done = () => resolve()
+    signal.addEventListener('abort', done, { once: true })
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', done))
+  })
 }

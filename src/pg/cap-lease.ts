@@ -6,6 +6,10 @@ import { dropLease, leaseWanted, takeLease, waitOutFence } from './sql/lock-caps
 // this long without a statement, and the lease goes with it.
 const IDLE_SESSION_TIMEOUT_MS = 5000
 
+// A session waiting for the lease does not read its socket: without this check, one whose instance
+// closed it (a stop) stays queued, and so "wanted", until the server next looks.
+const CONNECTION_CHECK_MS = 500
+
 /**
  * The frequency caps' lease (src/pg/sql/lock-caps.ts) on a connection of its own: a session lock
  * must not live on a pooled connection that other work borrows. The connection goes with the lease:
@@ -45,7 +49,8 @@ export class CapLease {
     try {
       const { rows } = await client.query<{ pid: number }>(
         `select pg_backend_pid() as pid, set_config('idle_session_timeout', '${IDLE_SESSION_TIMEOUT_MS}', false),
-           set_config('enable_seqscan', 'off', false)`,
+           set_config('enable_seqscan', 'off', false),
+           set_config('client_connection_check_interval', '${CONNECTION_CHECK_MS}', false)`,
       )
       this.pid = rows[0]!.pid
     } catch (error) {

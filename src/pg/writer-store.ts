@@ -28,14 +28,18 @@ export class PgWriterStore {
   }
 
   /** transaction(fn), unless the shard's lock is taken now: then nothing runs and `ran` is false. */
-  async tryTransaction<T>(fn: (tx: PgWriterTx) => Promise<T>): Promise<{ ran: true; result: T } | { ran: false }> {
+  async tryTransaction<T>(fn: (tx: PgWriterTx) => Promise<T>, signal?: AbortSignal): Promise<{ ran: true; result: T } | { ran: false }> {
     let busy = false
     try {
-      const result = await this.#run(fn, async client => {
-        if (await tryBeginShardTransaction(client, this.#shard, this.#epoch)) return
-        busy = true
-        throw new Error('shard lock busy')
-      })
+      const result = await this.#run(
+        fn,
+        async client => {
+          if (await tryBeginShardTransaction(client, this.#shard, this.#epoch)) return
+          busy = true
+          throw new Error('shard lock busy')
+        },
+        signal,
+      )
       return { ran: true, result }
     } catch (error) {
       if (busy) return { ran: false }
@@ -43,19 +47,19 @@ export class PgWriterStore {
     }
   }
 
-  transaction<T>(fn: (tx: PgWriterTx) => Promise<T>): Promise<T> {
-    return this.#run(fn, client => beginShardTransaction(client, this.#shard, this.#epoch))
+  transaction<T>(fn: (tx: PgWriterTx) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.#run(fn, client => beginShardTransaction(client, this.#shard, this.#epoch), signal)
   }
 
-  async #run<T>(fn: (tx: PgWriterTx) => Promise<T>, begin: (client: pg.PoolClient) => Promise<void>): Promise<T> {
+  async #run<T>(fn: (tx: PgWriterTx) => Promise<T>, begin: (client: pg.PoolClient) => Promise<void>, signal?: AbortSignal): Promise<T> {
     let tx: PgWriterTx | undefined
     // Waiting for the caps' lease here, before the transaction, holds no lock meanwhile.
-    await this.#caps?.ready()
+    await this.#caps?.ready(signal)
     try {
       const result = await withTransaction(
         this.#pool,
         client => {
-          tx = new PgWriterTx(client, this.#shard, this.#caps)
+          tx = new PgWriterTx(client, this.#shard, this.#caps, signal)
           return fn(tx)
         },
         begin,
@@ -75,13 +79,15 @@ class PgWriterTx {
   /** This transaction's round of fanning campaigns, read at the first nextFanning(). */
   #round: FanningEvent[] | undefined
   #caps: CapGate | undefined
+  #signal: AbortSignal | undefined
   /** Set once this transaction passed the caps' gate (holds the fence under its instance's lease). */
   capView: CapView | undefined
 
-  constructor(client: pg.PoolClient, shard: number, caps: CapGate | undefined) {
+  constructor(client: pg.PoolClient, shard: number, caps: CapGate | undefined, signal: AbortSignal | undefined) {
     this.#c = client
     this.#shard = shard
     this.#caps = caps
+    this.#signal = signal
   }
 
   dueCampaigns(nowSeconds: number) {
@@ -106,7 +112,7 @@ class PgWriterTx {
     const gate = this.#caps
     if (!gate) return fanOutChunk(this.#c, event, size, at)
     // In statements of their own: every read after the lock must be taken with the lock held.
-    this.capView ??= await gate.enter(this.#c)
+    this.capView ??= await gate.enter(this.#c, this.#signal)
     const c = await cappedCandidates(this.#c, event, size, at)
     if (!c.live) return { inserted: 0, suppressed: 0, candidates: c.candidates, finished: false, live: false, campaign: c.campaign }
     const decided = gate.decide(c.fresh, c.at, event.restaurantId)

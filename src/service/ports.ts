@@ -80,10 +80,13 @@ export interface WriterTx {
 }
 
 export interface WriterStore {
-  /** Runs fn in one transaction under the shard's lock and epoch check (SHARD_LOST when taken over); rolled back if fn throws. */
-  transaction<T>(fn: (tx: WriterTx) => Promise<T>): Promise<T>
+  /**
+   * Runs fn in one transaction under the shard's lock and epoch check (SHARD_LOST when taken over);
+   * rolled back if fn throws. `signal` (the writer's stop) ends a wait for the frequency caps' lease.
+   */
+  transaction<T>(fn: (tx: WriterTx) => Promise<T>, signal?: AbortSignal): Promise<T>
   /** transaction(fn) if the shard's lock is free now; else nothing runs and `ran` is false. */
-  tryTransaction<T>(fn: (tx: WriterTx) => Promise<T>): Promise<{ ran: true; result: T } | { ran: false }>
+  tryTransaction<T>(fn: (tx: WriterTx) => Promise<T>, signal?: AbortSignal): Promise<{ ran: true; result: T } | { ran: false }>
 }
 
 /** A push_feedback record that decoded, and the reject to store for it if its push was never sent. */

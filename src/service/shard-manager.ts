@@ -5,6 +5,9 @@ import type { Clock, WriterTx } from './ports.ts'
 import { retry } from './retry.ts'
 import type { WakeHint } from './writer.ts'
 
+// How often a shard's stop that has not ended yet is logged.
+const STOP_WARN_MS = 10_000
+
 /**
  * What the manager runs for one shard: its writer and its relay (src/service/writer.ts, relay.ts).
  * @internal also used by tests
@@ -187,12 +190,37 @@ export class ShardManager implements Stoppable {
   /** Stops one shard; with a drain signal its relay first publishes what is committed (a moved shard's new owner does that instead). */
   #stopShard(r: Running, drain?: AbortSignal): Promise<void> {
     r.stopped ??= (async () => {
-      await r.writer.stop()
-      await r.relay.stop(drain)
-      await Promise.all([r.writerDone.catch(() => {}), r.relayDone.catch(() => {})])
+      const waiting = { on: 'writer' }
+      const quiet = this.#warnWhileStopping(r.shard, waiting)
+      try {
+        await r.writer.stop()
+        waiting.on = 'relay'
+        await r.relay.stop(drain)
+        waiting.on = 'loops'
+        await Promise.all([r.writerDone.catch(() => {}), r.relayDone.catch(() => {})])
+      } finally {
+        quiet()
+      }
       if (this.#running.get(r.shard) === r) this.#running.delete(r.shard)
       this.#d.onOwned?.(this.owned())
     })()
     return r.stopped
+  }
+
+  /**
+   * A stop waits for the step in flight, and the group's next assignment and the instance's exit
+   * wait for the stop: one that takes long says so, with the part it waits for, every
+   * STOP_WARN_MS. Returns what ends the warnings.
+   */
+  #warnWhileStopping(shard: number, waiting: { on: string }): () => void {
+    const done = new AbortController()
+    void (async () => {
+      for (let waitedMs = STOP_WARN_MS; ; waitedMs += STOP_WARN_MS) {
+        await this.#d.clock.sleep(STOP_WARN_MS, done.signal)
+        if (done.signal.aborted) return
+        this.#d.log.warn({ shard, waitingFor: waiting.on, waitedMs }, 'shard still stopping')
+      }
+    })()
+    return () => done.abort()
   }
 }

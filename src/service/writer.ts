@@ -172,7 +172,7 @@ export class Writer implements Stoppable {
       await tx.setState(by.expired, 'expired', now)
       await tx.setState(by.cancelled, 'cancelled', null)
       return { fanning: by.fanning.length, expired: by.expired.length, next: await tx.nextPendingStart() }
-    })
+    }, this.#loop.signal)
     // A wake during the transaction may name a start it could not see yet: keep the earlier one.
     this.#nextDue = this.#wakes === wakes ? next : earliest(next, this.#nextDue)
     this.#nextDueCheckMs = nowMs + this.#d.config.schedulerMaxSleepMs
@@ -252,8 +252,8 @@ export class Writer implements Stoppable {
     // The ingest stage waits for an offered batch: it is not kept waiting for the shard's lock
     // either (held by a transaction of a former owner or a DLQ write), it stores the batch itself.
     const results = await (offered
-      ? this.#d.store.tryTransaction(body).then(r => (r.ran ? r.result : undefined))
-      : this.#d.store.transaction(body)
+      ? this.#d.store.tryTransaction(body, this.#loop.signal).then(r => (r.ran ? r.result : undefined))
+      : this.#d.store.transaction(body, this.#loop.signal)
     )
       .catch(error => {
         offered?.reject(error)

@@ -274,3 +274,39 @@ test('a lease lost with its connection: the instance’s next capped transaction
   const r = await checkWorld(w)
   assert.ok(r.pushed > 0)
 })
+
+test('a wait for the lease ends when its writer stops, and close() does not wait for the holder', async () => {
+  const caps: Caps = { frequency: { limit: 1, windowSeconds: 3600 }, restaurant: null }
+  const a = instance(caps)
+  const b = new CapGate(caps, new CapLease(() => connectClient(fx.config.databaseUrl)))
+  await a.ready()
+  // A capped transaction of A in flight: A hands the lease over only once it ends.
+  const client = await fx.pool.connect()
+  await client.query('begin')
+  const view = await a.enter(client)
+  const stop = new AbortController()
+  const waiting = b.ready(stop.signal)
+  await until(async () => (await fx.pool.query(`select 1 from pg_locks where locktype = 'advisory' and not granted`)).rowCount! > 0)
+  stop.abort()
+  // Bounded only so that a regression fails instead of hanging the suite.
+  const within = <T>(p: Promise<T>, what: string) =>
+    Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} still waits for the lease`)), 10_000))])
+  await assert.rejects(
+    within(waiting, 'ready()'),
+    (e: OfferstreamError) => e.code === 'SHARD_LOST' && /stopped while waiting/.test(e.message),
+  )
+  await within(b.close(), 'close()')
+  // Its lease connection ends with close(); the server drops the queued lock request with it.
+  await until(async () => (await fx.pool.query(`select 1 from pg_locks where locktype = 'advisory' and not granted`)).rowCount === 0)
+  a.committed(view)
+  await client.query('commit')
+  client.release()
+})
+
+async function until(ok: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s')
+    await new Promise(r => setTimeout(r, 20))
+  }
+}

@@ -35,7 +35,7 @@ class FakeWork implements ShardWork {
   }
 }
 
-function setup() {
+function setup(o: { clock?: FakeClock; log?: ReturnType<typeof createLogger> } = {}) {
   const epochs = new Map<number, { epoch: number; generation: number }>()
   const started: Array<{ shard: number; epoch: number; work: FakeWork }> = []
   const fatal: Error[] = []
@@ -53,8 +53,8 @@ function setup() {
       started.push({ shard, epoch, work })
       return work
     },
-    log: createLogger('silent'),
-    clock: new FakeClock(),
+    log: o.log ?? createLogger('silent'),
+    clock: o.clock ?? new FakeClock(),
     retryMaxDelayMs: 100,
     onFatal: e => fatal.push(e),
   })
@@ -119,4 +119,43 @@ test('stop() drains every relay, then closes it; wake() reaches only shards run 
   t.manager.assign(2, [3])
   await until(() => true)
   assert.equal(t.started.length, 1, 'no shard starts after stop()')
+})
+
+test('a shard stop that takes long is logged every 10 s with the part it waits for, until it ends', async () => {
+  const clock = new FakeClock()
+  const lines: Array<{ msg: string; shard?: number; waitingFor?: string; waitedMs?: number }> = []
+  const log = createLogger('warn', { write: (line: string) => void lines.push(JSON.parse(line)) })
+  const t = setup({ clock, log })
+  t.manager.assign(1, [0, 1])
+  await until(() => t.manager.owned().length === 2, 'two shards')
+  // Shard 0's writer is stuck in its step (as one waiting for a lock would be): its stop does not end.
+  let endWriterStop!: () => void
+  const stuck = new Promise<void>(resolve => (endWriterStop = resolve))
+  const w0 = t.work(0).writer
+  const plainStop = w0.stop
+  w0.stop = async () => {
+    await stuck
+    await plainStop()
+  }
+  t.manager.assign(2, [1])
+  await until(() => clock.waiting > 0, 'the stop watch sleeping')
+  const warned = () => lines.filter(l => l.msg === 'shard still stopping')
+  clock.advance(10_000)
+  await until(() => warned().length === 1, 'one warning after 10 s')
+  clock.advance(10_000)
+  await until(() => warned().length === 2, 'a second one after 20 s')
+  assert.deepEqual(
+    warned().map(l => [l.shard, l.waitingFor, l.waitedMs]),
+    [
+      [0, 'writer', 10_000],
+      [0, 'writer', 20_000],
+    ],
+  )
+  assert.deepEqual(t.manager.owned(), [0, 1], 'the next assignment waits for the stop')
+  endWriterStop()
+  await until(() => t.manager.owned().join() === '1', 'shard 0 stopped')
+  assert.equal(clock.waiting, 0, 'no watch left sleeping')
+  clock.advance(30_000)
+  await new Promise(r => setImmediate(r))
+  assert.equal(warned().length, 2, 'no warning after the stop ended')
 })
