@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto'
 import os from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { shardOf } from '../src/core/shard.ts'
 import { type Audience, copyAudience, exactAudience } from '../testkit/audience.ts'
 import { type CampaignEvent, randomCampaign } from '../testkit/campaigns.ts'
 import { type Percentiles, percentiles } from '../testkit/quantiles.ts'
 import type { Rng } from '../testkit/rng.ts'
 import type { ServiceProcess } from '../testkit/service-process.ts'
-import { type Seen, watchFeedbackCommits, watchPushes } from '../testkit/sinks.ts'
+import { type Seen, watchFeedbackCommits } from '../testkit/sinks.ts'
 import { type BenchEnv, createBenchEnv, type Services } from './bench-env.ts'
 import { createInputProducer, type InputProducer } from './produce.ts'
 import { createProgress, type Progress } from './progress.ts'
+import { watchPushesApart } from './push-watcher.ts'
 import { benchService } from './service-group.ts'
 import { warmUp } from './warm-up.ts'
 
@@ -55,7 +57,7 @@ export async function runSmallDuringBig(services: Services, rng: Rng, o: SmallBi
   const env = await createBenchEnv(services, 'smallbig', o.serviceEnv)
   const service = benchService(env.config, o.nodeArgs)
   const input = createInputProducer(env.config.kafkaBrokers, env.config.inputTopic)
-  const kafka = await watchPushes(env.config.kafkaBrokers, env.config.outputTopic, false)
+  const kafka = await watchPushesApart(env.config.kafkaBrokers, env.config.outputTopic)
   const pg = await watchFeedbackCommits(env.config.databaseUrl, false)
   try {
     // Restaurant 0: the big one; 1..20: the small ones, each client following one restaurant only.
@@ -92,6 +94,9 @@ async function measure(r: Run, subs: Audience, rng: Rng) {
 
   p.set(`big campaign to ${o.big.toLocaleString('en-US')} subscribers, small ones at ${o.perSecond}/s meanwhile`)
   const load0 = os.loadavg()[0]!
+  // The bench's own clock: a busy event loop here would delay the send times and notifications it takes.
+  const benchLoop = monitorEventLoopDelay({ resolution: 5 })
+  benchLoop.enable()
   const { startedAt } = await r.input.backlog([{ kind: 'valid', value: JSON.stringify(big), campaignId: bigId, expected: o.big }])
   const count = (s: Seen, id: string) => s.byCampaign.get(id)?.count ?? 0
   const during = await paced(r.input, small, o.perSecond, () => {
@@ -100,6 +105,7 @@ async function measure(r: Run, subs: Audience, rng: Rng) {
     return count(kafka, bigId) >= o.big && count(pg, bigId) >= o.big
   })
   await allSeen(during, o.smallSubscribers, [kafka, pg], r.service)
+  benchLoop.disable()
   await new Promise(res => setTimeout(res, 1000)) // anything beyond the expected counts would be a duplicate
   const load1 = os.loadavg()[0]!
   const smallIds = [...alone.keys(), ...during.keys()]
@@ -113,6 +119,7 @@ async function measure(r: Run, subs: Audience, rng: Rng) {
     shards,
     exact,
     loadDuring: [load0, load1],
+    benchLoopDelayMs: { p99: Math.round(benchLoop.percentile(99) / 1e6), max: Math.round(benchLoop.max / 1e6) },
     big: {
       subscribers: o.big,
       kafkaSeconds: (kafka.byCampaign.get(bigId)!.last - startedAt) / 1000,

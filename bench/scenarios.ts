@@ -190,7 +190,7 @@ const smallBig: BenchScenario = {
       max: x.max,
     })
     printTable(
-      `9. small campaigns (20 subscribers, 10/s): produce → last push visible (ms), alone and while ${r.big.subscribers.toLocaleString('en-US')} subscribers fan out (Kafka ${r.big.kafkaSeconds.toFixed(1)} s, PostgreSQL ${r.big.pgSeconds.toFixed(1)} s); exact: ${r.exact}; load avg ${r.loadDuring.map(l => l.toFixed(1)).join(' → ')}`,
+      `9. small campaigns (20 subscribers, 10/s): produce → last push visible (ms), alone and while ${r.big.subscribers.toLocaleString('en-US')} subscribers fan out (Kafka ${r.big.kafkaSeconds.toFixed(1)} s, PostgreSQL ${r.big.pgSeconds.toFixed(1)} s); exact: ${r.exact}; load avg ${r.loadDuring.map(l => l.toFixed(1)).join(' → ')}; the bench's event loop delay during: p99 ${r.benchLoopDelayMs.p99}, max ${r.benchLoopDelayMs.max} ms`,
       [
         pct('Kafka, alone', r.kafka.alone),
         pct('Kafka, during', r.kafka.during),

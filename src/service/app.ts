@@ -34,6 +34,7 @@ import { Resources } from './resources.ts'
 import { retry } from './retry.ts'
 import { joinShardGroup } from './shard-group.ts'
 import { ShardManager } from './shard-manager.ts'
+import { leadNow, SmallCampaigns } from './small-campaigns.ts'
 import { Turns } from './turns.ts'
 import { Unpublished } from './unpublished.ts'
 import { Writer } from './writer.ts'
@@ -273,6 +274,8 @@ function createShardManager({ config, log, metrics, clock, ownerId, fatal, resou
     return legacy
   }
   const fanOutTurns = new Turns(config.fanoutConcurrency)
+  // One per instance: while any of its shards writes small campaigns, big fan-outs in all of them yield.
+  const smallCampaigns = new SmallCampaigns(clock)
   // One per instance, shared by every shard it owns: the caps' in-memory history (cap-gate.ts).
   const caps = capsOf(config)
   const capGate = capsOn(caps)
@@ -284,7 +287,7 @@ function createShardManager({ config, log, metrics, clock, ownerId, fatal, resou
     acquire: (shard, generation, force) => owner.acquire(shard, generation, ownerId, force),
     startShard: (shard, epoch) => {
       const shardLog = log.child({ shard })
-      const unpublished = new Unpublished(config.fanoutLead)
+      const unpublished = new Unpublished(() => leadNow(config.fanoutLead, config.fanoutLeadShared, smallCampaigns))
       const relay = new Relay({
         store: new PgRelayStore(pool, shard),
         config,
@@ -305,6 +308,7 @@ function createShardManager({ config, log, metrics, clock, ownerId, fatal, resou
         onWritten: () => relay.wake(false),
         turns: fanOutTurns,
         unpublished,
+        smallCampaigns,
       })
       return { writer, relay }
     },

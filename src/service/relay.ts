@@ -188,6 +188,9 @@ export class Relay implements Stoppable {
         wakeToReadMs: wokenAt === undefined ? null : readAt - wokenAt,
         readMs: publishAt - readAt,
         txMs: doneAt - publishAt,
+        // Campaigns this transaction finished, and the longest of them from due to now.
+        finished: batch.rangesDone.length,
+        dueToDoneMs: batch.rangesDone.length ? doneAt - Math.min(...batch.rangesDone) : null,
       },
       'relay transaction committed',
     )

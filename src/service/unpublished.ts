@@ -10,12 +10,12 @@
  */
 export class Unpublished {
   #rows = 0
-  #limit: number
+  #limit: () => number
   #listeners: Array<() => void> = []
 
-  /** limit: rows a big fan-out may keep ahead of the relay; 0: no limit. */
-  constructor(limit: number) {
-    this.#limit = limit
+  /** limit: rows a big fan-out may keep ahead of the relay, now (src/service/small-campaigns.ts); 0: no limit. */
+  constructor(limit: number | (() => number)) {
+    this.#limit = typeof limit === 'number' ? () => limit : limit
   }
 
   get rows(): number {
@@ -24,7 +24,8 @@ export class Unpublished {
 
   /** How many rows a big campaign's next chunk may still add; Infinity without a limit. */
   room(): number {
-    return this.#limit === 0 ? Number.POSITIVE_INFINITY : this.#limit - this.#rows
+    const limit = this.#limit()
+    return limit === 0 ? Number.POSITIVE_INFINITY : limit - this.#rows
   }
 
   /** The writer committed n rows. */

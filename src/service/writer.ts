@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics/metrics.ts'
 import type { Logger } from './logger.ts'
 import { Loop, type Stoppable } from './loop.ts'
 import type { Clock, WriterStore, WriterTx } from './ports.ts'
+import type { SmallCampaigns } from './small-campaigns.ts'
 import type { Unpublished } from './unpublished.ts'
 
 // Most campaigns fanned out in one transaction, and the smallest chunk worth starting in it.
@@ -35,6 +36,8 @@ export interface WriterDeps {
   turns?: { take(): Promise<() => void>; tryTake(): (() => void) | undefined }
   /** The shard's rows not yet published: a big campaign's later chunks wait while it is full. */
   unpublished?: Unpublished
+  /** Shared by the instance's shard writers: told of every small campaign written (big fan-outs then yield). */
+  smallCampaigns?: SmallCampaigns
 }
 
 /**
@@ -201,7 +204,14 @@ export class Writer implements Stoppable {
     let firstResult: unknown
     const body = async (tx: WriterTx) => {
       if (offered) firstResult = await offered.first(tx)
-      const done: Array<{ stopped?: SettableState; inserted: number; suppressed: number; campaignId: string; finished: boolean }> = []
+      const done: Array<{
+        stopped?: SettableState
+        inserted: number
+        suppressed: number
+        campaignId: string
+        finished: boolean
+        small?: boolean
+      }> = []
       let budget = config.fanoutChunk
       // While the shard's relay is behind, a campaign past its first chunk (so a big one) waits,
       // and a first chunk is cut to what fits, but never so short that a small campaign
@@ -245,6 +255,7 @@ export class Writer implements Stoppable {
           suppressed: r.suppressed,
           campaignId: event.campaignId,
           finished: r.finished || stopped !== undefined,
+          small: !later && r.finished && r.inserted + r.suppressed <= SMALL_CAMPAIGN,
         })
       }
       return done
@@ -288,6 +299,7 @@ export class Writer implements Stoppable {
     if (results.some(r => r.stopped === 'pending')) this.#nextDueCheckMs = 0
     this.#d.log.debug({ campaigns: results.length, inserted, txMs: this.#d.clock.now() - startedAt }, 'fan-out transaction committed')
     if (suppressed > 0) metrics.pushesSuppressed.inc(suppressed)
+    if (results.some(r => r.small && r.inserted > 0)) this.#d.smallCampaigns?.written()
     if (inserted > 0) {
       this.#d.unpublished?.written(inserted)
       metrics.pushesWritten.inc(inserted)

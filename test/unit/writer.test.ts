@@ -5,6 +5,7 @@ import { ErrorCodes, OfferstreamError } from '../../src/errors.ts'
 import { createMetrics } from '../../src/metrics/metrics.ts'
 import { Ingester } from '../../src/service/ingester.ts'
 import { createLogger } from '../../src/service/logger.ts'
+import { leadNow, SmallCampaigns } from '../../src/service/small-campaigns.ts'
 import { Turns } from '../../src/service/turns.ts'
 import { Unpublished } from '../../src/service/unpublished.ts'
 import { Writer } from '../../src/service/writer.ts'
@@ -24,8 +25,14 @@ const config = {
 
 // The ingest stage and one shard's writer over the same in-memory tables, wired as app.ts wires
 // them: a stored batch wakes the shard's writer.
-function setup(overrides: Partial<typeof config> = {}, turns?: Turns, unpublished?: Unpublished, inShard = false) {
+function setup(
+  overrides: Partial<typeof config> = {},
+  turns?: Turns,
+  unpublished?: Unpublished | ((clock: FakeClock) => { unpublished: Unpublished; smallCampaigns: SmallCampaigns }),
+  inShard = false,
+) {
   const clock = new FakeClock()
+  const lead = typeof unpublished === 'function' ? unpublished(clock) : { unpublished, smallCampaigns: undefined }
   const store = new MemWriterStore()
   const topic = new FakeTopic()
   const inputs: FakeInput[] = []
@@ -41,7 +48,8 @@ function setup(overrides: Partial<typeof config> = {}, turns?: Turns, unpublishe
     clock,
     onWritten: () => written++,
     turns,
-    unpublished,
+    unpublished: lead.unpublished,
+    smallCampaigns: lead.smallCampaigns,
   })
   const ingester = new Ingester({
     store,
@@ -221,6 +229,35 @@ test('a big campaign past its first chunk waits for the relay; small campaigns a
   }
   assert.equal(t.store.rowsOf(1), 2000)
   assert.equal(t.store.rowsOf(3), 1000)
+  t.stop()
+  await run
+})
+
+test('after a small campaign is written, a big fan-out keeps to the shared lead', async () => {
+  let unpublished!: Unpublished
+  const t = setup({ fanoutChunk: 300 }, undefined, clock => {
+    const smallCampaigns = new SmallCampaigns(clock)
+    unpublished = new Unpublished(() => leadNow(500, 200, smallCampaigns))
+    return { unpublished, smallCampaigns }
+  })
+  const [big, small] = [randomUUID(), randomUUID()]
+  t.store.subscribe(big, 5000)
+  t.store.subscribe(small, 10)
+  const now = t.clock.seconds
+  t.topic.campaign({ restaurantId: big, start: now, end: now + 3600 })
+  const run = t.runBoth()
+  await until(() => t.store.transactions.length === 2, 'the first two chunks')
+  await t.idle()
+  // No small campaign yet: the full lead of 500.
+  assert.deepEqual(t.store.transactions, [[[1, 300]], [[1, 200]]])
+  t.topic.campaign({ restaurantId: small, start: now, end: now + 3600 })
+  await until(() => t.store.state.events.length === 2 && t.store.event(2).status === 'done', 'the small campaign')
+  await t.idle()
+  // The relay catches up: the big one now gets only the shared lead of 200.
+  unpublished.published(unpublished.rows, true)
+  await until(() => t.store.transactions.length === 4, 'the next big chunk')
+  await t.idle()
+  assert.deepEqual(t.store.transactions.slice(2), [[[2, 10]], [[1, 200]]])
   t.stop()
   await run
 })
