@@ -184,13 +184,13 @@ export const SETTINGS = {
     max: 10000000,
     help: "Most unpublished rows a shard's writer lets a big campaign (one past its first chunk) keep ahead of the shard's relay; small campaigns and first chunks are written at once. 0: no limit.",
   },
-  // Half the lead while small campaigns come: measured (docs/scaling.md, 1M-subscriber fan-out,
-  // small campaigns at 10/s) p99 99-119 ms with 2,500 against 139-187 with 5,000, the big fan-out
-  // ~1.2x longer; a backlog of many campaigns pays it too (its small campaigns set it).
+  // Measured (docs/scaling.md, "Small campaigns during a big fan-out, fifth round": 1M-subscriber
+  // fan-out, small campaigns at 10/s): small p99 79-91 ms with 2,000 against 139-187 with the full
+  // 5,000, the big fan-out ~1.15x longer; 2,500 gave 89-102, 1,500 84-110 with it ~1.4x longer.
   fanoutLeadShared: {
     env: 'OFFERSTREAM_FANOUT_LEAD_SHARED',
     kind: 'int',
-    default: '2500',
+    default: '2000',
     min: 0,
     max: 10000000,
     help: 'OFFERSTREAM_FANOUT_LEAD while this instance wrote a small campaign (one finished in its first chunk) within the last second: big fan-outs yield to small ones. At most OFFERSTREAM_FANOUT_LEAD; 0: not used.',

@@ -8,7 +8,7 @@ const RECENT_MS = 1000
 /**
  * When this instance last wrote a small campaign (one finished in its first chunk), shared by its
  * shards' writers: while small campaigns are being written, a big fan-out in any shard keeps fewer
- * rows ahead of its relay (OFFERSTREAM_FANOUT_LEAD_SHARED instead of OFFERSTREAM_FANOUT_LEAD). Its
+ * rows ahead of its relay (OFFERSTREAM_FANOUT_LEAD_SHARED, 2,000, instead of OFFERSTREAM_FANOUT_LEAD, 5,000). Its
  * chunks and relay transactions shrink with that, and a small campaign waits for less: in its own
  * shard for the writer's chunk and the relay's transaction in flight, in every shard for the big
  * transaction that holds each push_message partition's last stable offset (docs/scaling.md).
