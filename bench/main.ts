@@ -3,21 +3,30 @@
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
+import { createRng } from '../testkit/rng.ts'
 import { KAFKA_VERSION, type Stack, startStack } from '../tools/stack/index.ts'
 import type { Services } from './bench-env.ts'
 import { printTable, writeResult } from './report.ts'
+import { runThroughput } from './scenario-throughput.ts'
 import { BENCH_SCENARIOS, type BenchContext, saver } from './scenarios.ts'
 import { cpuRows, summaryRows } from './tables.ts'
 
 const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout,txfloor,coldstart,scale,cancel,smallbig] [--seed N]
   [--rates 1,10,100,300] [--seconds 60] [--pushes 1000000] [--big 1000000] [--set OFFERSTREAM_X=v ...] [--cpu-prof] [--node-arg=--flag ...]
-  [--instances 1,2,3] [--cpu-per-instance 0.35] [--warm-pushes N]
+  [--instances 1,2,3] [--cpu-per-instance 0.35] [--warm-pushes N] [--cold-stack] [--restaurants N] [--rows N] [--skew Z]
 Uses KAFKA_BROKERS and DATABASE_URL when both are set, else starts a throwaway local stack.
 --instances runs the scaling scenario (alone, unless --only names others too): throughput with each
 count of \`offerstream run\` processes, each held to --cpu-per-instance cores by a cgroup CPU quota
 (needs root and cgroups), the sink bound, and latency with the most instances (--rates, default 100).
 --warm-pushes: a first backlog of that many pushes, worked through before the measured one
 (throughput: default 0; scaling: default a third of --pushes, so each instance is measured warm).
+Before the scenarios, a 1,000,000-push backlog goes through one uncapped instance, unmeasured: a broker
+JVM that has not yet worked (every stack the bench starts) spent 2-3x the CPU per push of a warmed one
+and added ~12 ms to the p50 at 1 campaign/s (docs/scaling.md, Sixth round). --cold-stack skips it.
+--restaurants, --rows, --skew: the audiences of the latency, throughput and scaling workloads
+(subscribers_restaurants rows drawn over that many restaurants, Zipf exponent of their sizes;
+defaults: latency 1000 / 100000 / 0.6, throughput 1000 / 1200000 / 0.8). --skew 0 gives every
+restaurant about rows/restaurants subscribers: --restaurants 1000 --rows 500000 --skew 0 is 500 each.
 --set and --node-arg configure the service process (e.g. --set OFFERSTREAM_RELAY_BATCH=5000).
 Results: tables on stdout, JSON in bench/results/. --cpu-prof writes the service's profiles there too.`
 
@@ -38,6 +47,10 @@ const OPTIONS = {
   seconds: { type: 'string' },
   pushes: { type: 'string' },
   'warm-pushes': { type: 'string' },
+  'cold-stack': { type: 'boolean', default: false },
+  restaurants: { type: 'string' },
+  rows: { type: 'string' },
+  skew: { type: 'string' },
   big: { type: 'string' },
   set: { type: 'string', multiple: true, default: [] as string[] },
   'cpu-prof': { type: 'boolean', default: false },
@@ -60,13 +73,14 @@ function scenarioOptions(a: Values) {
   const mix = { duplicates: 0.05, expired: 0.05, malformed: 0.02 }
   const warmPushes = Number(a['warm-pushes'] ?? 0)
   if (!Number.isInteger(warmPushes) || warmPushes < 0) throw new Error(`--warm-pushes must be a whole number ≥ 0, got ${a['warm-pushes']}`)
+  if (!(Number(a.skew ?? 0) >= 0)) throw new Error(`--skew must be a number ≥ 0, got ${a.skew}`)
   const latencyOptions = (perSecond: number) => ({
     perSecond,
     seconds: Number(a.seconds ?? (q ? 10 : 60)),
     warmSeconds: q ? 3 : 15,
-    restaurants: q ? 300 : 1000,
-    rows: q ? 30000 : 100000,
-    skew: 0.6,
+    restaurants: wholeFlag(a, 'restaurants', q ? 300 : 1000),
+    rows: wholeFlag(a, 'rows', q ? 30000 : 100000),
+    skew: Number(a.skew ?? 0.6),
     mix,
     serviceEnv,
     nodeArgs,
@@ -74,14 +88,30 @@ function scenarioOptions(a: Values) {
   const throughputOptions = {
     pushes: Number(a.pushes ?? (q ? 100000 : 1000000)),
     warmPushes,
-    restaurants: q ? 200 : 1000,
-    rows: q ? 120000 : 1200000,
-    skew: 0.8,
+    restaurants: wholeFlag(a, 'restaurants', q ? 200 : 1000),
+    rows: wholeFlag(a, 'rows', q ? 120000 : 1200000),
+    skew: Number(a.skew ?? 0.8),
     mix,
     serviceEnv,
     nodeArgs,
   }
   return { serviceEnv, nodeArgs, latencyOptions, throughputOptions }
+}
+
+function wholeFlag(a: Values, flag: 'restaurants' | 'rows', fallback: number): number {
+  const n = Number(a[flag] ?? fallback)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a whole number ≥ 1, got ${a[flag]}`)
+  return n
+}
+
+/**
+ * Works a backlog through the stack once, before anything is measured, so that every scenario meets
+ * a warmed broker, as a deployment's long-running one is. Its own seed: the measured workloads do not move.
+ */
+async function warmStack(services: Services, o: ReturnType<typeof scenarioOptions>, seed: number): Promise<void> {
+  process.stderr.write('[bench] warming the stack: a 1,000,000-push backlog through one instance, not measured\n')
+  const warm = { ...o.throughputOptions, pushes: 1_000_000, restaurants: 200, rows: 120_000, skew: 0.8, warmPushes: 0 }
+  await runThroughput(services, createRng(seed + 1000), { ...warm, instances: 1, cpuPerInstance: undefined })
 }
 
 /** KAFKA_BROKERS and DATABASE_URL when both are set, else a throwaway local stack. */
@@ -118,6 +148,7 @@ export async function runBench(argv: string[]): Promise<void> {
       results,
       save: saver(stamp, machine, seed),
     }
+    if (!a['cold-stack']) await warmStack(services, o, seed)
     for (const s of BENCH_SCENARIOS) if (s.names.some(n => only.has(n))) await s.run(context, only)
     printTable('Summary', summaryRows(results))
     printTable('CPU seconds used during each measured window, by process', cpuRows(results))
