@@ -22,7 +22,7 @@ count of \`offerstream run\` processes, each held to --cpu-per-instance cores by
 (throughput: default 0; scaling: default a third of --pushes, so each instance is measured warm).
 Before the scenarios, a 1,000,000-push backlog goes through one uncapped instance, unmeasured: a broker
 JVM that has not yet worked (every stack the bench starts) spent 2-3x the CPU per push of a warmed one
-and added ~12 ms to the p50 at 1 campaign/s (docs/scaling.md, Sixth round). --cold-stack skips it.
+and added ~8 ms to the p50 at 1 campaign/s (docs/scaling.md, Sixth round). --cold-stack skips it.
 --restaurants, --rows, --skew: the audiences of the latency, throughput and scaling workloads
 (subscribers_restaurants rows drawn over that many restaurants, Zipf exponent of their sizes;
 defaults: latency 1000 / 100000 / 0.6, throughput 1000 / 1200000 / 0.8). --skew 0 gives every
@@ -73,14 +73,13 @@ function scenarioOptions(a: Values) {
   const mix = { duplicates: 0.05, expired: 0.05, malformed: 0.02 }
   const warmPushes = Number(a['warm-pushes'] ?? 0)
   if (!Number.isInteger(warmPushes) || warmPushes < 0) throw new Error(`--warm-pushes must be a whole number ≥ 0, got ${a['warm-pushes']}`)
-  if (!(Number(a.skew ?? 0) >= 0)) throw new Error(`--skew must be a number ≥ 0, got ${a.skew}`)
   const latencyOptions = (perSecond: number) => ({
     perSecond,
     seconds: Number(a.seconds ?? (q ? 10 : 60)),
     warmSeconds: q ? 3 : 15,
     restaurants: wholeFlag(a, 'restaurants', q ? 300 : 1000),
     rows: wholeFlag(a, 'rows', q ? 30000 : 100000),
-    skew: Number(a.skew ?? 0.6),
+    skew: skewFlag(a, 0.6),
     mix,
     serviceEnv,
     nodeArgs,
@@ -90,7 +89,7 @@ function scenarioOptions(a: Values) {
     warmPushes,
     restaurants: wholeFlag(a, 'restaurants', q ? 200 : 1000),
     rows: wholeFlag(a, 'rows', q ? 120000 : 1200000),
-    skew: Number(a.skew ?? 0.8),
+    skew: skewFlag(a, 0.8),
     mix,
     serviceEnv,
     nodeArgs,
@@ -102,6 +101,12 @@ function wholeFlag(a: Values, flag: 'restaurants' | 'rows', fallback: number): n
   const n = Number(a[flag] ?? fallback)
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a whole number ≥ 1, got ${a[flag]}`)
   return n
+}
+
+function skewFlag(a: Values, fallback: number): number {
+  const z = Number(a.skew ?? fallback)
+  if (!(z >= 0)) throw new Error(`--skew must be a number ≥ 0, got ${a.skew}`)
+  return z
 }
 
 /**
