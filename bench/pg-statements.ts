@@ -26,6 +26,7 @@ try {
   await runBench(args.length ? args : ['--only', 'throughput'])
   console.table(
     await query(`select calls, round(total_exec_time) as total_ms, round((total_exec_time / calls)::numeric, 2) as ms_per_call, rows,
+                   round((shared_blks_hit + shared_blks_read)::numeric / calls) as blocks_per_call,
                    left(regexp_replace(query, '\\s+', ' ', 'g'), 100) as statement
                  from pg_stat_statements order by total_exec_time desc limit 15`),
   )

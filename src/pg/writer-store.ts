@@ -5,6 +5,7 @@ import { beginShardTransaction, tryBeginShardTransaction } from './shard-lock.ts
 import { cappedCandidates } from './sql/capped-candidates.ts'
 import { dueEvents } from './sql/due-events.ts'
 import { type ChunkClock, type ChunkResult, fanOutChunk } from './sql/fan-out-chunk.ts'
+import { fanOutFirstChunks } from './sql/fan-out-first-chunks.ts'
 import { type FanningEvent, fanningRoundRobin } from './sql/fanning-events.ts'
 import { type EventRow, type StoredRecords, storeCampaignRecords } from './sql/insert-events.ts'
 import { nextPendingStart } from './sql/next-pending-start.ts'
@@ -107,6 +108,13 @@ class PgWriterTx {
   async nextFanning(afterId: number, limit: number): Promise<FanningEvent | null> {
     this.#round ??= await fanningRoundRobin(this.#c, this.#shard, afterId, limit)
     return this.#round.shift() ?? null
+  }
+  /** WriterTx.fanOutFirstChunks: one statement, unless the frequency caps are on (their chunk decides per campaign in Node). */
+  async fanOutFirstChunks(events: readonly FanningEvent[], size: number, at: ChunkClock): Promise<ChunkResult[]> {
+    if (!this.#caps) return fanOutFirstChunks(this.#c, this.#shard, events, size, at)
+    const results: ChunkResult[] = []
+    for (const e of events) results.push(await this.fanOutChunk(e, size, at))
+    return results
   }
   async fanOutChunk(event: FanningEvent, size: number, at: ChunkClock): Promise<ChunkResult> {
     const gate = this.#caps

@@ -75,6 +75,11 @@ export interface WriterTx {
   nextFanning(afterId: number, limit: number): Promise<FanningEvent | null>
   /** Pushes nothing (live false) when the campaign's row, locked by the chunk, says it may not push at `at`. */
   fanOutChunk(event: FanningEvent, size: number, at: ChunkClock): Promise<ChunkResult>
+  /**
+   * fanOutChunk for several first chunks (fanoutAfter null, not resent) of `size` each, in one
+   * statement where the adapter has one; results in the order given, as if each were run in turn.
+   */
+  fanOutFirstChunks(events: readonly FanningEvent[], size: number, at: ChunkClock): Promise<ChunkResult[]>
   /** The ingest statement for campaign records of this shard (see InShard), inside this transaction. */
   storeEvents(events: EventRow[]): Promise<StoredRecords>
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { fanOutChunk } from '../../src/pg/sql/fan-out-chunk.ts'
+import { fanOutFirstChunks } from '../../src/pg/sql/fan-out-first-chunks.ts'
 import { fanningRoundRobin } from '../../src/pg/sql/fanning-events.ts'
 import { insertEvents } from '../../src/pg/sql/insert-events.ts'
 import { withTransaction } from '../../src/pg/transaction.ts'
@@ -90,4 +91,93 @@ test('a campaign with one event is not treated as re-sent, and a chunk smaller t
   })
   const { rows } = await fx.pool.query('select status, pushed from offerstream_events where adv_campaign_id = $1', [campaign])
   assert.deepEqual(rows, [{ status: 'done', pushed: 3 }])
+})
+
+test('first chunks of many campaigns in one statement: as if each ran through fanOutChunk in turn, one id range each', async () => {
+  // Two shards get the same campaigns' shapes: one runs the batch statement, the other the
+  // per-campaign one; results, events' progress and rows per campaign must match.
+  const shapes = [
+    { clients: 3, start: T - 60 },
+    { clients: 0, start: T - 60 }, // no subscribers: done at once
+    { clients: 6, start: T - 60 }, // more than the chunk: a partial first chunk
+    { clients: 2, start: T + 600 }, // window not open: nothing written, not live
+    { clients: 1, start: T - 60, cancel: true },
+    { clients: 4, start: T - 60 },
+  ]
+  const size = 5
+  const run = async (shard: number, batch: boolean) => {
+    const campaigns = shapes.map(() => randomUUID())
+    const restaurants = shapes.map(() => randomUUID())
+    await fx.addSubscribers(
+      shapes.flatMap((s, i) => Array.from({ length: s.clients }, () => [randomUUID(), restaurants[i]!] as [string, string])),
+    )
+    const results = await withTransaction(fx.pool, async client => {
+      await insertEvents(
+        client,
+        shapes.map((s, i) => {
+          const e = event(campaigns[i]!, restaurants[i]!)
+          return { ...e, shard, campaign: { ...e.campaign, start: s.start } }
+        }),
+      )
+      const cancelled = campaigns.filter((_, i) => shapes[i]!.cancel)
+      await client.query('update offerstream_campaigns set cancelled_at = now() where adv_campaign_id = any($1::uuid[])', [cancelled])
+      const round = await fanningRoundRobin(client, shard, 0, 64)
+      assert.equal(round.length, shapes.length)
+      if (batch) return fanOutFirstChunks(client, shard, round, size, AT)
+      const each = []
+      for (const e of round) each.push(await fanOutChunk(client, e, size, AT))
+      return each
+    })
+    const events = await fx.pool.query(
+      `select e.status, e.pushed::int, e.fanout_after is not null as resumed,
+         (select count(*)::int from subscribers_feedback f where f.adv_campaign_id = e.adv_campaign_id) as rows,
+         (select count(*)::int from offerstream_fanouts x where x.event_id = e.id) as ranges,
+         (select count(*)::int from subscribers_feedback f join offerstream_fanouts x on f.id between x.first_id and x.last_id
+            where x.event_id = e.id and f.adv_campaign_id <> e.adv_campaign_id) as foreign_rows
+       from offerstream_events e where e.adv_campaign_id = any($1::uuid[]) order by e.id`,
+      [campaigns],
+    )
+    return { results, events: events.rows }
+  }
+  const one = await run(7, true)
+  const each = await run(8, false)
+  assert.deepEqual(one.results, each.results, 'the same results as one statement per campaign')
+  assert.deepEqual(one.events, each.events, 'the same progress, rows and ranges')
+  assert.deepEqual(
+    one.events.map(e => [e.status, e.pushed, e.rows, e.ranges, e.foreign_rows]),
+    [
+      ['done', 3, 3, 1, 0],
+      ['done', 0, 0, 0, 0],
+      ['fanning', 5, 5, 1, 0],
+      ['fanning', 0, 0, 0, 0],
+      ['fanning', 0, 0, 0, 0],
+      ['done', 4, 4, 1, 0],
+    ],
+  )
+  assert.deepEqual(
+    one.results.map(r => [r.inserted, r.candidates, r.finished, r.live]),
+    [
+      [3, 3, true, true],
+      [0, 0, true, true],
+      [5, 5, false, true],
+      [0, 0, false, false],
+      [0, 0, false, false],
+      [4, 4, true, true],
+    ],
+  )
+})
+
+test('first chunks in one statement refuse a campaign that is resumed or re-sent (those need the anti-join)', async () => {
+  const e = {
+    id: 1,
+    restaurantId: randomUUID(),
+    campaignId: randomUUID(),
+    start: T,
+    end: T + 60,
+    cancelled: false,
+    resent: true,
+    fanoutAfter: null,
+  }
+  await assert.rejects(fanOutFirstChunks(fx.pool, 0, [e], 5, AT), /not a first chunk of a campaign sent once/)
+  await assert.rejects(fanOutFirstChunks(fx.pool, 0, [{ ...e, resent: false, fanoutAfter: randomUUID() }], 5, AT), /not a first chunk/)
 })

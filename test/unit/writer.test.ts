@@ -281,6 +281,67 @@ test('while the relay is behind, a big campaign’s first chunk is cut short, bu
   await run
 })
 
+test('first chunks of campaigns sent once share one statement, 1,001 rows at most each; a re-sent campaign goes alone', async () => {
+  const t = setup({ fanoutChunk: 10_000 })
+  const now = t.clock.seconds
+  const send = (subscribers: number, campaignId?: string, restaurantId = randomUUID()) => {
+    t.store.subscribe(restaurantId, subscribers)
+    t.topic.campaign({ restaurantId, campaignId, start: now, end: now + 3600 })
+    return restaurantId
+  }
+  for (let i = 0; i < 4; i++) send(10)
+  const twice = randomUUID()
+  const restaurant = send(10, twice)
+  t.topic.campaign({ restaurantId: restaurant, campaignId: twice, start: now, end: now + 3600 })
+  send(10)
+  send(10)
+  send(3000)
+  const run = t.runBoth()
+  await until(() => t.store.state.events.length === 9 && t.store.state.events.every(e => e.status === 'done'), 'every fan-out')
+  // Events 5 and 6 are one campaign (each must skip the other's clients): each has a statement of its own.
+  assert.deepEqual(t.store.firstChunkBatches, [
+    [1, 2, 3, 4],
+    [7, 8, 9],
+  ])
+  // The big one's first chunk stops at 1,001 rows in the shared statement; the rest is its own next chunk.
+  assert.deepEqual(t.store.transactions, [
+    [
+      [1, 10],
+      [2, 10],
+      [3, 10],
+      [4, 10],
+      [5, 10],
+      [6, 10],
+      [7, 10],
+      [8, 10],
+      [9, 1001],
+    ],
+    [[9, 1999]],
+  ])
+  t.stop()
+  await run
+})
+
+test('a shared statement takes no more first chunks than the transaction’s budget covers at 1,001 rows each', async () => {
+  const t = setup({ fanoutChunk: 3500 })
+  const now = t.clock.seconds
+  for (let i = 0; i < 5; i++) {
+    const r = randomUUID()
+    t.store.subscribe(r, 10)
+    t.topic.campaign({ restaurantId: r, start: now, end: now + 3600 })
+  }
+  const run = t.runBoth()
+  await until(() => t.store.state.events.length === 5 && t.store.state.events.every(e => e.status === 'done'), 'every fan-out')
+  // 3 × 1,001 fit in 3,500; then 3,470 are left, which cover 3 more (two are left to take).
+  assert.deepEqual(t.store.firstChunkBatches, [
+    [1, 2, 3],
+    [4, 5],
+  ])
+  assert.equal(t.store.transactions.length, 1)
+  t.stop()
+  await run
+})
+
 test('at most 64 campaigns share one fan-out transaction', async () => {
   const t = setup({ fanoutChunk: 100_000 })
   const now = t.clock.seconds

@@ -9,7 +9,7 @@ import type { InputRecord } from '../../../src/kafka/input-source.ts'
 import type { OutMessage } from '../../../src/kafka/output-producer.ts'
 import type { RelayCursor } from '../../../src/kafka/relay-cursor.ts'
 import type { InShard } from '../../../src/pg/ingest-store.ts'
-import type { ChunkResult } from '../../../src/pg/sql/fan-out-chunk.ts'
+import type { ChunkClock, ChunkResult } from '../../../src/pg/sql/fan-out-chunk.ts'
 import type { FanningEvent } from '../../../src/pg/sql/fanning-events.ts'
 import type { CancelRow, EventRow, StoredRecords } from '../../../src/pg/sql/insert-events.ts'
 import type { RejectRow } from '../../../src/pg/sql/insert-rejects.ts'
@@ -122,6 +122,8 @@ export class MemWriterStore implements WriterStore, IngestStore {
   failures: OfferstreamError[] = []
   /** Per committed transaction: the chunks it wrote, as [event id, rows]. */
   transactions: Array<Array<[number, number]>> = []
+  /** The event ids of each fanOutFirstChunks call, committed or not. */
+  firstChunkBatches: number[][] = []
   /** Runs after each chunk, inside its transaction. */
   afterChunk: ((eventId: number) => void) | undefined
   /** Runs once fn of a transaction is done, before it returns: what commits "right after" it looked. */
@@ -286,6 +288,24 @@ export class MemWriterStore implements WriterStore, IngestStore {
   #tx(chunks: Array<[number, number]>): WriterTx {
     const s = () => this.state
     let round: FanningEvent[] | undefined
+    const fanOutChunk = async (event: FanningEvent, size: number, at: ChunkClock): Promise<ChunkResult> => {
+      // As the statement: the campaign's row as it is now decides, not the round's copy.
+      const c = this.campaign(event.campaignId)
+      const campaign = { start: c.start, end: c.end, cancelled: c.cancelled }
+      const live =
+        !c.cancelled && c.start !== null && c.end !== null && stateAt(c.start, c.end, at.nowSeconds, at.marginSeconds) === 'fanning'
+      if (!live) return { inserted: 0, suppressed: 0, candidates: 0, finished: false, live, campaign }
+      const all = this.subscribers.get(event.restaurantId) ?? []
+      const candidates = all.filter(c => event.fanoutAfter === null || c > event.fanoutAfter).slice(0, size)
+      for (const clientId of candidates) s().feedback.push({ id: s().feedback.length + 1, eventId: event.id, clientId })
+      const stored = this.event(event.id)
+      stored.fanoutAfter = candidates.at(-1) ?? stored.fanoutAfter
+      const finished = candidates.length < size
+      if (finished) stored.status = 'done'
+      chunks.push([event.id, candidates.length])
+      this.afterChunk?.(event.id)
+      return { inserted: candidates.length, suppressed: 0, candidates: candidates.length, finished, live, campaign }
+    }
     return {
       dueCampaigns: async (nowSeconds: number): Promise<DueCampaign[]> =>
         s()
@@ -333,23 +353,15 @@ export class MemWriterStore implements WriterStore, IngestStore {
           })
         return round.shift() ?? null
       },
-      fanOutChunk: async (event: FanningEvent, size: number, at): Promise<ChunkResult> => {
-        // As the statement: the campaign's row as it is now decides, not the round's copy.
-        const c = this.campaign(event.campaignId)
-        const campaign = { start: c.start, end: c.end, cancelled: c.cancelled }
-        const live =
-          !c.cancelled && c.start !== null && c.end !== null && stateAt(c.start, c.end, at.nowSeconds, at.marginSeconds) === 'fanning'
-        if (!live) return { inserted: 0, suppressed: 0, candidates: 0, finished: false, live, campaign }
-        const all = this.subscribers.get(event.restaurantId) ?? []
-        const candidates = all.filter(c => event.fanoutAfter === null || c > event.fanoutAfter).slice(0, size)
-        for (const clientId of candidates) s().feedback.push({ id: s().feedback.length + 1, eventId: event.id, clientId })
-        const stored = this.event(event.id)
-        stored.fanoutAfter = candidates.at(-1) ?? stored.fanoutAfter
-        const finished = candidates.length < size
-        if (finished) stored.status = 'done'
-        chunks.push([event.id, candidates.length])
-        this.afterChunk?.(event.id)
-        return { inserted: candidates.length, suppressed: 0, candidates: candidates.length, finished, live, campaign }
+      fanOutChunk,
+      // As the statement: each in turn, in the order given, each checked as fanOutChunk checks it.
+      fanOutFirstChunks: async (events: readonly FanningEvent[], size: number, at: ChunkClock): Promise<ChunkResult[]> => {
+        for (const e of events)
+          if (e.fanoutAfter !== null || e.resent) throw new Error(`event ${e.id} is not a first chunk of a campaign sent once`)
+        this.firstChunkBatches.push(events.map(e => e.id))
+        const results: ChunkResult[] = []
+        for (const e of events) results.push(await fanOutChunk(e, size, at))
+        return results
       },
     }
   }
