@@ -126,18 +126,22 @@ export async function fanOutChunk(client: Db, event: FanningEvent, chunkSize: nu
   const resume = event.fanoutAfter !== null
   const values: unknown[] = [event.id, event.restaurantId, chunkSize, event.campaignId, at.nowSeconds, at.marginSeconds]
   if (resume) values.push(event.fanoutAfter)
-  const { rows } = await client.query<{
-    candidates: number
-    inserted: number
-    live: boolean
-    start: number | null
-    end: number | null
-    cancelled: boolean
-  }>({
-    ...sqlFor(resume, event.resent),
-    values,
-  })
-  const r = rows[0]!
+  const { rows } = await client.query<ChunkRow>({ ...sqlFor(resume, event.resent), values })
+  return chunkResult(rows[0]!, chunkSize)
+}
+
+/** What a fan-out statement returns per campaign (also fan-out-first-chunks.ts). */
+export interface ChunkRow {
+  candidates: number
+  inserted: number
+  live: boolean
+  start: number | null
+  end: number | null
+  cancelled: boolean
+}
+
+/** A chunk asked for chunkSize clients and got fewer: the campaign is done (the statement marked it so). */
+export function chunkResult(r: ChunkRow, chunkSize: number): ChunkResult {
   return {
     inserted: r.inserted,
     suppressed: 0,

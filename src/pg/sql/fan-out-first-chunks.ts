@@ -1,6 +1,6 @@
 import type { CampaignState } from '../../core/campaign-state.ts'
 import type { Db } from '../db.ts'
-import type { ChunkClock, ChunkResult } from './fan-out-chunk.ts'
+import { type ChunkClock, type ChunkResult, type ChunkRow, chunkResult } from './fan-out-chunk.ts'
 import type { FanningEvent } from './fanning-events.ts'
 import { INSERT_PUSH } from './insert-push.ts'
 
@@ -75,26 +75,11 @@ export async function fanOutFirstChunks(
 ): Promise<ChunkResult[]> {
   for (const e of events)
     if (e.fanoutAfter !== null || e.resent) throw new Error(`event ${e.id} is not a first chunk of a campaign sent once`)
-  const { rows } = await client.query<{
-    ord: number
-    candidates: number
-    inserted: number
-    live: boolean
-    start: number | null
-    end: number | null
-    cancelled: boolean
-  }>({
+  const { rows } = await client.query<ChunkRow & { ord: number }>({
     name: 'offerstream_fan_out_first_chunks',
     text: SQL,
     values: [events.map(e => e.id), shard, chunkSize, at.nowSeconds, at.marginSeconds],
   })
   if (rows.length !== events.length) throw new Error(`first chunks of ${events.length} campaigns returned ${rows.length} rows`)
-  return rows.map(r => ({
-    inserted: r.inserted,
-    suppressed: 0,
-    candidates: r.candidates,
-    finished: r.live && r.candidates < chunkSize,
-    live: r.live,
-    campaign: { start: r.start, end: r.end, cancelled: r.cancelled },
-  }))
+  return rows.map(r => chunkResult(r, chunkSize))
 }
