@@ -4,20 +4,12 @@ import type { SettableState } from '../core/campaign-state.ts'
 import type { ShardWork } from '../core/shard-work.ts'
 import { OfferstreamError } from '../errors.ts'
 import type { Metrics } from '../metrics/metrics.ts'
-import type { ChunkResult } from '../pg/sql/fan-out-chunk.ts'
-import type { FanningEvent } from '../pg/sql/fanning-events.ts'
+import { fanOutRound } from './fan-out-round.ts'
 import type { Logger } from './logger.ts'
 import { Loop, type Stoppable } from './loop.ts'
 import type { Clock, WriterStore, WriterTx } from './ports.ts'
 import type { SmallCampaigns } from './small-campaigns.ts'
 import type { Unpublished } from './unpublished.ts'
-
-// Most campaigns fanned out in one transaction, and the smallest chunk worth starting in it.
-const MAX_EVENTS_PER_TX = 64
-const MIN_CHUNK = 100
-// Campaigns up to this size finish in their first chunk however far the relay is behind (its size
-// + 1: a chunk that comes back short is what says the campaign is done).
-const SMALL_CAMPAIGN = 1000
 
 /** What an ingest stage stored for the shard, as far as the writer is concerned. */
 export type WakeHint = Pick<ShardWork, 'fanning' | 'pendingStart'>
@@ -194,9 +186,6 @@ export class Writer implements Stoppable {
     const { config, metrics } = this.#d
     const now = Math.floor(this.#d.clock.now() / 1000)
     const wakes = this.#wakes
-    // Several campaigns share one transaction, up to fanoutChunk rows in all: a commit (one WAL flush,
-    // the lock, BEGIN) cost ~10 ms per campaign, which capped the writer at ~70 small campaigns/s and
-    // queued them (p50 1.8 s at 100/s). Ranges stay contiguous per chunk and commit in id order.
     let exhausted = false
     let held = false
     const offered = this.#offered
@@ -206,101 +195,18 @@ export class Writer implements Stoppable {
     let firstResult: unknown
     const body = async (tx: WriterTx) => {
       if (offered) firstResult = await offered.first(tx)
-      const done: Array<{
-        stopped?: SettableState
-        inserted: number
-        suppressed: number
-        campaignId: string
-        finished: boolean
-        small?: boolean
-      }> = []
-      let budget = config.fanoutChunk
-      // While the shard's relay is behind, a campaign past its first chunk (so a big one) waits,
-      // and a first chunk is cut to what fits, but never so short that a small campaign
-      // (SMALL_CAMPAIGN) needs a second one: small campaigns always go at once.
-      let room = this.#room()
-      // A campaign taken from the round but not handled yet (read while gathering a batch).
-      let peeked: FanningEvent | null | undefined
-      const take = async () => {
-        if (peeked !== undefined) {
-          const e = peeked
-          peeked = undefined
-          return e
-        }
-        return tx.nextFanning(this.#lastFanned, MAX_EVENTS_PER_TX)
-      }
-      const record = (event: FanningEvent, r: ChunkResult, later: boolean) => {
-        // Not live: the row changed between the round's read and the chunk's (the chunk re-read it as locked).
-        const ruled = r.live ? 'fanning' : campaignStateAt(r.campaign, now, config.activeMarginSeconds)
-        const stopped = ruled === 'fanning' ? undefined : ruled
-        // Suppressed pairs are rows too (offerstream_suppressed): they use up the transaction's
-        // budget, but only pushes wait for the relay.
-        budget -= r.inserted + r.suppressed
-        room -= r.inserted
-        done.push({
-          stopped,
-          inserted: r.inserted,
-          suppressed: r.suppressed,
-          campaignId: event.campaignId,
-          finished: r.finished || stopped !== undefined,
-          small: !later && r.finished && r.inserted + r.suppressed <= SMALL_CAMPAIGN,
-        })
-        return stopped
-      }
-      /** The round's campaign is to fan out now; false (and its state set) if the rule says otherwise. */
-      const fanningNow = async (event: FanningEvent) => {
-        this.#lastFanned = event.id
-        // The campaign's current version and cancel, as locked for this transaction: a cancel
-        // ends the event, an end moved earlier expires it, a start moved later defers it.
-        const state = campaignStateAt(event, now, config.activeMarginSeconds)
-        if (state === 'fanning') return true
-        await tx.setState([event.id], state, null)
-        done.push({ stopped: state, inserted: 0, suppressed: 0, campaignId: event.campaignId, finished: true })
-        return false
-      }
-      while (done.length < MAX_EVENTS_PER_TX && budget >= MIN_CHUNK) {
-        const event = await take()
-        // The round is over: every fanning campaign had its turn.
-        if (!event) {
-          // ...and if each of them finished, nothing is left to fan out.
-          exhausted = !held && done.every(d => d.finished)
-          break
-        }
-        if (!(await fanningNow(event))) continue
-        const later = event.fanoutAfter !== null
-        if (later && room <= 0) {
-          held = true
-          continue
-        }
-        // First chunks of campaigns sent once go together, SMALL_CAMPAIGN + 1 rows at most each (so a
-        // small one still finishes), in one statement while the budget covers them all.
-        const batch = [event]
-        while (batchable(batch[batch.length - 1]!) && done.length + batch.length < MAX_EVENTS_PER_TX) {
-          if ((batch.length + 1) * (SMALL_CAMPAIGN + 1) > budget) break
-          peeked = await take()
-          if (!peeked || !batchable(peeked)) break
-          const next = peeked
-          peeked = undefined
-          if (await fanningNow(next)) batch.push(next)
-        }
-        if (batch.length > 1) {
-          const results = await tx.fanOutFirstChunks(batch, SMALL_CAMPAIGN + 1, {
-            nowSeconds: now,
-            marginSeconds: config.activeMarginSeconds,
-          })
-          const stopped = batch.flatMap((e, i) => {
-            const s = record(e, results[i]!, false)
-            return s ? [[e.id, s] as const] : []
-          })
-          for (const [id, s] of stopped) await tx.setState([id], s, null)
-          continue
-        }
-        const size = Math.min(budget, Math.max(room, later ? MIN_CHUNK : SMALL_CAMPAIGN + 1))
-        const r = await tx.fanOutChunk(event, size, { nowSeconds: now, marginSeconds: config.activeMarginSeconds })
-        const stopped = record(event, r, later)
-        if (stopped) await tx.setState([event.id], stopped, null)
-      }
-      return done
+      const round = await fanOutRound(tx, {
+        nowSeconds: now,
+        config,
+        room: this.#room(),
+        after: () => this.#lastFanned,
+        taken: id => {
+          this.#lastFanned = id
+        },
+      })
+      exhausted = round.exhausted
+      held = round.held
+      return round.done
     }
     // The ingest stage waits for an offered batch: it is not kept waiting for the shard's lock
     // either (held by a transaction of a former owner or a DLQ write), it stores the batch itself.
@@ -350,9 +256,6 @@ export class Writer implements Stoppable {
     offered?.resolve(firstResult)
   }
 }
-
-/** A first chunk of a campaign no other event reached: may share a statement with others (fanOutFirstChunks). */
-const batchable = (e: FanningEvent) => e.fanoutAfter === null && !e.resent
 
 interface Offer {
   first: (tx: WriterTx) => Promise<unknown>
