@@ -110,8 +110,7 @@ export async function fanOutRound(tx: WriterTx, o: RoundOptions): Promise<{ done
     // First chunks of campaigns sent once go together, SMALL_CAMPAIGN + 1 rows at most each (so a
     // small one still finishes), in one statement while the budget covers them all.
     const batch = [event]
-    while (batchable(batch[batch.length - 1]!) && done.length + batch.length < MAX_EVENTS_PER_TX) {
-      if ((batch.length + 1) * (SMALL_CAMPAIGN + 1) > budget) break
+    while (batchable(event) && done.length + batch.length < MAX_EVENTS_PER_TX && (batch.length + 1) * (SMALL_CAMPAIGN + 1) <= budget) {
       peeked = await take()
       if (!peeked || !batchable(peeked)) break
       const next = peeked

@@ -16,7 +16,7 @@ const DONE: CampaignState = 'done'
 // campaign's ids form one range, disjoint from the others' (the relay reads ranges in id order).
 const SQL = `
 with req as (
-  select r.event_id, r.ord, e.restaurant_id, e.adv_campaign_id
+  select r.event_id, r.ord, e.restaurant_id, e.adv_campaign_id, e.trigger_datetime_created
   from unnest($1::bigint[]) with ordinality as r(event_id, ord) join offerstream_events e on e.id = r.event_id
 ), camp as (
   select * from offerstream_campaigns where adv_campaign_id in (select adv_campaign_id from req)
@@ -32,7 +32,8 @@ with req as (
   ) x
 ), ins as (
   ${INSERT_PUSH}
-  from cand c join offerstream_events e on e.id = c.event_id join live v on v.adv_campaign_id = e.adv_campaign_id
+  -- The events' fields as req read them: no second look at offerstream_events.
+  from cand c join req e using (ord) join live v on v.adv_campaign_id = e.adv_campaign_id
   order by c.ord, c.client_id
   returning id, adv_campaign_id
 ), range as (
@@ -53,7 +54,7 @@ with req as (
   from req r join seen s using (ord)
   where e.id = r.event_id
 )
-select r.ord::int as ord, coalesce(s.n, 0) as candidates, coalesce(g.row_count, 0)::int as inserted,
+select coalesce(s.n, 0) as candidates, coalesce(g.row_count, 0)::int as inserted,
   l.adv_campaign_id is not null as live,
   c.adv_campaign_datetime_start as start, c.adv_campaign_datetime_end as "end",
   coalesce(c.cancelled_at is not null, true) as cancelled
@@ -75,7 +76,7 @@ export async function fanOutFirstChunks(
 ): Promise<ChunkResult[]> {
   for (const e of events)
     if (e.fanoutAfter !== null || e.resent) throw new Error(`event ${e.id} is not a first chunk of a campaign sent once`)
-  const { rows } = await client.query<ChunkRow & { ord: number }>({
+  const { rows } = await client.query<ChunkRow>({
     name: 'offerstream_fan_out_first_chunks',
     text: SQL,
     values: [events.map(e => e.id), shard, chunkSize, at.nowSeconds, at.marginSeconds],
