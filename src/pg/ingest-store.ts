@@ -3,6 +3,7 @@ import { restaurantRounds } from '../core/campaign-rounds.ts'
 import { RejectCodes } from '../core/reject-reason.ts'
 import { rejectShard } from '../core/shard.ts'
 import { encodeShardWork, oneShardToFanOut, type ShardWork, shardWork } from '../core/shard-work.ts'
+import { type JointFanOut, storeJointly } from './joint-ingest.ts'
 import { translatePgError } from './pg-errors.ts'
 import { type CancelRow, type EventRow, type StoredRecords, storeCampaignRecords } from './sql/insert-events.ts'
 import type { RejectRow } from './sql/insert-rejects.ts'
@@ -56,7 +57,7 @@ export class PgIngestStore {
     this.#shards = shards
   }
 
-  async store(events: EventRow[], rejects: RejectRow[], cancels: CancelRow[] = [], inShard?: InShard) {
+  async store<R>(events: EventRow[], rejects: RejectRow[], cancels: CancelRow[] = [], inShard?: InShard, joint?: JointFanOut<R>) {
     const rounds = restaurantRounds<InputRow>([...events, ...cancels], named)
     // A batch of one shard's campaigns, all to fan out now, in a shard this instance owns: stored by
     // that shard's writer in the transaction that fans them out (Writer.offer). If that fails, the
@@ -64,7 +65,17 @@ export class PgIngestStore {
     const shard = oneShardToFanOut(events, rejects.length + cancels.length)
     const running = shard === undefined ? undefined : inShard?.(shard, events)
     const viaShard = running ? await running.catch(() => undefined) : undefined
-    let { stored, rejected } = viaShard ? { stored: viaShard, rejected: 0 } : await this.#storePlain(events, rejects, cancels, rounds)
+    // A batch of campaigns of several shards: stored in a transaction that fans out those of the
+    // shards running here (joint-ingest.ts); the plain path too if that fails.
+    const jointly =
+      shard === undefined && joint && rejects.length + cancels.length === 0 && rounds.length === 1
+        ? await storeJointly(this.#pool, this.#sender, events, joint).catch(() => undefined)
+        : undefined
+    let { stored, rejected } = viaShard
+      ? { stored: viaShard, rejected: 0 }
+      : jointly
+        ? { stored: jointly.stored, rejected: 0 }
+        : await this.#storePlain(events, rejects, cancels, rounds)
     // Mismatches are found by the statement, after it has locked campaign rows: their rejects take
     // their shards' locks in a transaction of their own. A crash in between is harmless: the record
     // is redelivered and, a campaign's restaurant never changing, found to mismatch again.
@@ -81,6 +92,7 @@ export class PgIngestStore {
       cancels: stored.cancels,
       cancelsMismatched: stored.mismatched.filter(r => 'cancel' in r).length,
       inShard: viaShard !== undefined,
+      fanned: jointly?.locked ?? [],
     }
   }
 

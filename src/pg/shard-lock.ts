@@ -44,3 +44,31 @@ export async function tryBeginShardTransaction(client: pg.PoolClient, shard: num
   assertShardEpoch(shard, results[2].rows[0]?.epoch, epoch)
   return true
 }
+
+/** A shard that runs here, with the epoch its owner took it at. */
+export interface HeldShard {
+  shard: number
+  epoch: number
+}
+
+/**
+ * Opens a transaction holding the locks of those of the given shards that are free now and still
+ * at their epoch: BEGIN, the try-locks, then the epochs, read by a statement of its own so that it
+ * sees any owner change committed before a lock was taken. One round trip; never waits, so the
+ * order the locks are taken in does not matter. Returns the shards locked and still ours; a shard
+ * found taken over stays locked (harmlessly) until the transaction ends, and is left out.
+ */
+export async function tryBeginShardsTransaction(client: pg.PoolClient, shards: readonly HeldShard[]): Promise<number[]> {
+  const list = shards.map(s => Math.trunc(s.shard)).join(',')
+  if (list === '') {
+    await client.query('begin')
+    return []
+  }
+  const results = (await client.query(
+    `begin; select s as shard, pg_try_advisory_xact_lock(${SHARD_LOCK}, s) as got from unnest(array[${list}]::int[]) s; ` +
+      `select shard, epoch from offerstream_shards where shard in (${list})`,
+  )) as unknown as [pg.QueryResult, pg.QueryResult<{ shard: number; got: boolean }>, pg.QueryResult<{ shard: number; epoch: number }>]
+  const got = new Set(results[1].rows.filter(r => r.got).map(r => r.shard))
+  const epochs = new Map(results[2].rows.map(r => [r.shard, Number(r.epoch)]))
+  return shards.filter(s => got.has(s.shard) && epochs.get(s.shard) === s.epoch).map(s => s.shard)
+}

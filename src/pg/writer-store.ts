@@ -6,7 +6,7 @@ import { cappedCandidates } from './sql/capped-candidates.ts'
 import { dueEvents } from './sql/due-events.ts'
 import { type ChunkClock, type ChunkResult, fanOutChunk } from './sql/fan-out-chunk.ts'
 import { fanOutFirstChunks } from './sql/fan-out-first-chunks.ts'
-import { type FanningEvent, fanningRoundRobin } from './sql/fanning-events.ts'
+import { type FanningEvent, fanningEventsIn, fanningRoundRobin } from './sql/fanning-events.ts'
 import { type EventRow, type StoredRecords, storeCampaignRecords } from './sql/insert-events.ts'
 import { nextPendingStart } from './sql/next-pending-start.ts'
 import { setEventState } from './sql/set-event-state.ts'
@@ -74,9 +74,12 @@ export class PgWriterStore {
   }
 }
 
-class PgWriterTx {
+/** A shard writer's statements in a transaction that holds the shard's lock and passed its epoch check. */
+export class PgWriterTx {
   #c: pg.PoolClient
   #shard: number
+  /** When given, the only events a round may hold (a joint ingest transaction's, ingest-store.ts). */
+  #only: readonly number[] | undefined
   /** This transaction's round of fanning campaigns, read at the first nextFanning(). */
   #round: FanningEvent[] | undefined
   #caps: CapGate | undefined
@@ -84,9 +87,10 @@ class PgWriterTx {
   /** Set once this transaction passed the caps' gate (holds the fence under its instance's lease). */
   capView: CapView | undefined
 
-  constructor(client: pg.PoolClient, shard: number, caps: CapGate | undefined, signal: AbortSignal | undefined) {
+  constructor(client: pg.PoolClient, shard: number, caps: CapGate | undefined, signal: AbortSignal | undefined, only?: readonly number[]) {
     this.#c = client
     this.#shard = shard
+    this.#only = only
     this.#caps = caps
     this.#signal = signal
   }
@@ -106,7 +110,9 @@ class PgWriterTx {
   }
   /** WriterTx.nextFanning: the round is one query, at the first call; campaigns stored meanwhile wait for the next transaction, whose wake is counted. */
   async nextFanning(afterId: number, limit: number): Promise<FanningEvent | null> {
-    this.#round ??= await fanningRoundRobin(this.#c, this.#shard, afterId, limit)
+    this.#round ??= this.#only
+      ? await fanningEventsIn(this.#c, this.#shard, this.#only, limit)
+      : await fanningRoundRobin(this.#c, this.#shard, afterId, limit)
     return this.#round.shift() ?? null
   }
   /** WriterTx.fanOutFirstChunks: one statement, unless the frequency caps are on (their chunk decides per campaign in Node). */

@@ -26,6 +26,7 @@ import { PgWriterStore } from '../pg/writer-store.ts'
 import { systemClock } from './clock.ts'
 import { FeedbackIntake } from './feedback-intake.ts'
 import { Ingester } from './ingester.ts'
+import { jointFanOut } from './joint-fan-out.ts'
 import type { Logger } from './logger.ts'
 import type { Clock } from './ports.ts'
 import { checkRegression, checkShardCursor } from './regression-check.ts'
@@ -207,7 +208,8 @@ async function prepareStorage(startup: Startup, pool: pg.Pool): Promise<void> {
 
 function buildParts(startup: Startup, pool: pg.Pool): Parts {
   const { config, log, metrics, clock, ownerId } = startup
-  const manager = createShardManager(startup, pool)
+  const fanOutTurns = new Turns(config.fanoutConcurrency)
+  const manager = createShardManager(startup, pool, fanOutTurns)
   const consumer = async (sourceConfig: Config): Promise<InputSource> => {
     const source = new InputSource(sourceConfig)
     await source.start().catch(async error => {
@@ -227,6 +229,7 @@ function buildParts(startup: Startup, pool: pg.Pool): Parts {
     },
     // Not with a frequency cap: a capped transaction may first wait for the caps' lease.
     inShard: capsOn(capsOf(config)) ? undefined : (shard, events) => manager.offer(shard, tx => tx.storeEvents(events)),
+    joint: capsOn(capsOf(config)) ? undefined : jointFanOut(manager, fanOutTurns, config, clock),
     createInput: async () => {
       const source = await consumer(config)
       metrics.probes.inputLag = () => source.lag()
@@ -262,7 +265,11 @@ function health({ pgState }: Startup, { ingester, intake, manager }: Parts) {
   }
 }
 
-function createShardManager({ config, log, metrics, clock, ownerId, fatal, resources }: Startup, pool: pg.Pool): ShardManager {
+function createShardManager(
+  { config, log, metrics, clock, ownerId, fatal, resources }: Startup,
+  pool: pg.Pool,
+  fanOutTurns: Turns,
+): ShardManager {
   const owner = new PgShardOwner(pool)
   // Read once per process, and only by a shard relay that has no cursor of its own yet.
   let legacy: Promise<RelayCursor | null> | undefined
@@ -273,7 +280,6 @@ function createShardManager({ config, log, metrics, clock, ownerId, fatal, resou
     })
     return legacy
   }
-  const fanOutTurns = new Turns(config.fanoutConcurrency)
   // One per instance: while any of its shards writes small campaigns, big fan-outs in all of them yield.
   const smallCampaigns = new SmallCampaigns(clock)
   // One per instance, shared by every shard it owns: the caps' in-memory history (cap-gate.ts).

@@ -4,6 +4,7 @@ import { type ShardWork, shardWork } from '../core/shard-work.ts'
 import type { InputRecord } from '../kafka/input-source.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import type { InShard } from '../pg/ingest-store.ts'
+import type { JointFanOut } from '../pg/joint-ingest.ts'
 import { classifyBatch } from './ingest.ts'
 import { InputLoop } from './input-loop.ts'
 import type { Logger } from './logger.ts'
@@ -30,6 +31,8 @@ export interface IngesterDeps {
   onStored: (shards: Map<number, ShardWork>) => void
   /** Stores a batch of one shard's campaigns in that shard's fan-out transaction, when the shard runs here (IngestStore). */
   inShard?: InShard
+  /** Fans out a batch's new campaigns of several shards that run here in the ingest's own transaction (IngestStore). */
+  joint?: JointFanOut<unknown>
 }
 
 /**
@@ -99,7 +102,7 @@ export class Ingester {
     const takenAt = this.#d.clock.now()
     const now = Math.floor(takenAt / 1000)
     const { events, cancels, rejects } = classifyBatch(batch, config, now)
-    const inserted = await store.store(events, rejects, cancels, this.#d.inShard)
+    const inserted = await store.store(events, rejects, cancels, this.#d.inShard, this.#d.joint)
     // Where a quiet rate's latency goes (README, Benchmarks): produce → taken here, then the transaction.
     this.#d.log.debug(
       {
@@ -107,6 +110,7 @@ export class Ingester {
         produceToTakeMs: takenAt - batch[0]!.timestampMs,
         storeMs: this.#d.clock.now() - takenAt,
         inShard: inserted.inShard,
+        fanned: inserted.fanned.length,
       },
       'ingest transaction committed',
     )
@@ -124,7 +128,15 @@ export class Ingester {
     metrics.cancels.inc({ source: 'kafka', outcome: 'restaurant_mismatch' }, inserted.cancelsMismatched)
     if (inserted.cancels > 0) this.#d.log.info({ cancels: inserted.cancels }, 'campaign cancels stored')
     // Stored by the shard's own writer, which fanned them out in the same transaction: no wake.
-    if (!inserted.inShard && inserted.rows.length + inserted.rejected > 0) this.#d.onStored(shardWork(events, rejects))
+    // Fanned out by the store's own transaction: its writer was told what is left (joint.done).
+    if (!inserted.inShard && inserted.rows.length + inserted.rejected > 0) {
+      const work = shardWork(events, rejects)
+      for (const shard of inserted.fanned) {
+        const w = work.get(shard)
+        if (w) w.fanning = false
+      }
+      this.#d.onStored(work)
+    }
     if (rejects.length > 0)
       this.#d.log.info({ rejected: rejects.length, codes: [...new Set(rejects.map(r => r.rejection.code))] }, 'input rejected to DLQ')
   }

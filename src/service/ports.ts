@@ -8,6 +8,7 @@ import type { InputRecord } from '../kafka/input-source.ts'
 import type { OutMessage } from '../kafka/output-producer.ts'
 import type { CursorEvent, RelayCursor } from '../kafka/relay-cursor.ts'
 import type { InShard } from '../pg/ingest-store.ts'
+import type { JointFanOut } from '../pg/joint-ingest.ts'
 import type { ChunkClock, ChunkResult } from '../pg/sql/fan-out-chunk.ts'
 import type { FanningEvent } from '../pg/sql/fanning-events.ts'
 import type { CancelRow, EventRow, StoredRecords } from '../pg/sql/insert-events.ts'
@@ -44,6 +45,7 @@ export interface IngestStore {
     rejects: RejectRow[],
     cancels: CancelRow[],
     inShard?: InShard,
+    joint?: JointFanOut<unknown>,
   ): Promise<{
     rows: Array<{ id: number; status: string }>
     rejected: number
@@ -52,6 +54,8 @@ export interface IngestStore {
     cancelsMismatched: number
     /** The events went in through their shard's writer (inShard), which fans them out itself: no wake needed. */
     inShard: boolean
+    /** Shards whose new campaigns the store's own transaction fanned out (joint): their writers were told by joint.done. */
+    fanned: number[]
   }>
 }
 

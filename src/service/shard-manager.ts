@@ -1,4 +1,6 @@
 import { ErrorCodes, type OfferstreamError } from '../errors.ts'
+import type { HeldShard } from '../pg/shard-lock.ts'
+import type { ChunkDone } from './fan-out-round.ts'
 import type { Logger } from './logger.ts'
 import type { Stoppable } from './loop.ts'
 import type { Clock, WriterTx } from './ports.ts'
@@ -18,6 +20,7 @@ export interface ShardWork {
     wake(hint?: WakeHint): void
     readonly lastError: string | undefined
     offer?<T>(first: (tx: WriterTx) => Promise<T>): Promise<T> | undefined
+    fannedOut?(round: { done: ChunkDone[]; exhausted: boolean }): void
   }
   relay: Stoppable & { run(): Promise<void>; wake(): void; readonly lastError: string | undefined }
 }
@@ -37,6 +40,7 @@ export interface ShardManagerDeps {
 
 interface Running extends ShardWork {
   shard: number
+  epoch: number
   writerDone: Promise<void>
   relayDone: Promise<void>
   stopped?: Promise<void>
@@ -119,6 +123,20 @@ export class ShardManager implements Stoppable {
     return r.writer.offer?.(first)
   }
 
+  /** Those of the shards that run here and are not stopping, with their epochs: for a joint ingest transaction (pg/joint-ingest.ts). */
+  held(shards: readonly number[]): HeldShard[] {
+    if (this.#closed) return []
+    return shards.flatMap(shard => {
+      const r = this.#running.get(shard)
+      return r && !r.stopped ? [{ shard, epoch: r.epoch }] : []
+    })
+  }
+
+  /** A joint ingest transaction fanned out new campaigns of the shard and committed: its writer accounts for them (Writer.fannedOut). */
+  fannedOut(shard: number, round: { done: ChunkDone[]; exhausted: boolean }): void {
+    this.#running.get(shard)?.writer.fannedOut?.(round)
+  }
+
   wakeRelays(): void {
     for (const r of this.#running.values()) r.relay.wake()
   }
@@ -171,7 +189,7 @@ export class ShardManager implements Stoppable {
     }
     if (this.#closed || signal.aborted) return
     const work = this.#d.startShard(shard, epoch)
-    const r: Running = { ...work, shard, writerDone: work.writer.run(), relayDone: work.relay.run() }
+    const r: Running = { ...work, shard, epoch, writerDone: work.writer.run(), relayDone: work.relay.run() }
     this.#running.set(shard, r)
     this.#d.onOwned?.(this.owned())
     const ended = (error: unknown) => {

@@ -4,7 +4,7 @@ import type { SettableState } from '../core/campaign-state.ts'
 import type { ShardWork } from '../core/shard-work.ts'
 import { OfferstreamError } from '../errors.ts'
 import type { Metrics } from '../metrics/metrics.ts'
-import { fanOutRound } from './fan-out-round.ts'
+import { type ChunkDone, fanOutRound } from './fan-out-round.ts'
 import type { Logger } from './logger.ts'
 import { Loop, type Stoppable } from './loop.ts'
 import type { Clock, WriterStore, WriterTx } from './ports.ts'
@@ -183,7 +183,7 @@ export class Writer implements Stoppable {
   }
 
   async #fanOutOneTransaction(): Promise<void> {
-    const { config, metrics } = this.#d
+    const { config } = this.#d
     const now = Math.floor(this.#d.clock.now() / 1000)
     const wakes = this.#wakes
     let exhausted = false
@@ -227,10 +227,25 @@ export class Writer implements Stoppable {
     // unless a wake came meanwhile — its campaign may have committed after this transaction looked.
     if (exhausted && this.#wakes === wakes) this.#hasFanning = false
     this.#heldAt = held ? wakes : -1
-    if (results.length === 0) {
-      offered?.resolve(firstResult)
-      return
-    }
+    this.#committed(results, startedAt)
+    offered?.resolve(firstResult)
+  }
+
+  /**
+   * A joint ingest transaction (pg/joint-ingest.ts) fanned out new campaigns of this shard and
+   * committed: its rows count as ours, and what it left (a campaign not finished, deferred, or not
+   * reached) is looked at by the next step.
+   */
+  fannedOut(round: { done: ChunkDone[]; exhausted: boolean }): void {
+    this.#committed(round.done, undefined)
+    if (round.done.some(d => d.stopped === 'pending')) this.wake()
+    else if (!round.exhausted || round.done.some(d => !d.finished)) this.wake({ fanning: true, pendingStart: null })
+  }
+
+  /** After a commit: metrics, logs, and the relay told of the rows to publish. */
+  #committed(results: ChunkDone[], startedAt: number | undefined): void {
+    const { metrics } = this.#d
+    if (results.length === 0) return
     let inserted = 0
     let suppressed = 0
     for (const result of results) {
@@ -245,7 +260,10 @@ export class Writer implements Stoppable {
     }
     // A deferred campaign waits for its new start: the next due check must see it.
     if (results.some(r => r.stopped === 'pending')) this.#nextDueCheckMs = 0
-    this.#d.log.debug({ campaigns: results.length, inserted, txMs: this.#d.clock.now() - startedAt }, 'fan-out transaction committed')
+    this.#d.log.debug(
+      { campaigns: results.length, inserted, txMs: startedAt === undefined ? undefined : this.#d.clock.now() - startedAt },
+      startedAt === undefined ? 'joint ingest transaction committed' : 'fan-out transaction committed',
+    )
     if (suppressed > 0) metrics.pushesSuppressed.inc(suppressed)
     if (results.some(r => r.small && r.inserted > 0)) this.#d.smallCampaigns?.written()
     if (inserted > 0) {
@@ -253,7 +271,6 @@ export class Writer implements Stoppable {
       metrics.pushesWritten.inc(inserted)
       this.#d.onWritten()
     }
-    offered?.resolve(firstResult)
   }
 }
 

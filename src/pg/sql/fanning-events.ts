@@ -21,6 +21,24 @@ export interface FanningEvent {
   resent: boolean
 }
 
+// The campaigns' fields as the writer needs them, with their campaigns' rows locked FOR SHARE and
+// read as locked: the current version's window and the cancel. `round` names the events (locked
+// FOR UPDATE for the transaction) and their order; the campaigns are locked in campaign id order,
+// as the ingest stage locks them (insert-events.ts): no deadlock.
+const withRound = (round: string) => `with round as (${round}), camp as (
+  select adv_campaign_id, adv_campaign_datetime_start, adv_campaign_datetime_end, cancelled_at
+  from offerstream_campaigns where adv_campaign_id in (select adv_campaign_id from round)
+  order by adv_campaign_id for share
+)
+select r.id, r.restaurant_id as "restaurantId", r.adv_campaign_id as "campaignId",
+  c.adv_campaign_datetime_start as start, c.adv_campaign_datetime_end as "end",
+  -- No row at all (cannot happen after migration 000005's backfill): nothing to push.
+  c.cancelled_at is not null or c.adv_campaign_id is null as cancelled, r.fanout_after as "fanoutAfter", r.resent
+from round r left join camp c using (adv_campaign_id) order by r.wrapped, r.id`
+
+const RESENT = `exists (select 1 from offerstream_events o where o.adv_campaign_id = e.adv_campaign_id and o.id <> e.id)
+    or exists (select 1 from offerstream_pruned_fanouts p where p.adv_campaign_id = e.adv_campaign_id) as resent`
+
 /**
  * The shard's fan-outs in progress in round-robin order: those after afterId first, then wrapping
  * to the oldest (so one huge restaurant does not hold up the small ones behind it). Up to `limit`,
@@ -31,24 +49,26 @@ export interface FanningEvent {
 export async function fanningRoundRobin(client: Db, shard: number, afterId: number, limit: number): Promise<FanningEvent[]> {
   const { rows } = await client.query<FanningEvent>({
     name: 'offerstream_fanning_round_robin',
-    text: `with round as (
-             select id, restaurant_id, adv_campaign_id, fanout_after, id <= $1 as wrapped,
-               exists (select 1 from offerstream_events o where o.adv_campaign_id = e.adv_campaign_id and o.id <> e.id)
-                 or exists (select 1 from offerstream_pruned_fanouts p where p.adv_campaign_id = e.adv_campaign_id) as resent
-             from offerstream_events e where shard = $2 and status = '${FANNING}'
-             order by id <= $1, id limit $3 for update
-           ), camp as (
-             -- In campaign id order, as the ingest stage locks them (insert-events.ts): no deadlock.
-             select adv_campaign_id, adv_campaign_datetime_start, adv_campaign_datetime_end, cancelled_at
-             from offerstream_campaigns where adv_campaign_id in (select adv_campaign_id from round)
-             order by adv_campaign_id for share
-           )
-           select r.id, r.restaurant_id as "restaurantId", r.adv_campaign_id as "campaignId",
-             c.adv_campaign_datetime_start as start, c.adv_campaign_datetime_end as "end",
-             -- No row at all (cannot happen after migration 000005's backfill): nothing to push.
-             c.cancelled_at is not null or c.adv_campaign_id is null as cancelled, r.fanout_after as "fanoutAfter", r.resent
-           from round r left join camp c using (adv_campaign_id) order by r.wrapped, r.id`,
+    text: withRound(`select id, restaurant_id, adv_campaign_id, fanout_after, id <= $1 as wrapped, ${RESENT}
+      from offerstream_events e where shard = $2 and status = '${FANNING}'
+      order by id <= $1, id limit $3 for update`),
     values: [afterId, shard, limit],
+  })
+  return rows
+}
+
+/**
+ * fanningRoundRobin for the given events only (those of the shard still fanning; up to `limit`), in id order: the
+ * round of a joint ingest transaction, which fans out the campaigns it has just stored and no others.
+ */
+export async function fanningEventsIn(client: Db, shard: number, ids: readonly number[], limit: number): Promise<FanningEvent[]> {
+  if (ids.length === 0) return []
+  const { rows } = await client.query<FanningEvent>({
+    name: 'offerstream_fanning_events_in',
+    text: withRound(`select id, restaurant_id, adv_campaign_id, fanout_after, false as wrapped, ${RESENT}
+      from offerstream_events e where id = any($1::bigint[]) and shard = $2 and status = '${FANNING}'
+      order by id limit $3 for update`),
+    values: [ids, shard, limit],
   })
   return rows
 }

@@ -200,7 +200,7 @@ export class MemWriterStore implements WriterStore, IngestStore {
     const stored = running ? await running.catch(() => undefined) : undefined
     if (stored) {
       const mismatched: Rejection[] = stored.mismatched.map(() => ({ code: 'restaurant_mismatch', reason: 'another restaurant' }))
-      return { rows: stored.rows, rejected: mismatched.length, mismatched, cancels: 0, cancelsMismatched: 0, inShard: true }
+      return { rows: stored.rows, rejected: mismatched.length, mismatched, cancels: 0, cancelsMismatched: 0, inShard: true, fanned: [] }
     }
     return this.transaction(async () => {
       const mismatched: Rejection[] = []
@@ -224,6 +224,7 @@ export class MemWriterStore implements WriterStore, IngestStore {
         cancels: applied,
         cancelsMismatched,
         inShard: false,
+        fanned: [],
       }
     })
   }

@@ -1,0 +1,74 @@
+import type pg from 'pg'
+import { encodeShardWork, shardWork } from '../core/shard-work.ts'
+import { type HeldShard, tryBeginShardsTransaction } from './shard-lock.ts'
+import { type EventRow, type StoredRecords, storeCampaignRecords } from './sql/insert-events.ts'
+import { SHARD_CHANNEL } from './sql/notify-shards.ts'
+import { withTransaction } from './transaction.ts'
+import { PgWriterTx } from './writer-store.ts'
+
+/** A fan-out turn and the shards of a batch that run here, for one joint transaction; release() ends the turn. */
+interface JointLease {
+  shards: HeldShard[]
+  release(): void
+}
+
+/**
+ * How the ingest stage fans out a batch's new campaigns in its own transaction (storeJointly). At
+ * hundreds of small campaigns a second, a batch spans most shards, and each shard's writer used to
+ * commit its own transaction after the ingest's: 1 + up to 12 commits per batch, where this makes one.
+ */
+export interface JointFanOut<R> {
+  /** The shards among these that run here, with a fan-out turn; undefined when none runs here or no turn is free. */
+  take(shards: number[]): JointLease | undefined
+  /** Inside the transaction, for each shard locked: its round, whose campaigns are only the batch's new ones still fanning. */
+  fanOut(tx: PgWriterTx, shard: number): Promise<R>
+  /** After the commit, for each shard locked, with what fanOut returned. */
+  done(shard: number, result: R): void
+}
+
+/**
+ * Stores a batch of campaigns (no cancels, no rejects, one restaurant round) in a transaction that
+ * also holds the locks of the batch's shards that run here and are free now (try-locks, each with
+ * its epoch check: it never waits for a busy writer), and fans out those shards' new campaigns in
+ * it. Notifications go only to the shards not locked. Undefined when no lease was given: nothing
+ * ran. Rejects when the transaction failed; the caller then stores the batch plainly, which skips
+ * what a lost COMMIT did store.
+ */
+export async function storeJointly<R>(
+  pool: pg.Pool,
+  sender: string,
+  events: EventRow[],
+  joint: JointFanOut<R>,
+): Promise<{ stored: StoredRecords; locked: number[] } | undefined> {
+  const fanning = [...new Set(events.filter(e => e.status === 'fanning').map(e => e.shard))]
+  const lease = fanning.length > 1 ? joint.take(fanning) : undefined
+  if (!lease) return undefined
+  try {
+    let locked: number[] = []
+    const out = await withTransaction(
+      pool,
+      async client => {
+        const mine = new Set(locked)
+        const payloads = [...shardWork(events, [])].filter(([s]) => !mine.has(s)).map(([s, w]) => encodeShardWork(s, sender, w))
+        const stored = await storeCampaignRecords(
+          client,
+          events,
+          [],
+          payloads.length > 0 ? { channel: SHARD_CHANNEL, payloads } : undefined,
+        )
+        const ids = stored.rows.filter(r => r.status === 'fanning').map(r => r.id)
+        const results = new Map<number, R>()
+        if (ids.length > 0)
+          for (const s of locked) results.set(s, await joint.fanOut(new PgWriterTx(client, s, undefined, undefined, ids), s))
+        return { stored, results }
+      },
+      async client => {
+        locked = await tryBeginShardsTransaction(client, lease.shards)
+      },
+    )
+    for (const [s, r] of out.results) joint.done(s, r)
+    return { stored: out.stored, locked }
+  } finally {
+    lease.release()
+  }
+}

@@ -1,0 +1,41 @@
+import type { Config } from '../config/settings.ts'
+import type { JointFanOut } from '../pg/joint-ingest.ts'
+import { type ChunkDone, fanOutRound } from './fan-out-round.ts'
+import type { Clock } from './ports.ts'
+import type { ShardManager } from './shard-manager.ts'
+import type { Turns } from './turns.ts'
+
+type Round = { done: ChunkDone[]; exhausted: boolean }
+
+/**
+ * The ingest stage's share of the fan-out (pg/joint-ingest.ts): for a batch spanning shards that
+ * run here, one fan-out turn of the instance's (so no more transactions write subscribers_feedback
+ * at once than fanoutConcurrency allows), the first chunks of the batch's new campaigns in each
+ * shard whose lock was free, and after the commit each of those shards' writers told what was
+ * written and what is left. The first chunk of a campaign is cut as when its shard's relay is
+ * behind: the ingest is not kept by a big campaign, whose later chunks its writer makes.
+ */
+export function jointFanOut(
+  manager: ShardManager,
+  turns: Turns,
+  config: Pick<Config, 'activeMarginSeconds' | 'fanoutChunk'>,
+  clock: Clock,
+): JointFanOut<Round> {
+  return {
+    take: shards => {
+      const held = manager.held(shards)
+      const release = held.length > 0 ? turns.tryTake() : undefined
+      return release ? { shards: held, release } : undefined
+    },
+    fanOut: tx =>
+      fanOutRound(tx, {
+        nowSeconds: Math.floor(clock.now() / 1000),
+        config,
+        room: 0,
+        // The writer's round-robin position is its own: the joint round holds only the batch's campaigns.
+        after: () => 0,
+        taken: () => {},
+      }),
+    done: (shard, round) => manager.fannedOut(shard, round),
+  }
+}

@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { after, before, test } from 'node:test'
+import pg from 'pg'
+import { decodeShardWork } from '../../src/core/shard-work.ts'
+import { PgIngestStore } from '../../src/pg/ingest-store.ts'
+import type { JointFanOut } from '../../src/pg/joint-ingest.ts'
+import type { HeldShard } from '../../src/pg/shard-lock.ts'
+import { PgShardOwner } from '../../src/pg/shard-owner.ts'
+import type { EventRow } from '../../src/pg/sql/insert-events.ts'
+import { SHARD_CHANNEL } from '../../src/pg/sql/notify-shards.ts'
+import { type ChunkDone, fanOutRound } from '../../src/service/fan-out-round.ts'
+import { createFixture, type Fixture } from '../../testkit/fixture.ts'
+import { eventually } from '../../testkit/service.ts'
+
+// The joint ingest transaction: a batch spanning shards stored in one transaction that also fans out
+// the first chunks of its campaigns in the shards that run here and whose locks are free.
+let fx: Fixture
+let listener: pg.Client
+const notes: string[] = []
+const held: HeldShard[] = []
+before(async () => {
+  fx = await createFixture()
+  listener = new pg.Client({ connectionString: fx.config.databaseUrl })
+  await listener.connect()
+  listener.on('notification', n => notes.push(n.payload ?? ''))
+  await listener.query(`listen ${SHARD_CHANNEL}`)
+  const owner = new PgShardOwner(fx.pool)
+  await owner.setup(8)
+  for (const shard of [1, 2, 4, 5]) {
+    const epoch = await owner.acquire(shard, 1, 'inst/j', true)
+    assert.ok(epoch !== null)
+    held.push({ shard, epoch })
+  }
+  // Shard 5 was then taken by another instance: its epoch is no longer ours.
+  assert.ok((await owner.acquire(5, 2, 'other', true)) !== null)
+})
+after(async () => {
+  await listener?.end()
+  await fx?.cleanup()
+})
+
+const T = Math.floor(Date.now() / 1000)
+let offset = 0
+const event = (shard: number): EventRow => ({
+  topic: 'j',
+  partition: 0,
+  offset: String(offset++),
+  campaign: {
+    restaurantId: randomUUID(),
+    campaignId: randomUUID(),
+    content: 'x',
+    owner: null,
+    ownerContact: null,
+    created: T,
+    start: T - 60,
+    end: T + 3600,
+  },
+  status: 'fanning',
+  trigger: T,
+  shard,
+})
+const subscribe = (e: EventRow, n: number) =>
+  fx.pool.query('insert into subscribers_restaurants (client_id, restaurant_id) select gen_random_uuid(), $1 from generate_series(1, $2)', [
+    e.campaign.restaurantId,
+    n,
+  ])
+const count = async (sql: string, values: unknown[]) => (await fx.pool.query<{ n: number }>(sql, values)).rows[0]!.n
+const pushes = (e: EventRow) =>
+  count('select count(*)::int as n from subscribers_feedback where adv_campaign_id = $1', [e.campaign.campaignId])
+const status = async (e: EventRow) =>
+  (await fx.pool.query<{ status: string }>('select status from offerstream_events where adv_campaign_id = $1', [e.campaign.campaignId]))
+    .rows[0]?.status
+
+type Round = { done: ChunkDone[]; exhausted: boolean }
+const joint = (overrides: Partial<JointFanOut<Round>> = {}) => {
+  const log = { taken: [] as number[][], released: 0, done: new Map<number, Round>() }
+  const j: JointFanOut<Round> = {
+    take: shards => {
+      log.taken.push(shards)
+      return {
+        shards: held.filter(h => shards.includes(h.shard)),
+        release: () => {
+          log.released++
+        },
+      }
+    },
+    fanOut: tx =>
+      fanOutRound(tx, {
+        nowSeconds: T,
+        config: { activeMarginSeconds: 600, fanoutChunk: 10_000 },
+        room: 0,
+        after: () => 0,
+        taken: () => {},
+      }),
+    done: (shard, round) => log.done.set(shard, round),
+    ...overrides,
+  }
+  return { j, log }
+}
+
+test('a batch of several shards: stored with the first chunks of the shards locked here, the others notified', async () => {
+  const [small, big, elsewhere, busy, lost] = [event(1), event(2), event(3), event(4), event(5)]
+  await subscribe(small, 5)
+  await subscribe(big, 1500)
+  for (const e of [elsewhere, busy, lost]) await subscribe(e, 3)
+  // Shard 4's writer is in a transaction: the joint one must not wait for it.
+  const writer = await fx.pool.connect()
+  await writer.query('begin')
+  await writer.query('select pg_advisory_xact_lock(7304002, 4)')
+  const { j, log } = joint()
+  const store = new PgIngestStore(fx.pool, 'inst/j', 8)
+  const before = notes.length
+  let r: Awaited<ReturnType<PgIngestStore['store']>>
+  try {
+    r = await store.store([small, big, elsewhere, busy, lost], [], [], undefined, j)
+  } finally {
+    await writer.query('rollback')
+    writer.release()
+  }
+  assert.deepEqual(log.taken, [[1, 2, 3, 4, 5]])
+  assert.equal(log.released, 1, 'the turn is given back')
+  assert.deepEqual(r.fanned, [1, 2], 'the busy shard and the one taken over are left out')
+  assert.equal(r.rows.length, 5)
+  assert.equal(await pushes(small), 5, 'a small campaign is done with its ingest')
+  assert.equal(await status(small), 'done')
+  assert.equal(await pushes(big), 1001, "a big campaign's first chunk is cut short; its writer goes on")
+  assert.equal(await status(big), 'fanning')
+  for (const e of [elsewhere, busy, lost]) {
+    assert.equal(await pushes(e), 0)
+    assert.equal(await status(e), 'fanning')
+  }
+  assert.deepEqual(
+    log.done.get(1)?.done.map(d => [d.inserted, d.finished, d.small]),
+    [[5, true, true]],
+  )
+  assert.deepEqual(
+    log.done.get(2)?.done.map(d => [d.inserted, d.finished]),
+    [[1001, false]],
+  )
+  // Each campaign's rows are one range of its shard.
+  const ranges = await fx.pool.query('select shard, row_count from offerstream_fanouts where adv_campaign_id = any($1) order by shard', [
+    [small.campaign.campaignId, big.campaign.campaignId],
+  ])
+  assert.deepEqual(ranges.rows, [
+    { shard: 1, row_count: 5 },
+    { shard: 2, row_count: 1001 },
+  ])
+  assert.ok(await eventually(async () => notes.length === before + 3, 30_000), 'three notifications')
+  assert.deepEqual(
+    notes
+      .slice(before)
+      .map(n => decodeShardWork(n)?.shard)
+      .sort(),
+    [3, 4, 5],
+    'only the shards not locked here are notified',
+  )
+  const again = await store.store([small, big, elsewhere, busy, lost], [], [], undefined, j)
+  assert.equal(again.rows.length, 0, 'a redelivery stores nothing')
+  assert.equal(await pushes(small), 5)
+})
+
+test('when the joint transaction fails, the plain statement stores the batch and notifies every shard', async () => {
+  const [a, b] = [event(1), event(2)]
+  await subscribe(a, 4)
+  const { j, log } = joint({
+    fanOut: async () => {
+      throw new Error('a chunk failed')
+    },
+  })
+  const store = new PgIngestStore(fx.pool, 'inst/j', 8)
+  const before = notes.length
+  const r = await store.store([a, b], [], [], undefined, j)
+  assert.equal(log.released, 1)
+  assert.deepEqual(r.fanned, [])
+  assert.equal(r.rows.length, 2, 'stored by the plain statement after the rollback')
+  assert.equal(await pushes(a), 0, 'nothing of the failed transaction is left')
+  assert.equal(await status(a), 'fanning')
+  assert.ok(await eventually(async () => notes.length === before + 2, 30_000), 'both shards notified')
+})
+
+test('no joint transaction for a batch of one shard, or without a lease', async () => {
+  const taken: number[][] = []
+  const { j } = joint()
+  const declining: JointFanOut<Round> = {
+    ...j,
+    take: shards => {
+      taken.push(shards)
+      return undefined
+    },
+  }
+  const store = new PgIngestStore(fx.pool, 'inst/j', 8)
+  const one = await store.store([event(1), event(1)], [], [], undefined, declining)
+  assert.deepEqual(taken, [], "a batch of one shard is its shard writer's (Writer.offer)")
+  const two = await store.store([event(1), event(2)], [], [], undefined, declining)
+  assert.deepEqual(taken, [[1, 2]], 'asked, declined: stored plainly')
+  assert.deepEqual([one.fanned, two.fanned, one.rows.length, two.rows.length], [[], [], 2, 2])
+})
