@@ -634,3 +634,32 @@ test('a shard lock held by another transaction is not waited for: the batch is s
   t.stop()
   await run
 })
+
+test("a joint ingest transaction's fan-out counts as the writer's own, and wakes it only for what it left", async () => {
+  const t = setup()
+  const run = t.writer.run()
+  await t.idle(false)
+  const begun = t.store.begun
+  // All finished: the relay is told, the writer stays idle.
+  t.writer.fannedOut({ done: [{ inserted: 7, suppressed: 0, campaignId: randomUUID(), finished: true, small: true }], exhausted: true })
+  assert.equal(t.written(), 1, 'the relay is woken for the rows')
+  assert.equal(await counter(t.metrics, 'offerstream_pushes_written_total'), 7)
+  await t.idle(false)
+  assert.equal(t.store.begun, begun, 'no transaction of its own')
+  // A campaign left fanning (its first chunk was cut short): the writer goes on with it.
+  const restaurant = randomUUID()
+  t.store.subscribe(restaurant, 40)
+  const left = t.store.addEvent({ restaurantId: restaurant, start: t.clock.seconds - 1, end: t.clock.seconds + 3600, status: 'fanning' })
+  t.writer.fannedOut({ done: [{ inserted: 0, suppressed: 0, campaignId: left.campaignId, finished: false }], exhausted: true })
+  await until(() => t.store.event(left.id).status === 'done', 'the writer to finish what the joint transaction left')
+  assert.equal(t.store.rowsOf(left.id), 40)
+  // Campaigns the joint round did not reach (exhausted false) are looked for too.
+  const other = randomUUID()
+  t.store.subscribe(other, 3)
+  const unreached = t.store.addEvent({ restaurantId: other, start: t.clock.seconds - 1, end: t.clock.seconds + 3600, status: 'fanning' })
+  await t.idle(false)
+  t.writer.fannedOut({ done: [], exhausted: false })
+  await until(() => t.store.event(unreached.id).status === 'done', 'the campaign the joint round did not reach')
+  t.stop()
+  await run
+})
