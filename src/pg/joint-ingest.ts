@@ -20,9 +20,13 @@ interface JointLease {
 export interface JointFanOut<R> {
   /** The shards among these that run here, with a fan-out turn; undefined when none runs here or no turn is free. */
   take(shards: number[]): JointLease | undefined
-  /** Inside the transaction, for each shard locked: its round, whose campaigns are only the batch's new ones still fanning. */
-  fanOut(tx: PgWriterTx, shard: number): Promise<R>
-  /** After the commit, for each shard locked, with what fanOut returned. */
+  /**
+   * Inside the transaction, after the batch is stored: fans out in the shards locked, through
+   * txOf(shard), whose rounds hold only the batch's new campaigns still fanning. Returns what to
+   * tell each shard after the commit (done); a shard left out of it is told nothing.
+   */
+  fanOut(txOf: (shard: number) => PgWriterTx, locked: readonly number[]): Promise<Map<number, R>>
+  /** After the commit, for each shard fanOut returned. */
   done(shard: number, result: R): void
 }
 
@@ -57,9 +61,10 @@ export async function storeJointly<R>(
           payloads.length > 0 ? { channel: SHARD_CHANNEL, payloads } : undefined,
         )
         const ids = stored.rows.filter(r => r.status === 'fanning').map(r => r.id)
-        const results = new Map<number, R>()
-        if (ids.length > 0)
-          for (const s of locked) results.set(s, await joint.fanOut(new PgWriterTx(client, s, undefined, undefined, ids), s))
+        const results =
+          ids.length > 0 && locked.length > 0
+            ? await joint.fanOut(s => new PgWriterTx(client, s, undefined, undefined, ids), locked)
+            : new Map<number, R>()
         return { stored, results }
       },
       async client => {

@@ -11,13 +11,14 @@ type Round = { done: ChunkDone[]; exhausted: boolean }
  * The ingest stage's share of the fan-out (pg/joint-ingest.ts): for a batch spanning shards that
  * run here, one fan-out turn of the instance's (so no more transactions write subscribers_feedback
  * at once than fanoutConcurrency allows), the first chunks of the batch's new campaigns in each
- * shard whose lock was free, and after the commit each of those shards' writers told what was
- * written and what is left. The first chunk of a campaign is cut as when its shard's relay is
- * behind: the ingest is not kept by a big campaign, whose later chunks its writer makes.
+ * shard whose lock was free, up to one fan-out transaction's rows (fanoutChunk) in all, and after
+ * the commit each of those shards' writers told what was written and what is left. The first
+ * chunk of a campaign is cut as when its shard's relay is behind: the ingest is not kept by a big
+ * campaign, whose later chunks its writer makes, nor by a backlog, which the writers share.
  */
 export function jointFanOut(
-  manager: ShardManager,
-  turns: Turns,
+  manager: Pick<ShardManager, 'held' | 'fannedOut'>,
+  turns: Pick<Turns, 'tryTake'>,
   config: Pick<Config, 'activeMarginSeconds' | 'fanoutChunk'>,
   clock: Clock,
 ): JointFanOut<Round> {
@@ -27,15 +28,26 @@ export function jointFanOut(
       const release = held.length > 0 ? turns.tryTake() : undefined
       return release ? { shards: held, release } : undefined
     },
-    fanOut: tx =>
-      fanOutRound(tx, {
-        nowSeconds: Math.floor(clock.now() / 1000),
-        config,
-        room: 0,
-        // The writer's round-robin position is its own: the joint round holds only the batch's campaigns.
-        after: () => 0,
-        taken: () => {},
-      }),
+    fanOut: async (txOf, locked) => {
+      const nowSeconds = Math.floor(clock.now() / 1000)
+      // One fan-out transaction's rows in all, as a writer's: the ingest waits for this one.
+      let budget = config.fanoutChunk
+      const rounds = new Map<number, Round>()
+      for (const shard of locked) {
+        // With the budget spent, a round takes nothing and says it did not finish: the writer is woken.
+        const round = await fanOutRound(txOf(shard), {
+          nowSeconds,
+          config: { ...config, fanoutChunk: budget },
+          room: 0,
+          // The writer's round-robin position is its own: the joint round holds only the batch's campaigns.
+          after: () => 0,
+          taken: () => {},
+        })
+        for (const d of round.done) budget -= d.inserted + d.suppressed
+        rounds.set(shard, round)
+      }
+      return rounds
+    },
     done: (shard, round) => manager.fannedOut(shard, round),
   }
 }

@@ -9,7 +9,9 @@ import type { HeldShard } from '../../src/pg/shard-lock.ts'
 import { PgShardOwner } from '../../src/pg/shard-owner.ts'
 import type { EventRow } from '../../src/pg/sql/insert-events.ts'
 import { SHARD_CHANNEL } from '../../src/pg/sql/notify-shards.ts'
-import { type ChunkDone, fanOutRound } from '../../src/service/fan-out-round.ts'
+import type { ChunkDone } from '../../src/service/fan-out-round.ts'
+import { jointFanOut } from '../../src/service/joint-fan-out.ts'
+import { Turns } from '../../src/service/turns.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import { eventually } from '../../testkit/service.ts'
 
@@ -73,29 +75,32 @@ const status = async (e: EventRow) =>
     .rows[0]?.status
 
 type Round = { done: ChunkDone[]; exhausted: boolean }
-const joint = (overrides: Partial<JointFanOut<Round>> = {}) => {
+/** The service's joint fan-out (app.ts wires it to the shard manager) over the shards `held` names, recording what it is asked and tells. */
+const joint = (fanoutChunk = 10_000) => {
   const log = { taken: [] as number[][], released: 0, done: new Map<number, Round>() }
-  const j: JointFanOut<Round> = {
-    take: shards => {
-      log.taken.push(shards)
-      return {
-        shards: held.filter(h => shards.includes(h.shard)),
-        release: () => {
-          log.released++
-        },
-      }
+  const turns = new Turns(1)
+  const j = jointFanOut(
+    {
+      held: shards => {
+        log.taken.push([...shards])
+        return held.filter(h => shards.includes(h.shard))
+      },
+      fannedOut: (shard, round) => log.done.set(shard, round),
     },
-    fanOut: tx =>
-      fanOutRound(tx, {
-        nowSeconds: T,
-        config: { activeMarginSeconds: 600, fanoutChunk: 10_000 },
-        room: 0,
-        after: () => 0,
-        taken: () => {},
-      }),
-    done: (shard, round) => log.done.set(shard, round),
-    ...overrides,
-  }
+    {
+      tryTake: () => {
+        const end = turns.tryTake()
+        return end
+          ? () => {
+              log.released++
+              end()
+            }
+          : undefined
+      },
+    },
+    { activeMarginSeconds: 600, fanoutChunk },
+    { now: () => T * 1000, sleep: async () => {} },
+  )
   return { j, log }
 }
 
@@ -163,11 +168,13 @@ test('a batch of several shards: stored with the first chunks of the shards lock
 test('when the joint transaction fails, the plain statement stores the batch and notifies every shard', async () => {
   const [a, b] = [event(1), event(2)]
   await subscribe(a, 4)
-  const { j, log } = joint({
+  const { j: real, log } = joint()
+  const j: JointFanOut<Round> = {
+    ...real,
     fanOut: async () => {
       throw new Error('a chunk failed')
     },
-  })
+  }
   const store = new PgIngestStore(fx.pool, 'inst/j', 8)
   const before = notes.length
   const r = await store.store([a, b], [], [], undefined, j)
@@ -195,4 +202,22 @@ test('no joint transaction for a batch of one shard, or without a lease', async 
   const two = await store.store([event(1), event(2)], [], [], undefined, declining)
   assert.deepEqual(taken, [[1, 2]], 'asked, declined: stored plainly')
   assert.deepEqual([one.fanned, two.fanned, one.rows.length, two.rows.length], [[], [], 2, 2])
+})
+
+test("the joint transaction fans out one fan-out transaction's rows at most; a shard it had no room for is left to its writer", async () => {
+  const [first, second] = [event(1), event(2)]
+  await subscribe(first, 995)
+  await subscribe(second, 4)
+  const { j, log } = joint(1000)
+  const r = await new PgIngestStore(fx.pool, 'inst/j', 8).store([first, second], [], [], undefined, j)
+  assert.deepEqual(r.fanned, [1, 2])
+  assert.equal(await pushes(first), 995)
+  assert.equal(await status(first), 'done')
+  assert.equal(await pushes(second), 0, 'the budget was spent in shard 1')
+  assert.equal(await status(second), 'fanning')
+  assert.deepEqual(
+    log.done.get(2),
+    { done: [], exhausted: false, held: false },
+    "shard 2's writer is told its round did not finish, and wakes",
+  )
 })
