@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict'
-import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
-import pg from 'pg'
 import { decodeShardWork } from '../../src/core/shard-work.ts'
 import { PgIngestStore } from '../../src/pg/ingest-store.ts'
 import { PgShardOwner } from '../../src/pg/shard-owner.ts'
-import type { EventRow } from '../../src/pg/sql/insert-events.ts'
 import type { RejectRow } from '../../src/pg/sql/insert-rejects.ts'
-import { SHARD_CHANNEL } from '../../src/pg/sql/notify-shards.ts'
 import { PgWriterStore } from '../../src/pg/writer-store.ts'
+import { eventRows } from '../../testkit/event-row.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import { eventually } from '../../testkit/service.ts'
+import { listenForShardNotes } from '../../testkit/shard-notes.ts'
 
 const until = async (cond: () => boolean, what: string) =>
   assert.ok(await eventually(async () => cond(), 30_000), `timed out waiting for ${what}`)
@@ -19,44 +17,25 @@ const until = async (cond: () => boolean, what: string) =>
 // any, a short transaction of their own before it. Both notify only for what was new, naming the
 // sender and the detail.
 let fx: Fixture
-let listener: pg.Client
-const notes: string[] = []
+let listening: Awaited<ReturnType<typeof listenForShardNotes>> | undefined
+let notes: string[] = []
 before(async () => {
   fx = await createFixture()
-  listener = new pg.Client({ connectionString: fx.config.databaseUrl })
-  await listener.connect()
-  listener.on('notification', n => notes.push(n.payload ?? ''))
-  await listener.query(`listen ${SHARD_CHANNEL}`)
+  listening = await listenForShardNotes(fx.config.databaseUrl)
+  notes = listening.notes
 })
 after(async () => {
-  await listener?.end()
+  await listening?.close()
   await fx?.cleanup()
 })
 
 const T = Math.floor(Date.now() / 1000)
-let offset = 0
-const event = (shard: number, status: 'fanning' | 'pending', start = T - 60): EventRow => ({
-  topic: 't',
-  partition: 0,
-  offset: String(offset++),
-  campaign: {
-    restaurantId: randomUUID(),
-    campaignId: randomUUID(),
-    content: 'x',
-    owner: null,
-    ownerContact: null,
-    created: T,
-    start,
-    end: T + 3600,
-  },
-  status,
-  trigger: status === 'fanning' ? T : null,
-  shard,
-})
+const records = eventRows('t', T)
+const event = records.event
 const reject = (shard: number): RejectRow => ({
   topic: 't',
   partition: 1,
-  offset: String(offset++),
+  offset: records.nextOffset(),
   key: null,
   value: Buffer.from('nope'),
   rejection: { code: 'not_json', reason: 'not JSON' },
@@ -109,7 +88,7 @@ test("rejects do not hold their shards' locks while the batch's events wait for 
     await chunk.query('begin')
     await chunk.query('select 1 from offerstream_campaigns where adv_campaign_id = $1 for share', [first.campaign.campaignId])
     // A re-send of the campaign (its row must be updated, so it waits) and a reject of shard 4.
-    const storing = store.store([{ ...first, offset: String(offset++) }], [reject(4)])
+    const storing = store.store([{ ...first, offset: records.nextOffset() }], [reject(4)])
     const waiting = await eventually(async () => {
       const { rows } = await probe.query(
         "select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%unnest($1::text[]%' and pid <> pg_backend_pid()",

@@ -1,32 +1,29 @@
 import assert from 'node:assert/strict'
-import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
-import pg from 'pg'
 import { decodeShardWork } from '../../src/core/shard-work.ts'
 import { PgIngestStore } from '../../src/pg/ingest-store.ts'
 import type { JointFanOut } from '../../src/pg/joint-ingest.ts'
 import type { HeldShard } from '../../src/pg/shard-lock.ts'
 import { PgShardOwner } from '../../src/pg/shard-owner.ts'
 import type { EventRow } from '../../src/pg/sql/insert-events.ts'
-import { SHARD_CHANNEL } from '../../src/pg/sql/notify-shards.ts'
 import type { ChunkDone } from '../../src/service/fan-out-round.ts'
 import { jointFanOut } from '../../src/service/joint-fan-out.ts'
 import { Turns } from '../../src/service/turns.ts'
+import { eventRows } from '../../testkit/event-row.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import { eventually } from '../../testkit/service.ts'
+import { listenForShardNotes } from '../../testkit/shard-notes.ts'
 
 // The joint ingest transaction: a batch spanning shards stored in one transaction that also fans out
 // the first chunks of its campaigns in the shards that run here and whose locks are free.
 let fx: Fixture
-let listener: pg.Client
-const notes: string[] = []
+let listening: Awaited<ReturnType<typeof listenForShardNotes>> | undefined
+let notes: string[] = []
 const held: HeldShard[] = []
 before(async () => {
   fx = await createFixture()
-  listener = new pg.Client({ connectionString: fx.config.databaseUrl })
-  await listener.connect()
-  listener.on('notification', n => notes.push(n.payload ?? ''))
-  await listener.query(`listen ${SHARD_CHANNEL}`)
+  listening = await listenForShardNotes(fx.config.databaseUrl)
+  notes = listening.notes
   const owner = new PgShardOwner(fx.pool)
   await owner.setup(8)
   for (const shard of [1, 2, 4, 5]) {
@@ -38,30 +35,13 @@ before(async () => {
   assert.ok((await owner.acquire(5, 2, 'other', true)) !== null)
 })
 after(async () => {
-  await listener?.end()
+  await listening?.close()
   await fx?.cleanup()
 })
 
 const T = Math.floor(Date.now() / 1000)
-let offset = 0
-const event = (shard: number): EventRow => ({
-  topic: 'j',
-  partition: 0,
-  offset: String(offset++),
-  campaign: {
-    restaurantId: randomUUID(),
-    campaignId: randomUUID(),
-    content: 'x',
-    owner: null,
-    ownerContact: null,
-    created: T,
-    start: T - 60,
-    end: T + 3600,
-  },
-  status: 'fanning',
-  trigger: T,
-  shard,
-})
+const records = eventRows('j', T)
+const event = (shard: number): EventRow => records.event(shard, 'fanning')
 const subscribe = (e: EventRow, n: number) =>
   fx.pool.query('insert into subscribers_restaurants (client_id, restaurant_id) select gen_random_uuid(), $1 from generate_series(1, $2)', [
     e.campaign.restaurantId,

@@ -6,6 +6,7 @@ import { PgShardOwner } from '../../src/pg/shard-owner.ts'
 import { insertEvents } from '../../src/pg/sql/insert-events.ts'
 import { PgWriterStore } from '../../src/pg/writer-store.ts'
 import type { WriterStore, WriterTx } from '../../src/service/ports.ts'
+import { eventRows } from '../../testkit/event-row.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import { MemWriterStore } from '../unit/support/fakes.ts'
 
@@ -21,7 +22,7 @@ interface Subject {
 const T = Math.floor(Date.now() / 1000)
 let fx: Fixture
 let nextShard = 0
-let offset = 0
+const records = eventRows('contract', T)
 const SHARDS = 16
 
 before(async () => {
@@ -36,26 +37,7 @@ async function pgSubject(): Promise<Subject> {
   const epoch = await new PgShardOwner(fx.pool).acquire(shard, 1, 'contract-test', false)
   assert.ok(epoch !== null)
   const add = async (status: RuledState, start = T - 60, inShard = shard) => {
-    const [row] = await insertEvents(fx.pool, [
-      {
-        topic: 'contract',
-        partition: 0,
-        offset: String(offset++),
-        campaign: {
-          restaurantId: randomUUID(),
-          campaignId: randomUUID(),
-          content: 'x',
-          owner: null,
-          ownerContact: null,
-          created: T,
-          start,
-          end: T + 3600,
-        },
-        status,
-        trigger: status === 'fanning' ? T : null,
-        shard: inShard,
-      },
-    ])
+    const [row] = await insertEvents(fx.pool, [records.event(inShard, status, start)])
     assert.ok(row)
     return row.id
   }
