@@ -92,7 +92,7 @@ export class PgIngestStore {
       cancels: stored.cancels,
       cancelsMismatched: stored.mismatched.filter(r => 'cancel' in r).length,
       inShard: viaShard !== undefined,
-      fanned: jointly?.locked ?? [],
+      fanned: jointly?.fanned ?? [],
     }
   }
 

@@ -43,7 +43,7 @@ export async function storeJointly<R>(
   sender: string,
   events: EventRow[],
   joint: JointFanOut<R>,
-): Promise<{ stored: StoredRecords; locked: number[] } | undefined> {
+): Promise<{ stored: StoredRecords; fanned: number[] } | undefined> {
   const fanning = [...new Set(events.filter(e => e.status === 'fanning').map(e => e.shard))]
   const lease = fanning.length > 1 ? joint.take(fanning) : undefined
   if (!lease) return undefined
@@ -72,7 +72,8 @@ export async function storeJointly<R>(
       },
     )
     for (const [s, r] of out.results) joint.done(s, r)
-    return { stored: out.stored, locked }
+    // Only the shards told (done) count as fanned out: any other shard, locked or not, is woken as after a plain store.
+    return { stored: out.stored, fanned: [...out.results.keys()] }
   } finally {
     lease.release()
   }
