@@ -24,6 +24,13 @@ export interface ChunkDone {
   small?: boolean
 }
 
+/** What one fan-out round did: each campaign's turn; `exhausted`: every campaign of the round finished; `held`: one waited for the relay. */
+export interface RoundResult {
+  done: ChunkDone[]
+  exhausted: boolean
+  held: boolean
+}
+
 export interface RoundOptions {
   nowSeconds: number
   config: Pick<Config, 'activeMarginSeconds' | 'fanoutChunk'>
@@ -43,7 +50,7 @@ export interface RoundOptions {
  * at 100/s). Ranges stay contiguous per chunk and commit in id order. `exhausted`: the round ended
  * and every campaign in it finished; `held`: a campaign waited for the relay.
  */
-export async function fanOutRound(tx: WriterTx, o: RoundOptions): Promise<{ done: ChunkDone[]; exhausted: boolean; held: boolean }> {
+export async function fanOutRound(tx: WriterTx, o: RoundOptions): Promise<RoundResult> {
   const done: ChunkDone[] = []
   let exhausted = false
   let held = false

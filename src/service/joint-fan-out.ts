@@ -1,11 +1,9 @@
 import type { Config } from '../config/settings.ts'
 import type { JointFanOut } from '../pg/joint-ingest.ts'
-import { type ChunkDone, fanOutRound } from './fan-out-round.ts'
+import { fanOutRound, type RoundResult } from './fan-out-round.ts'
 import type { Clock } from './ports.ts'
 import type { ShardManager } from './shard-manager.ts'
 import type { Turns } from './turns.ts'
-
-type Round = { done: ChunkDone[]; exhausted: boolean }
 
 /**
  * The ingest stage's share of the fan-out (pg/joint-ingest.ts): for a batch spanning shards that
@@ -21,7 +19,7 @@ export function jointFanOut(
   turns: Pick<Turns, 'tryTake'>,
   config: Pick<Config, 'activeMarginSeconds' | 'fanoutChunk'>,
   clock: Clock,
-): JointFanOut<Round> {
+): JointFanOut<RoundResult> {
   return {
     take: shards => {
       const held = manager.held(shards)
@@ -32,7 +30,7 @@ export function jointFanOut(
       const nowSeconds = Math.floor(clock.now() / 1000)
       // One fan-out transaction's rows in all, as a writer's: the ingest waits for this one.
       let budget = config.fanoutChunk
-      const rounds = new Map<number, Round>()
+      const rounds = new Map<number, RoundResult>()
       for (const shard of locked) {
         // With the budget spent, a round takes nothing and says it did not finish: the writer is woken.
         const round = await fanOutRound(txOf(shard), {

@@ -1,6 +1,6 @@
 import { ErrorCodes, type OfferstreamError } from '../errors.ts'
 import type { HeldShard } from '../pg/shard-lock.ts'
-import type { ChunkDone } from './fan-out-round.ts'
+import type { RoundResult } from './fan-out-round.ts'
 import type { Logger } from './logger.ts'
 import type { Stoppable } from './loop.ts'
 import type { Clock, WriterTx } from './ports.ts'
@@ -20,7 +20,7 @@ export interface ShardWork {
     wake(hint?: WakeHint): void
     readonly lastError: string | undefined
     offer?<T>(first: (tx: WriterTx) => Promise<T>): Promise<T> | undefined
-    fannedOut?(round: { done: ChunkDone[]; exhausted: boolean }): void
+    fannedOut?(round: Pick<RoundResult, 'done' | 'exhausted'>): void
   }
   relay: Stoppable & { run(): Promise<void>; wake(): void; readonly lastError: string | undefined }
 }
@@ -133,7 +133,7 @@ export class ShardManager implements Stoppable {
   }
 
   /** A joint ingest transaction fanned out new campaigns of the shard and committed: its writer accounts for them (Writer.fannedOut). */
-  fannedOut(shard: number, round: { done: ChunkDone[]; exhausted: boolean }): void {
+  fannedOut(shard: number, round: Pick<RoundResult, 'done' | 'exhausted'>): void {
     this.#running.get(shard)?.writer.fannedOut?.(round)
   }
 

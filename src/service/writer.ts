@@ -4,7 +4,7 @@ import type { SettableState } from '../core/campaign-state.ts'
 import type { ShardWork } from '../core/shard-work.ts'
 import { OfferstreamError } from '../errors.ts'
 import type { Metrics } from '../metrics/metrics.ts'
-import { type ChunkDone, fanOutRound } from './fan-out-round.ts'
+import { type ChunkDone, fanOutRound, type RoundResult } from './fan-out-round.ts'
 import type { Logger } from './logger.ts'
 import { Loop, type Stoppable } from './loop.ts'
 import type { Clock, WriterStore, WriterTx } from './ports.ts'
@@ -236,7 +236,7 @@ export class Writer implements Stoppable {
    * committed: its rows count as ours, and what it left (a campaign not finished, deferred, or not
    * reached) is looked at by the next step.
    */
-  fannedOut(round: { done: ChunkDone[]; exhausted: boolean }): void {
+  fannedOut(round: Pick<RoundResult, 'done' | 'exhausted'>): void {
     this.#committed(round.done, undefined)
     if (round.done.some(d => d.stopped === 'pending')) this.wake()
     else if (!round.exhausted || round.done.some(d => !d.finished)) this.wake({ fanning: true, pendingStart: null })

@@ -6,7 +6,7 @@ import type { JointFanOut } from '../../src/pg/joint-ingest.ts'
 import type { HeldShard } from '../../src/pg/shard-lock.ts'
 import { PgShardOwner } from '../../src/pg/shard-owner.ts'
 import type { EventRow } from '../../src/pg/sql/insert-events.ts'
-import type { ChunkDone } from '../../src/service/fan-out-round.ts'
+import type { RoundResult } from '../../src/service/fan-out-round.ts'
 import { jointFanOut } from '../../src/service/joint-fan-out.ts'
 import { Turns } from '../../src/service/turns.ts'
 import { eventRows } from '../../testkit/event-row.ts'
@@ -54,7 +54,7 @@ const status = async (e: EventRow) =>
   (await fx.pool.query<{ status: string }>('select status from offerstream_events where adv_campaign_id = $1', [e.campaign.campaignId]))
     .rows[0]?.status
 
-type Round = { done: ChunkDone[]; exhausted: boolean }
+type Round = Pick<RoundResult, 'done' | 'exhausted'>
 /** The service's joint fan-out (app.ts wires it to the shard manager) over the shards `held` names, recording what it is asked and tells. */
 const joint = (fanoutChunk = 10_000) => {
   const log = { taken: [] as number[][], released: 0, done: new Map<number, Round>() }
