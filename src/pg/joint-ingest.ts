@@ -23,7 +23,7 @@ export interface JointFanOut<R> {
   /**
    * Inside the transaction, after the batch is stored: fans out in the shards locked, through
    * txOf(shard), whose rounds hold only the batch's new campaigns still fanning. Returns what to
-   * tell each shard after the commit (done); a shard left out of it is told nothing.
+   * tell each shard after the commit (done); a shard left out of it is woken as after a plain store.
    */
   fanOut(txOf: (shard: number) => PgWriterTx, locked: readonly number[]): Promise<Map<number, R>>
   /** After the commit, for each shard fanOut returned. */
