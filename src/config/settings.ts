@@ -345,7 +345,7 @@ export const SETTINGS = {
     default: '4',
     min: 1,
     max: 256,
-    help: 'Fan-out transactions one instance runs at once, whatever the number of shards it owns.',
+    help: "Shard writers' fan-out transactions one instance runs at once, whatever the number of shards it owns; the ingest's joint transaction (first chunks of a batch's new campaigns) may run beside them.",
   },
   // Issue 20 (docs/pg-failover.md): what a start does when PostgreSQL is behind Kafka's committed state.
   pgRegression: {

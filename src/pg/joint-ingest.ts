@@ -6,20 +6,14 @@ import { SHARD_CHANNEL } from './sql/notify-shards.ts'
 import { withTransaction } from './transaction.ts'
 import { PgWriterTx } from './writer-store.ts'
 
-/** A fan-out turn and the shards of a batch that run here, for one joint transaction; release() ends the turn. */
-interface JointLease {
-  shards: HeldShard[]
-  release(): void
-}
-
 /**
  * How the ingest stage fans out a batch's new campaigns in its own transaction (storeJointly). At
  * hundreds of small campaigns a second, a batch spans most shards, and each shard's writer used to
  * commit its own transaction after the ingest's: 1 + up to 12 commits per batch, where this makes one.
  */
 export interface JointFanOut<R> {
-  /** The shards among these that run here, with a fan-out turn; undefined when none runs here or no turn is free. */
-  take(shards: number[]): JointLease | undefined
+  /** The shards among these that run here, with their epochs; undefined when none does. */
+  take(shards: number[]): HeldShard[] | undefined
   /**
    * Inside the transaction, after the batch is stored: fans out in the shards locked, through
    * txOf(shard), whose rounds hold only the batch's new campaigns still fanning. Returns what to
@@ -34,7 +28,7 @@ export interface JointFanOut<R> {
  * Stores a batch of campaigns (no cancels, no rejects, one restaurant round) in a transaction that
  * also holds the locks of the batch's shards that run here and are free now (try-locks, each with
  * its epoch check: it never waits for a busy writer), and fans out those shards' new campaigns in
- * it. Notifications go only to the shards not locked. Undefined when no lease was given: nothing
+ * it. Notifications go only to the shards not locked. Undefined when none of them runs here: nothing
  * ran. Rejects when the transaction failed; the caller then stores the batch plainly, which skips
  * what a lost COMMIT did store.
  */
@@ -45,36 +39,27 @@ export async function storeJointly<R>(
   joint: JointFanOut<R>,
 ): Promise<{ stored: StoredRecords; fanned: number[] } | undefined> {
   const fanning = [...new Set(events.filter(e => e.status === 'fanning').map(e => e.shard))]
-  const lease = fanning.length > 1 ? joint.take(fanning) : undefined
-  if (!lease) return undefined
-  try {
-    let locked: number[] = []
-    const out = await withTransaction(
-      pool,
-      async client => {
-        const mine = new Set(locked)
-        const payloads = [...shardWork(events, [])].filter(([s]) => !mine.has(s)).map(([s, w]) => encodeShardWork(s, sender, w))
-        const stored = await storeCampaignRecords(
-          client,
-          events,
-          [],
-          payloads.length > 0 ? { channel: SHARD_CHANNEL, payloads } : undefined,
-        )
-        const ids = stored.rows.filter(r => r.status === 'fanning').map(r => r.id)
-        const results =
-          ids.length > 0 && locked.length > 0
-            ? await joint.fanOut(s => new PgWriterTx(client, s, undefined, undefined, ids), locked)
-            : new Map<number, R>()
-        return { stored, results }
-      },
-      async client => {
-        locked = await tryBeginShardsTransaction(client, lease.shards)
-      },
-    )
-    for (const [s, r] of out.results) joint.done(s, r)
-    // Only the shards told (done) count as fanned out: any other shard, locked or not, is woken as after a plain store.
-    return { stored: out.stored, fanned: [...out.results.keys()] }
-  } finally {
-    lease.release()
-  }
+  const held = fanning.length > 1 ? joint.take(fanning) : undefined
+  if (!held) return undefined
+  let locked: number[] = []
+  const out = await withTransaction(
+    pool,
+    async client => {
+      const mine = new Set(locked)
+      const payloads = [...shardWork(events, [])].filter(([s]) => !mine.has(s)).map(([s, w]) => encodeShardWork(s, sender, w))
+      const stored = await storeCampaignRecords(client, events, [], payloads.length > 0 ? { channel: SHARD_CHANNEL, payloads } : undefined)
+      const ids = stored.rows.filter(r => r.status === 'fanning').map(r => r.id)
+      const results =
+        ids.length > 0 && locked.length > 0
+          ? await joint.fanOut(s => new PgWriterTx(client, s, undefined, undefined, ids), locked)
+          : new Map<number, R>()
+      return { stored, results }
+    },
+    async client => {
+      locked = await tryBeginShardsTransaction(client, held)
+    },
+  )
+  for (const [s, r] of out.results) joint.done(s, r)
+  // Only the shards told (done) count as fanned out: any other shard, locked or not, is woken as after a plain store.
+  return { stored: out.stored, fanned: [...out.results.keys()] }
 }

@@ -229,7 +229,7 @@ function buildParts(startup: Startup, pool: pg.Pool): Parts {
     },
     // Not with a frequency cap: a capped transaction may first wait for the caps' lease.
     inShard: capsOn(capsOf(config)) ? undefined : (shard, events) => manager.offer(shard, tx => tx.storeEvents(events)),
-    joint: capsOn(capsOf(config)) ? undefined : jointFanOut(manager, fanOutTurns, config, clock),
+    joint: capsOn(capsOf(config)) ? undefined : jointFanOut(manager, config, clock),
     createInput: async () => {
       const source = await consumer(config)
       metrics.probes.inputLag = () => source.lag()

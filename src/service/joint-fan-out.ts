@@ -3,28 +3,28 @@ import type { JointFanOut } from '../pg/joint-ingest.ts'
 import { fanOutRound, type RoundResult } from './fan-out-round.ts'
 import type { Clock } from './ports.ts'
 import type { ShardManager } from './shard-manager.ts'
-import type { Turns } from './turns.ts'
 
 /**
  * The ingest stage's share of the fan-out (pg/joint-ingest.ts): for a batch spanning shards that
- * run here, one fan-out turn of the instance's (so no more transactions write subscribers_feedback
- * at once than fanoutConcurrency allows), the first chunks of the batch's new campaigns in each
- * shard whose lock was free, up to one fan-out transaction's rows (fanoutChunk) in all, and after
+ * run here, the first chunks of the batch's new campaigns in each shard whose lock was free, up to
+ * one fan-out transaction's rows (fanoutChunk) in all, and after
  * the commit each of those shards' writers told what was written and what is left. The first
  * chunk of a campaign is cut as when its shard's relay is behind: the ingest is not kept by a big
  * campaign, whose later chunks its writer makes, nor by a backlog, which the writers share.
  */
 export function jointFanOut(
   manager: Pick<ShardManager, 'held' | 'fannedOut'>,
-  turns: Pick<Turns, 'tryTake'>,
   config: Pick<Config, 'activeMarginSeconds' | 'fanoutChunk'>,
   clock: Clock,
 ): JointFanOut<RoundResult> {
   return {
+    // No fan-out turn is taken: the ingest runs one transaction at a time, so with it at most
+    // fanoutConcurrency + 1 transactions write subscribers_feedback at once. Waiting for a turn
+    // (as until the ninth round) sent most batches down the plain path while the writers were
+    // busy, and each shard's writer then committed its own transaction (docs/scaling.md).
     take: shards => {
       const held = manager.held(shards)
-      const release = held.length > 0 ? turns.tryTake() : undefined
-      return release ? { shards: held, release } : undefined
+      return held.length > 0 ? held : undefined
     },
     fanOut: async (txOf, locked) => {
       const nowSeconds = Math.floor(clock.now() / 1000)

@@ -8,7 +8,6 @@ import { PgShardOwner } from '../../src/pg/shard-owner.ts'
 import type { EventRow } from '../../src/pg/sql/insert-events.ts'
 import type { RoundResult } from '../../src/service/fan-out-round.ts'
 import { jointFanOut } from '../../src/service/joint-fan-out.ts'
-import { Turns } from '../../src/service/turns.ts'
 import { eventRows } from '../../testkit/event-row.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
 import { eventually } from '../../testkit/service.ts'
@@ -57,8 +56,7 @@ const status = async (e: EventRow) =>
 type Round = Pick<RoundResult, 'done' | 'exhausted'>
 /** The service's joint fan-out (app.ts wires it to the shard manager) over the shards `held` names, recording what it is asked and tells. */
 const joint = (fanoutChunk = 10_000) => {
-  const log = { taken: [] as number[][], released: 0, done: new Map<number, Round>() }
-  const turns = new Turns(1)
+  const log = { taken: [] as number[][], done: new Map<number, Round>() }
   const j = jointFanOut(
     {
       held: shards => {
@@ -66,17 +64,6 @@ const joint = (fanoutChunk = 10_000) => {
         return held.filter(h => shards.includes(h.shard))
       },
       fannedOut: (shard, round) => log.done.set(shard, round),
-    },
-    {
-      tryTake: () => {
-        const end = turns.tryTake()
-        return end
-          ? () => {
-              log.released++
-              end()
-            }
-          : undefined
-      },
     },
     { activeMarginSeconds: 600, fanoutChunk },
     { now: () => T * 1000, sleep: async () => {} },
@@ -104,7 +91,6 @@ test('a batch of several shards: stored with the first chunks of the shards lock
     writer.release()
   }
   assert.deepEqual(log.taken, [[1, 2, 3, 4, 5]])
-  assert.equal(log.released, 1, 'the turn is given back')
   assert.deepEqual(r.fanned, [1, 2], 'the busy shard and the one taken over are left out')
   assert.equal(r.rows.length, 5)
   assert.equal(await pushes(small), 5, 'a small campaign is done with its ingest')
@@ -158,7 +144,7 @@ test('when the joint transaction fails, the plain statement stores the batch and
   const store = new PgIngestStore(fx.pool, 'inst/j', 8)
   const before = notes.length
   const r = await store.store([a, b], [], [], undefined, j)
-  assert.equal(log.released, 1)
+  assert.deepEqual(log.taken, [[1, 2]], 'the joint transaction was tried')
   assert.deepEqual(r.fanned, [])
   assert.equal(r.rows.length, 2, 'stored by the plain statement after the rollback')
   assert.equal(await pushes(a), 0, 'nothing of the failed transaction is left')
@@ -166,7 +152,7 @@ test('when the joint transaction fails, the plain statement stores the batch and
   assert.ok(await eventually(async () => notes.length === before + 2, 30_000), 'both shards notified')
 })
 
-test('no joint transaction for a batch of one shard, or without a lease', async () => {
+test('no joint transaction for a batch of one shard, or when none of its shards runs here', async () => {
   const taken: number[][] = []
   const { j } = joint()
   const declining: JointFanOut<Round> = {
