@@ -15,11 +15,11 @@ export interface JointFanOut<R> {
   /** The shards among these that run here, with their epochs; undefined when none does. */
   take(shards: number[]): HeldShard[] | undefined
   /**
-   * Inside the transaction, after the batch is stored: fans out in the shards locked, through
-   * txOf(shard), whose rounds hold only the batch's new campaigns still fanning. Returns what to
+   * Inside the transaction, after the batch is stored: fans out in the shards locked, through `tx`,
+   * whose round holds only the batch's new campaigns of those shards still fanning. Returns what to
    * tell each shard after the commit (done); a shard left out of it is woken as after a plain store.
    */
-  fanOut(txOf: (shard: number) => PgWriterTx, locked: readonly number[]): Promise<Map<number, R>>
+  fanOut(tx: PgWriterTx, locked: readonly number[]): Promise<Map<number, R>>
   /** After the commit, for each shard fanOut returned. */
   done(shard: number, result: R): void
 }
@@ -51,7 +51,7 @@ export async function storeJointly<R>(
       const ids = stored.rows.filter(r => r.status === 'fanning').map(r => r.id)
       const results =
         ids.length > 0 && locked.length > 0
-          ? await joint.fanOut(s => new PgWriterTx(client, s, undefined, undefined, ids), locked)
+          ? await joint.fanOut(new PgWriterTx(client, locked[0]!, undefined, undefined, { ids, shards: locked }), locked)
           : new Map<number, R>()
       return { stored, results }
     },

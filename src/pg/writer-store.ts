@@ -78,8 +78,8 @@ export class PgWriterStore {
 export class PgWriterTx {
   #c: pg.PoolClient
   #shard: number
-  /** When given, the only events a round may hold (a joint ingest transaction's, ingest-store.ts). */
-  #only: readonly number[] | undefined
+  /** When given, the only events a round may hold, of these shards (a joint ingest transaction's, joint-ingest.ts). */
+  #only: { ids: readonly number[]; shards: readonly number[] } | undefined
   /** This transaction's round of fanning campaigns, read at the first nextFanning(). */
   #round: FanningEvent[] | undefined
   #caps: CapGate | undefined
@@ -87,7 +87,13 @@ export class PgWriterTx {
   /** Set once this transaction passed the caps' gate (holds the fence under its instance's lease). */
   capView: CapView | undefined
 
-  constructor(client: pg.PoolClient, shard: number, caps: CapGate | undefined, signal: AbortSignal | undefined, only?: readonly number[]) {
+  constructor(
+    client: pg.PoolClient,
+    shard: number,
+    caps: CapGate | undefined,
+    signal: AbortSignal | undefined,
+    only?: { ids: readonly number[]; shards: readonly number[] },
+  ) {
     this.#c = client
     this.#shard = shard
     this.#only = only
@@ -111,13 +117,13 @@ export class PgWriterTx {
   /** WriterTx.nextFanning: the round is one query, at the first call; campaigns stored meanwhile wait for the next transaction, whose wake is counted. */
   async nextFanning(afterId: number, limit: number): Promise<FanningEvent | null> {
     this.#round ??= this.#only
-      ? await fanningEventsIn(this.#c, this.#shard, this.#only, limit)
+      ? await fanningEventsIn(this.#c, this.#only.shards, this.#only.ids, limit)
       : await fanningRoundRobin(this.#c, this.#shard, afterId, limit)
     return this.#round.shift() ?? null
   }
   /** WriterTx.fanOutFirstChunks: one statement, unless the frequency caps are on (their chunk decides per campaign in Node). */
   async fanOutFirstChunks(events: readonly FanningEvent[], size: number, at: ChunkClock): Promise<ChunkResult[]> {
-    if (!this.#caps) return fanOutFirstChunks(this.#c, this.#shard, events, size, at)
+    if (!this.#caps) return fanOutFirstChunks(this.#c, events, size, at)
     const results: ChunkResult[] = []
     for (const e of events) results.push(await this.fanOutChunk(e, size, at))
     return results

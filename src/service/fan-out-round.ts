@@ -19,6 +19,8 @@ export interface ChunkDone {
   inserted: number
   suppressed: number
   campaignId: string
+  /** The campaign's shard (a joint ingest transaction's round spans several). */
+  shard: number
   finished: boolean
   /** A campaign of at most SMALL_CAMPAIGN subscribers written whole in its first chunk. */
   small?: boolean
@@ -84,6 +86,7 @@ export async function fanOutRound(tx: WriterTx, o: RoundOptions): Promise<RoundR
       inserted: r.inserted,
       suppressed: r.suppressed,
       campaignId: event.campaignId,
+      shard: event.shard,
       finished: r.finished || stopped !== undefined,
       small: !later && r.finished && r.inserted + r.suppressed <= SMALL_CAMPAIGN,
     })
@@ -97,7 +100,7 @@ export async function fanOutRound(tx: WriterTx, o: RoundOptions): Promise<RoundR
     const state = campaignStateAt(event, now, config.activeMarginSeconds)
     if (state === 'fanning') return true
     await tx.setState([event.id], state, null)
-    done.push({ stopped: state, inserted: 0, suppressed: 0, campaignId: event.campaignId, finished: true })
+    done.push({ stopped: state, inserted: 0, suppressed: 0, campaignId: event.campaignId, shard: event.shard, finished: true })
     return false
   }
   while (done.length < MAX_EVENTS_PER_TX && budget >= MIN_CHUNK) {

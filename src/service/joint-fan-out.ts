@@ -26,25 +26,23 @@ export function jointFanOut(
       const held = manager.held(shards)
       return held.length > 0 ? held : undefined
     },
-    fanOut: async (txOf, locked) => {
-      const nowSeconds = Math.floor(clock.now() / 1000)
-      // One fan-out transaction's rows in all, as a writer's: the ingest waits for this one.
-      let budget = config.fanoutChunk
-      const rounds = new Map<number, RoundResult>()
-      for (const shard of locked) {
-        // With the budget spent, a round takes nothing and says it did not finish: the writer is woken.
-        const round = await fanOutRound(txOf(shard), {
-          nowSeconds,
-          config: { ...config, fanoutChunk: budget },
-          room: 0,
-          // The writer's round-robin position is its own: the joint round holds only the batch's campaigns.
-          after: () => 0,
-          taken: () => {},
-        })
-        for (const d of round.done) budget -= d.inserted + d.suppressed
-        rounds.set(shard, round)
-      }
-      return rounds
+    fanOut: async (tx, locked) => {
+      // One round over the batch's new campaigns of every shard locked, in id order, so that their
+      // first chunks share statements (each range is recorded under its event's shard): a round per
+      // shard made two round trips per shard. One fan-out transaction's rows in all, as a writer's:
+      // the ingest waits for this one.
+      const round = await fanOutRound(tx, {
+        nowSeconds: Math.floor(clock.now() / 1000),
+        config,
+        room: 0,
+        // The writers' round-robin positions are their own: the joint round holds only the batch's campaigns.
+        after: () => 0,
+        taken: () => {},
+      })
+      // A round cut short (budget, or most campaigns per transaction) leaves every shard's writer woken.
+      return new Map(
+        locked.map(shard => [shard, { done: round.done.filter(d => d.shard === shard), exhausted: round.exhausted, held: false }]),
+      )
     },
     done: (shard, round) => manager.fannedOut(shard, round),
   }

@@ -133,6 +133,7 @@ test('a chunk that starts while a cancel is uncommitted waits for it and pushes 
   const round = await writer.query<{ id: string }>('select id from offerstream_events where adv_campaign_id = $1', [campaign])
   const event = {
     id: Number(round.rows[0]!.id),
+    shard: 0,
     restaurantId: restaurant,
     campaignId: campaign,
     start: T - 60,

@@ -123,7 +123,7 @@ test('first chunks of many campaigns in one statement: as if each ran through fa
       await client.query('update offerstream_campaigns set cancelled_at = now() where adv_campaign_id = any($1::uuid[])', [cancelled])
       const round = await fanningRoundRobin(client, shard, 0, 64)
       assert.equal(round.length, shapes.length)
-      if (batch) return fanOutFirstChunks(client, shard, round, size, AT)
+      if (batch) return fanOutFirstChunks(client, round, size, AT)
       const each = []
       for (const e of round) each.push(await fanOutChunk(client, e, size, AT))
       return each
@@ -170,6 +170,7 @@ test('first chunks of many campaigns in one statement: as if each ran through fa
 test('first chunks in one statement refuse a campaign that is resumed or re-sent (those need the anti-join)', async () => {
   const e = {
     id: 1,
+    shard: 0,
     restaurantId: randomUUID(),
     campaignId: randomUUID(),
     start: T,
@@ -178,6 +179,6 @@ test('first chunks in one statement refuse a campaign that is resumed or re-sent
     resent: true,
     fanoutAfter: null,
   }
-  await assert.rejects(fanOutFirstChunks(fx.pool, 0, [e], 5, AT), /not a first chunk of a campaign sent once/)
-  await assert.rejects(fanOutFirstChunks(fx.pool, 0, [{ ...e, resent: false, fanoutAfter: randomUUID() }], 5, AT), /not a first chunk/)
+  await assert.rejects(fanOutFirstChunks(fx.pool, [e], 5, AT), /not a first chunk of a campaign sent once/)
+  await assert.rejects(fanOutFirstChunks(fx.pool, [{ ...e, resent: false, fanoutAfter: randomUUID() }], 5, AT), /not a first chunk/)
 })

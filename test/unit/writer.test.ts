@@ -641,7 +641,10 @@ test("a joint ingest transaction's fan-out counts as the writer's own, and wakes
   await t.idle(false)
   const begun = t.store.begun
   // All finished: the relay is told, the writer stays idle.
-  t.writer.fannedOut({ done: [{ inserted: 7, suppressed: 0, campaignId: randomUUID(), finished: true, small: true }], exhausted: true })
+  t.writer.fannedOut({
+    done: [{ inserted: 7, suppressed: 0, campaignId: randomUUID(), shard: 0, finished: true, small: true }],
+    exhausted: true,
+  })
   assert.equal(t.written(), 1, 'the relay is woken for the rows')
   assert.equal(await counter(t.metrics, 'offerstream_pushes_written_total'), 7)
   await t.idle(false)
@@ -650,7 +653,7 @@ test("a joint ingest transaction's fan-out counts as the writer's own, and wakes
   const restaurant = randomUUID()
   t.store.subscribe(restaurant, 40)
   const left = t.store.addEvent({ restaurantId: restaurant, start: t.clock.seconds - 1, end: t.clock.seconds + 3600, status: 'fanning' })
-  t.writer.fannedOut({ done: [{ inserted: 0, suppressed: 0, campaignId: left.campaignId, finished: false }], exhausted: true })
+  t.writer.fannedOut({ done: [{ inserted: 0, suppressed: 0, campaignId: left.campaignId, shard: 0, finished: false }], exhausted: true })
   await until(() => t.store.event(left.id).status === 'done', 'the writer to finish what the joint transaction left')
   assert.equal(t.store.rowsOf(left.id), 40)
   // Campaigns the joint round did not reach (exhausted false) are looked for too.

@@ -11,24 +11,26 @@ const DONE: CampaignState = 'done'
 // of PostgreSQL's time, docs/scaling.md), for about ten rows each. Same rules as that statement, for
 // campaigns with no resume point that no other event of theirs reached (the writer passes no others):
 // each campaign's row locked FOR SHARE (already locked by the round in this transaction; taken again
-// so the statement stands on its own), its window checked against now, up to $3 of its restaurant's
+// so the statement stands on its own), its window checked against now, up to $2 of its restaurant's
 // clients in client order. Rows are inserted in (campaign's place in $1, client) order, so each
 // campaign's ids form one range, disjoint from the others' (the relay reads ranges in id order).
+// Each range is recorded under its event's shard: the campaigns may be of several shards (a joint
+// ingest transaction's, which holds all their locks).
 const SQL = `
 with req as (
-  select r.event_id, r.ord, e.restaurant_id, e.adv_campaign_id, e.trigger_datetime_created
+  select r.event_id, r.ord, e.shard, e.restaurant_id, e.adv_campaign_id, e.trigger_datetime_created
   from unnest($1::bigint[]) with ordinality as r(event_id, ord) join offerstream_events e on e.id = r.event_id
 ), camp as (
   select * from offerstream_campaigns where adv_campaign_id in (select adv_campaign_id from req)
   order by adv_campaign_id for share
 ), live as (
   select * from camp
-  where cancelled_at is null and adv_campaign_datetime_start <= $4 and $4 <= adv_campaign_datetime_end - $5
+  where cancelled_at is null and adv_campaign_datetime_start <= $3 and $3 <= adv_campaign_datetime_end - $4
 ), cand as (
   select r.ord, r.event_id, x.client_id from req r cross join lateral (
     select distinct s.client_id from subscribers_restaurants s
     where s.restaurant_id = r.restaurant_id and exists (select 1 from live l where l.adv_campaign_id = r.adv_campaign_id)
-    order by s.client_id limit $3
+    order by s.client_id limit $2
   ) x
 ), ins as (
   ${INSERT_PUSH}
@@ -38,8 +40,8 @@ with req as (
   returning id, adv_campaign_id
 ), range as (
   insert into offerstream_fanouts (first_id, last_id, event_id, adv_campaign_id, row_count, shard)
-  select min(i.id), max(i.id), r.event_id, r.adv_campaign_id, count(*), $2
-  from ins i join req r using (adv_campaign_id) group by r.event_id, r.adv_campaign_id
+  select min(i.id), max(i.id), r.event_id, r.adv_campaign_id, count(*), r.shard
+  from ins i join req r using (adv_campaign_id) group by r.event_id, r.adv_campaign_id, r.shard
   returning event_id, row_count
 ), seen as (
   -- Every live campaign, those with no clients too: they are done as well.
@@ -50,7 +52,7 @@ with req as (
   update offerstream_events e set
     fanout_after = coalesce(s.last_client, e.fanout_after),
     pushed = e.pushed + coalesce((select sum(row_count) from range g where g.event_id = e.id), 0),
-    status = case when s.n < $3 then '${DONE}' else e.status end
+    status = case when s.n < $2 then '${DONE}' else e.status end
   from req r join seen s using (ord)
   where e.id = r.event_id
 )
@@ -63,13 +65,12 @@ from req r left join seen s using (ord) left join range g using (event_id)
 order by r.ord`
 
 /**
- * The first chunk (up to `chunkSize` clients each) of every campaign given, in one statement, in the
- * writer's transaction: results in the order given. Only for campaigns whose fanoutAfter is null and
+ * The first chunk (up to `chunkSize` clients each) of every campaign given, in one statement, in a
+ * transaction holding the locks of their shards: results in the order given. Only for campaigns whose fanoutAfter is null and
  * that are not `resent`; fanOutChunk covers the rest, and the frequency caps' path.
  */
 export async function fanOutFirstChunks(
   client: Db,
-  shard: number,
   events: readonly FanningEvent[],
   chunkSize: number,
   at: ChunkClock,
@@ -79,7 +80,7 @@ export async function fanOutFirstChunks(
   const { rows } = await client.query<ChunkRow>({
     name: 'offerstream_fan_out_first_chunks',
     text: SQL,
-    values: [events.map(e => e.id), shard, chunkSize, at.nowSeconds, at.marginSeconds],
+    values: [events.map(e => e.id), chunkSize, at.nowSeconds, at.marginSeconds],
   })
   if (rows.length !== events.length) throw new Error(`first chunks of ${events.length} campaigns returned ${rows.length} rows`)
   return rows.map(r => chunkResult(r, chunkSize))

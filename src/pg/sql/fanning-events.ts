@@ -5,6 +5,7 @@ const FANNING: CampaignState = 'fanning'
 
 export interface FanningEvent {
   id: number
+  shard: number
   restaurantId: string
   campaignId: string
   /** The campaign's current version's window (offerstream_campaigns); null while only a cancel was seen. */
@@ -30,7 +31,7 @@ const withRound = (round: string) => `with round as (${round}), camp as (
   from offerstream_campaigns where adv_campaign_id in (select adv_campaign_id from round)
   order by adv_campaign_id for share
 )
-select r.id, r.restaurant_id as "restaurantId", r.adv_campaign_id as "campaignId",
+select r.id, r.shard, r.restaurant_id as "restaurantId", r.adv_campaign_id as "campaignId",
   c.adv_campaign_datetime_start as start, c.adv_campaign_datetime_end as "end",
   -- No row at all (cannot happen after migration 000005's backfill): nothing to push.
   c.cancelled_at is not null or c.adv_campaign_id is null as cancelled, r.fanout_after as "fanoutAfter", r.resent
@@ -49,7 +50,7 @@ const RESENT = `exists (select 1 from offerstream_events o where o.adv_campaign_
 export async function fanningRoundRobin(client: Db, shard: number, afterId: number, limit: number): Promise<FanningEvent[]> {
   const { rows } = await client.query<FanningEvent>({
     name: 'offerstream_fanning_round_robin',
-    text: withRound(`select id, restaurant_id, adv_campaign_id, fanout_after, id <= $1 as wrapped, ${RESENT}
+    text: withRound(`select id, shard, restaurant_id, adv_campaign_id, fanout_after, id <= $1 as wrapped, ${RESENT}
       from offerstream_events e where shard = $2 and status = '${FANNING}'
       order by id <= $1, id limit $3 for update`),
     values: [afterId, shard, limit],
@@ -58,17 +59,23 @@ export async function fanningRoundRobin(client: Db, shard: number, afterId: numb
 }
 
 /**
- * fanningRoundRobin for the given events only (those of the shard still fanning; up to `limit`), in id order: the
- * round of a joint ingest transaction, which fans out the campaigns it has just stored and no others.
+ * fanningRoundRobin for the given events only (those of the given shards still fanning; up to
+ * `limit`), in id order: the round of a joint ingest transaction, which holds those shards' locks
+ * and fans out the campaigns it has just stored and no others.
  */
-export async function fanningEventsIn(client: Db, shard: number, ids: readonly number[], limit: number): Promise<FanningEvent[]> {
-  if (ids.length === 0) return []
+export async function fanningEventsIn(
+  client: Db,
+  shards: readonly number[],
+  ids: readonly number[],
+  limit: number,
+): Promise<FanningEvent[]> {
+  if (ids.length === 0 || shards.length === 0) return []
   const { rows } = await client.query<FanningEvent>({
     name: 'offerstream_fanning_events_in',
-    text: withRound(`select id, restaurant_id, adv_campaign_id, fanout_after, false as wrapped, ${RESENT}
-      from offerstream_events e where id = any($1::bigint[]) and shard = $2 and status = '${FANNING}'
+    text: withRound(`select id, shard, restaurant_id, adv_campaign_id, fanout_after, false as wrapped, ${RESENT}
+      from offerstream_events e where id = any($1::bigint[]) and shard = any($2::int[]) and status = '${FANNING}'
       order by id limit $3 for update`),
-    values: [ids, shard, limit],
+    values: [ids, shards, limit],
   })
   return rows
 }

@@ -342,6 +342,7 @@ export class MemWriterStore implements WriterStore, IngestStore {
             return [
               {
                 id: e.id,
+                shard: 0,
                 restaurantId: e.restaurantId,
                 campaignId: e.campaignId,
                 start: c.start,
