@@ -19,10 +19,15 @@ const DONE: CampaignState = 'done'
 const SQL = `
 with req as (
   select r.event_id, r.ord, e.shard, e.restaurant_id, e.adv_campaign_id, e.trigger_datetime_created
-  from unnest($1::bigint[]) with ordinality as r(event_id, ord) join offerstream_events e on e.id = r.event_id
+  from unnest($1::bigint[]) with ordinality as r(event_id, ord)
+  -- One primary-key lookup per event, whatever the table's size when the plan was cached: a
+  -- generic plan made while the table was small (a new deployment's first minute, before
+  -- autovacuum's first ANALYZE) scanned all of it at every call.
+  cross join lateral (select * from offerstream_events x where x.id = r.event_id offset 0) e
 ), camp as (
-  select * from offerstream_campaigns where adv_campaign_id in (select adv_campaign_id from req)
-  order by adv_campaign_id for share
+  -- In campaign id order, as everywhere (no deadlock), one lookup each (as req).
+  select c.* from (select distinct adv_campaign_id from req order by 1) q
+  cross join lateral (select * from offerstream_campaigns x where x.adv_campaign_id = q.adv_campaign_id for share) c
 ), live as (
   select * from camp
   where cancelled_at is null and adv_campaign_datetime_start <= $3 and $3 <= adv_campaign_datetime_end - $4
