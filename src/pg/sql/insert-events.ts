@@ -53,8 +53,11 @@ with r as (
 ), v as materialized (
   -- The event id is drawn here: the version rule breaks ties by it, and the event is stored after its campaign row.
   select r.*, nextval(pg_get_serial_sequence('offerstream_events', 'id')) as id from r
+  -- A lookup per record in the input position's unique index: OFFSET 0 keeps the planner from
+  -- turning this into an anti-join, whose plan cached while the table was small scanned all of it
+  -- at every call (docs/scaling.md, Ninth round; migration 000009).
   where not exists (select 1 from offerstream_events e
-    where e.source_topic = r.topic and e.source_partition = r.part and e.source_offset = r.off)
+    where e.source_topic = r.topic and e.source_partition = r.part and e.source_offset = r.off offset 0)
   order by r.ord
 ), k as (
   select * from unnest($15::uuid[], $16::uuid[]) with ordinality as k(campaign_id, restaurant_id, ord)
