@@ -49,10 +49,10 @@ export async function storeJointly<R>(
       const payloads = [...shardWork(events, [])].filter(([s]) => !mine.has(s)).map(([s, w]) => encodeShardWork(s, sender, w))
       const stored = await storeCampaignRecords(client, events, [], payloads.length > 0 ? { channel: SHARD_CHANNEL, payloads } : undefined)
       const ids = stored.rows.filter(r => r.status === 'fanning').map(r => r.id)
-      const results =
-        ids.length > 0 && locked.length > 0
-          ? await joint.fanOut(new PgWriterTx(client, locked[0]!, undefined, undefined, { ids, shards: locked }), locked)
-          : new Map<number, R>()
+      // One view for all the shards locked: its round and chunks take each campaign's shard from its
+      // event, so the shard it is opened with only names it (its other statements are not used here).
+      const view = () => new PgWriterTx(client, locked[0]!, undefined, undefined, { ids, shards: locked })
+      const results = ids.length > 0 && locked.length > 0 ? await joint.fanOut(view(), locked) : new Map<number, R>()
       return { stored, results }
     },
     async client => {

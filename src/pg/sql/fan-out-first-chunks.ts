@@ -71,8 +71,9 @@ order by r.ord`
 
 /**
  * The first chunk (up to `chunkSize` clients each) of every campaign given, in one statement, in a
- * transaction holding the locks of their shards: results in the order given. Only for campaigns whose fanoutAfter is null and
- * that are not `resent`; fanOutChunk covers the rest, and the frequency caps' path.
+ * transaction holding the locks of their shards: results in the order given. Only for campaigns
+ * whose fanoutAfter is null and that are not `resent`; fanOutChunk covers the rest, and the
+ * frequency caps' path.
  */
 export async function fanOutFirstChunks(
   client: Db,
