@@ -6,11 +6,11 @@ import type { ShardManager } from './shard-manager.ts'
 
 /**
  * The ingest stage's share of the fan-out (pg/joint-ingest.ts): for a batch spanning shards that
- * run here, the first chunks of the batch's new campaigns in each shard whose lock was free, up to
- * one fan-out transaction's rows (fanoutChunk) in all, and after
- * the commit each of those shards' writers told what was written and what is left. The first
- * chunk of a campaign is cut as when its shard's relay is behind: the ingest is not kept by a big
- * campaign, whose later chunks its writer makes, nor by a backlog, which the writers share.
+ * run here, the first chunks of the batch's new campaigns in the shards whose locks were free, in
+ * one round, up to one fan-out transaction's rows (fanoutChunk) in all, and after the commit each
+ * of those shards' writers told what was written and what is left. The first chunk of a campaign
+ * is cut as when its shard's relay is behind: the ingest is not kept by a big campaign, whose later
+ * chunks its writer makes, nor by a backlog, which the writers share.
  */
 export function jointFanOut(
   manager: Pick<ShardManager, 'held' | 'fannedOut'>,
