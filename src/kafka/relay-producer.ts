@@ -1,7 +1,7 @@
 import { Producer } from '@platformatic/kafka'
 import type { Config } from '../config/settings.ts'
 import { kafkaBaseOptions } from './client-options.ts'
-import { isConcurrentTransactions, translateKafkaError } from './kafka-errors.ts'
+import { translateKafkaError } from './kafka-errors.ts'
 import { keyPartition } from './key-partition.ts'
 
 export interface OutMessage {
@@ -22,12 +22,9 @@ export function relayProducer(config: Config, transactionalId: string, role = 'r
   return new Producer({
     ...kafkaBaseOptions(config, role),
     // The first send after a commit meets CONCURRENT_TRANSACTIONS until the broker has written the
-    // markers; the client's default 1 s retry delay would put that on every transaction, and even
-    // 10 ms was most of a relay transaction's time at 300 campaigns/s. Those are retried every 2 ms
-    // (the markers take a few ms on an idle broker), anything else every 10 ms.
-    retryDelay: (_client: unknown, _operation: string, _attempt: number, _retries: number, error: unknown) =>
-      isConcurrentTransactions(error) ? 2 : 10,
-    retries: 60,
+    // markers (~10-20 ms); the client's default 1 s retry delay would put that on every transaction.
+    retryDelay: 10,
+    retries: 20,
     // The client refreshes metadata before a send once it is older than this (default 5 s): a
     // relay that sends every ~12 s at a quiet rate paid a Metadata round trip on every
     // transaction. Java's default is 5 min; a leader move is noticed anyway, by the send it breaks,

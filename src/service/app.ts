@@ -7,7 +7,7 @@ import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import { startHttp } from '../http/server.ts'
 import { ensureTopics } from '../kafka/ensure-topics.ts'
 import { InputSource } from '../kafka/input-source.ts'
-import { InstanceProducer, instanceOwner, instanceTransactionalIds, previousOwnerIds } from '../kafka/instance-producer.ts'
+import { InstanceProducer, instanceTransactionalId } from '../kafka/instance-producer.ts'
 import { legacyCursor } from '../kafka/legacy-cursor.ts'
 import { OutputProducer, shardTransactionalId } from '../kafka/output-producer.ts'
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
@@ -32,7 +32,6 @@ import { Ingester } from './ingester.ts'
 import { jointFanOut } from './joint-fan-out.ts'
 import type { Logger } from './logger.ts'
 import type { Clock } from './ports.ts'
-import { PreviousOwners } from './previous-owners.ts'
 import { checkRegression, checkShardCursor } from './regression-check.ts'
 import { Relay } from './relay.ts'
 import { Resources } from './resources.ts'
@@ -293,31 +292,27 @@ function createShardManager(
     : undefined
   // Registered before the shards' stop, so it runs after it: the writers are done with the lease.
   if (capGate) resources.defer('frequency caps lease', () => capGate.close())
-  // One set per instance (OFFERSTREAM_RELAY_PRODUCER=instance): every shard relay here publishes
-  // through it. Closed after the shards' stop, for the same reason as the lease. The owner recorded
-  // for the shards says so, and how many producers, for whoever takes them next.
-  const recordedOwner = config.relayProducer === 'instance' ? instanceOwner(ownerId) : ownerId
-  const producer =
-    config.relayProducer === 'instance' ? new InstanceProducer(config, instanceTransactionalIds(config, recordedOwner)) : undefined
-  if (producer) resources.defer('relay producers', () => producer.close())
-  const previousOwners = new PreviousOwners(ids => fenceTransactionalIds(config, ids))
+  // One per instance (OFFERSTREAM_RELAY_PRODUCER=instance): every shard relay here publishes through it.
+  // Closed after the shards' stop, for the same reason as the lease.
+  const producer = config.relayProducer === 'instance' ? new InstanceProducer(config, instanceTransactionalId(config, ownerId)) : undefined
+  if (producer) resources.defer('relay producer', () => producer.close())
   return new ShardManager({
-    acquire: (shard, generation, force) => owner.take(shard, generation, recordedOwner, force),
+    acquire: (shard, generation, force) => owner.take(shard, generation, ownerId, force),
     startShard: (shard, epoch, previousOwner) => {
-      const takenAt = previousOwners.taken()
       const shardLog = log.child({ shard })
       const checkOwner = () => owner.check(shard, epoch)
       const cursorKey = shardTransactionalId(config, shard)
-      // The shard's previous owner may still hold an open transaction with its rows: its ids are
-      // initialised before this owner reads the cursor (the epoch is raised by then, so the fenced
-      // owner's next initialisation finds the shard lost). A producer of our own needs no fence: it
-      // is initialised before each check. With a producer per shard, the shard's id is its own.
-      const fencePrevious = () => {
-        if (previousOwner === null || previousOwner === recordedOwner) return Promise.resolve()
-        const ids = previousOwnerIds(config, previousOwner, cursorKey)
-        if (ids[0] !== cursorKey) return previousOwners.fence(previousOwner, ids, takenAt)
-        return producer ? previousOwners.fence(cursorKey, ids, takenAt) : Promise.resolve()
+      // The shard's previous owner may still hold an open transaction with its rows, under its
+      // instance's id, or (an owner that ran one producer per shard) under the shard's: both are
+      // initialised before this owner reads the cursor, once per taking (the epoch is raised by then,
+      // so a fenced owner's next initialisation finds the shard lost).
+      let fenced = false
+      const fencePrevious = async (ids: string[]) => {
+        if (fenced) return
+        await fenceTransactionalIds(config, ids)
+        fenced = true
       }
+      const previousInstance = previousOwner !== null && previousOwner !== ownerId ? [instanceTransactionalId(config, previousOwner)] : []
       const unpublished = new Unpublished(() => leadNow(config.fanoutLead, config.fanoutLeadShared, smallCampaigns))
       const relay = new Relay({
         store: new PgRelayStore(pool, shard),
@@ -329,7 +324,7 @@ function createShardManager(
           ? {
               createOutput: () =>
                 new ShardOutput(producer, config, cursorKey, {
-                  fencePrevious,
+                  fencePrevious: () => fencePrevious([...previousInstance, cursorKey]),
                   checkOwner,
                   before: legacyStart,
                 }),
@@ -338,7 +333,7 @@ function createShardManager(
               // The shard's own id is fenced by the producer's initialisation itself.
               createOutput: () => new OutputProducer(config, cursorKey, legacyStart),
               checkOwner: async () => {
-                await fencePrevious()
+                await fencePrevious(previousInstance)
                 await checkOwner()
               },
             }),

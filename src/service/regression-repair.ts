@@ -2,7 +2,7 @@ import type pg from 'pg'
 import type { Config } from '../config/settings.ts'
 import { shardOf as shardOfCampaign } from '../core/shard.ts'
 import { ErrorCodes, OfferstreamError } from '../errors.ts'
-import { previousOwnerIds } from '../kafka/instance-producer.ts'
+import { instanceTransactionalId } from '../kafka/instance-producer.ts'
 import { OutputProducer, shardTransactionalId } from '../kafka/output-producer.ts'
 import { type CursorEntry, cursorHistory, type PublishedPush, type PublishedReject, publishedSince } from '../kafka/published-evidence.ts'
 import { type CursorEvent, type RelayCursor, START_CURSOR } from '../kafka/relay-cursor.ts'
@@ -68,13 +68,12 @@ export async function repairShards(
   const plans: ShardPlan[] = []
   const total = { feedback: 0, events: 0, rejects: 0 }
   try {
-    // The shards' owners may publish through their instance's producers: fence those too, so each
-    // re-reads the cursor this repair commits (and checks it against PostgreSQL) before publishing
-    // again. An owner that ran a producer per shard held the shard's own id, initialised below.
+    // The shards' owners may publish through their instance's producer: fence those too, so each
+    // re-reads the cursor this repair commits (and checks it against PostgreSQL) before publishing again.
     const owners = await pgStep(() => shardOwners(pool, [...positions.keys()]))
     await fenceTransactionalIds(
       config,
-      owners.flatMap(owner => previousOwnerIds(config, owner, '')).filter(id => id !== ''),
+      owners.map(owner => instanceTransactionalId(config, owner)),
     )
     const opening = [...positions].map(async ([shard, position]) => {
       const producer = new OutputProducer(config, shardTransactionalId(config, shard))
