@@ -197,13 +197,6 @@ export const SETTINGS = {
   },
   // 5000, not 20000: measured (npm run bench, 1M-subscriber fan-out) as fast or faster, and the
   // service's peak RSS fell from ~490 MB to ~400 MB; the transaction overhead is already amortised.
-  relayProducer: {
-    env: 'OFFERSTREAM_RELAY_PRODUCER',
-    kind: 'string',
-    default: 'instance',
-    oneOf: ['instance', 'shard'],
-    help: "Kafka producers of the relays: instance = one transactional producer for all the instance's shards, whose ready batches share a transaction; shard = one per shard (the behaviour before 2026-12; see docs/operations.md on upgrading).",
-  },
   relayBatch: {
     env: 'OFFERSTREAM_RELAY_BATCH',
     kind: 'int',

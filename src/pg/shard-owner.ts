@@ -27,12 +27,7 @@ export class PgShardOwner {
   }
 
   /** The new epoch, or null when a newer group generation holds the shard. Waits for the old owner's transaction. */
-  async acquire(shard: number, generation: number, owner: string, force: boolean): Promise<number | null> {
-    return (await this.take(shard, generation, owner, force))?.epoch ?? null
-  }
-
-  /** acquire(), also saying whose the shard was: the owner whose relay producer the new owner fences. */
-  take(shard: number, generation: number, owner: string, force: boolean) {
+  acquire(shard: number, generation: number, owner: string, force: boolean) {
     return withTransaction(this.#pool, async client => {
       await takeShardLocks(client, [shard])
       return acquireShard(client, shard, generation, owner, force)

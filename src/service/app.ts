@@ -7,13 +7,10 @@ import { ErrorCodes, OfferstreamError } from '../errors.ts'
 import { startHttp } from '../http/server.ts'
 import { ensureTopics } from '../kafka/ensure-topics.ts'
 import { InputSource } from '../kafka/input-source.ts'
-import { InstanceProducer, instanceTransactionalId } from '../kafka/instance-producer.ts'
 import { legacyCursor } from '../kafka/legacy-cursor.ts'
 import { OutputProducer, shardTransactionalId } from '../kafka/output-producer.ts'
 import type { RelayCursor } from '../kafka/relay-cursor.ts'
-import { fenceTransactionalIds } from '../kafka/relay-producer.ts'
 import { ShardMembership } from '../kafka/shard-membership.ts'
-import { ShardOutput } from '../kafka/shard-output.ts'
 import { createMetrics, type Metrics } from '../metrics/metrics.ts'
 import { CapGate } from '../pg/cap-gate.ts'
 import { CapLease } from '../pg/cap-lease.ts'
@@ -292,27 +289,10 @@ function createShardManager(
     : undefined
   // Registered before the shards' stop, so it runs after it: the writers are done with the lease.
   if (capGate) resources.defer('frequency caps lease', () => capGate.close())
-  // One per instance (OFFERSTREAM_RELAY_PRODUCER=instance): every shard relay here publishes through it.
-  // Closed after the shards' stop, for the same reason as the lease.
-  const producer = config.relayProducer === 'instance' ? new InstanceProducer(config, instanceTransactionalId(config, ownerId)) : undefined
-  if (producer) resources.defer('relay producer', () => producer.close())
   return new ShardManager({
-    acquire: (shard, generation, force) => owner.take(shard, generation, ownerId, force),
-    startShard: (shard, epoch, previousOwner) => {
+    acquire: (shard, generation, force) => owner.acquire(shard, generation, ownerId, force),
+    startShard: (shard, epoch) => {
       const shardLog = log.child({ shard })
-      const checkOwner = () => owner.check(shard, epoch)
-      const cursorKey = shardTransactionalId(config, shard)
-      // The shard's previous owner may still hold an open transaction with its rows, under its
-      // instance's id, or (an owner that ran one producer per shard) under the shard's: both are
-      // initialised before this owner reads the cursor, once per taking (the epoch is raised by then,
-      // so a fenced owner's next initialisation finds the shard lost).
-      let fenced = false
-      const fencePrevious = async (ids: string[]) => {
-        if (fenced) return
-        await fenceTransactionalIds(config, ids)
-        fenced = true
-      }
-      const previousInstance = previousOwner !== null && previousOwner !== ownerId ? [instanceTransactionalId(config, previousOwner)] : []
       const unpublished = new Unpublished(() => leadNow(config.fanoutLead, config.fanoutLeadShared, smallCampaigns))
       const relay = new Relay({
         store: new PgRelayStore(pool, shard),
@@ -320,23 +300,8 @@ function createShardManager(
         log: shardLog,
         metrics,
         clock,
-        ...(producer
-          ? {
-              createOutput: () =>
-                new ShardOutput(producer, config, cursorKey, {
-                  fencePrevious: () => fencePrevious([...previousInstance, cursorKey]),
-                  checkOwner,
-                  before: legacyStart,
-                }),
-            }
-          : {
-              // The shard's own id is fenced by the producer's initialisation itself.
-              createOutput: () => new OutputProducer(config, cursorKey, legacyStart),
-              checkOwner: async () => {
-                await fencePrevious(previousInstance)
-                await checkOwner()
-              },
-            }),
+        createOutput: () => new OutputProducer(config, shardTransactionalId(config, shard), legacyStart),
+        checkOwner: () => owner.check(shard, epoch),
         checkCursor: cursor => checkShardCursor(pool, config, shard, cursor, metrics),
         onPublished: (pushed, drained) => unpublished.published(pushed, drained),
       })

@@ -2,11 +2,9 @@ import type pg from 'pg'
 import type { Config } from '../config/settings.ts'
 import { shardOf as shardOfCampaign } from '../core/shard.ts'
 import { ErrorCodes, OfferstreamError } from '../errors.ts'
-import { instanceTransactionalId } from '../kafka/instance-producer.ts'
 import { OutputProducer, shardTransactionalId } from '../kafka/output-producer.ts'
 import { type CursorEntry, cursorHistory, type PublishedPush, type PublishedReject, publishedSince } from '../kafka/published-evidence.ts'
 import { type CursorEvent, type RelayCursor, START_CURSOR } from '../kafka/relay-cursor.ts'
-import { fenceTransactionalIds } from '../kafka/relay-producer.ts'
 import { translatePgError } from '../pg/pg-errors.ts'
 import { missingPushes } from '../pg/sql/missing-pushes.ts'
 import { raiseShardFloor } from '../pg/sql/raise-shard-floor.ts'
@@ -14,7 +12,6 @@ import { reserveIds } from '../pg/sql/reserve-ids.ts'
 import { ensureEvent, findEvent } from '../pg/sql/restore-event.ts'
 import { missingRejects, type RestoredReject, restoreRejects } from '../pg/sql/restore-rejects.ts'
 import { restoreRows } from '../pg/sql/restore-rows.ts'
-import { shardOwners } from '../pg/sql/shard-owners.ts'
 import { withTransaction } from '../pg/transaction.ts'
 import type { Logger } from './logger.ts'
 
@@ -68,13 +65,6 @@ export async function repairShards(
   const plans: ShardPlan[] = []
   const total = { feedback: 0, events: 0, rejects: 0 }
   try {
-    // The shards' owners may publish through their instance's producer: fence those too, so each
-    // re-reads the cursor this repair commits (and checks it against PostgreSQL) before publishing again.
-    const owners = await pgStep(() => shardOwners(pool, [...positions.keys()]))
-    await fenceTransactionalIds(
-      config,
-      owners.map(owner => instanceTransactionalId(config, owner)),
-    )
     const opening = [...positions].map(async ([shard, position]) => {
       const producer = new OutputProducer(config, shardTransactionalId(config, shard))
       const plan: ShardPlan = { shard, producer, position, cursor: START_CURSOR, sinceMs: 0, events: new Map(), eventsComplete: false }

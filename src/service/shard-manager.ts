@@ -1,6 +1,5 @@
 import { ErrorCodes, type OfferstreamError } from '../errors.ts'
 import type { HeldShard } from '../pg/shard-lock.ts'
-import type { AcquiredShard } from '../pg/sql/acquire-shard.ts'
 import type { RoundResult } from './fan-out-round.ts'
 import type { Logger } from './logger.ts'
 import type { Stoppable } from './loop.ts'
@@ -27,10 +26,9 @@ export interface ShardWork {
 }
 
 export interface ShardManagerDeps {
-  /** Raises the shard's epoch for this instance (and says who had it); null when a newer group generation holds it. */
-  acquire(shard: number, generation: number, force: boolean): Promise<AcquiredShard | null>
-  /** previousOwner: whose relay may still hold an open transaction of the shard, to be fenced before its cursor is read. */
-  startShard(shard: number, epoch: number, previousOwner: string | null): ShardWork
+  /** Raises the shard's epoch for this instance; null when a newer group generation holds it. */
+  acquire(shard: number, generation: number, force: boolean): Promise<number | null>
+  startShard(shard: number, epoch: number): ShardWork
   log: Logger
   clock: Clock
   retryMaxDelayMs: number
@@ -172,9 +170,9 @@ export class ShardManager implements Stoppable {
 
   async #take(shard: number, generation: number, force: boolean, signal: AbortSignal): Promise<void> {
     const { clock, log, retryMaxDelayMs } = this.#d
-    let acquired: AcquiredShard | null
+    let epoch: number | null
     try {
-      acquired = await retry(() => this.#d.acquire(shard, generation, force), {
+      epoch = await retry(() => this.#d.acquire(shard, generation, force), {
         clock,
         maxDelayMs: retryMaxDelayMs,
         signal,
@@ -185,13 +183,12 @@ export class ShardManager implements Stoppable {
       if (signal.aborted || this.#closed) return
       throw error
     }
-    if (acquired === null) {
+    if (epoch === null) {
       this.#refused.add(shard)
       return
     }
     if (this.#closed || signal.aborted) return
-    const { epoch, previousOwner } = acquired
-    const work = this.#d.startShard(shard, epoch, previousOwner)
+    const work = this.#d.startShard(shard, epoch)
     const r: Running = { ...work, shard, epoch, writerDone: work.writer.run(), relayDone: work.relay.run() }
     this.#running.set(shard, r)
     this.#d.onOwned?.(this.owned())
