@@ -42,9 +42,6 @@ function* walk(error: unknown, depth = 0): Generator<unknown> {
 const apiIdOf = (e: unknown): string | undefined =>
   GenericError.isGenericError(e as Error) ? ((e as GenericError & { apiId?: string }).apiId ?? undefined) : undefined
 
-/** The broker is still writing the previous transaction's markers: the next one may begin in a moment. */
-export const isConcurrentTransactions = (error: unknown) => [...walk(error)].some(e => apiIdOf(e) === 'CONCURRENT_TRANSACTIONS')
-
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error)
   const parts = [error.message]

@@ -1,7 +1,7 @@
 import { Consumer, Producer } from '@platformatic/kafka'
 import type { Config } from '../config/settings.ts'
 import { kafkaBaseOptions } from './client-options.ts'
-import { isConcurrentTransactions, translateKafkaError } from './kafka-errors.ts'
+import { translateKafkaError } from './kafka-errors.ts'
 import { keyPartition } from './key-partition.ts'
 import { readCursor } from './read-cursor.ts'
 import { type CursorEvent, encodeCursor, type RelayCursor, START_CURSOR } from './relay-cursor.ts'
@@ -75,12 +75,9 @@ export class OutputProducer {
     this.#producer = new Producer({
       ...kafkaBaseOptions(config, 'relay'),
       // The first send after a commit meets CONCURRENT_TRANSACTIONS until the broker has written the
-      // markers; the client's default 1 s retry delay would put that on every transaction, and at
-      // 10 ms a wait for markers that take a few ms became 10. So those are retried every 2 ms (at
-      // most 60 times), anything else every 10 ms.
-      retryDelay: (_client: unknown, _operation: string, _attempt: number, _retries: number, error: unknown) =>
-        isConcurrentTransactions(error) ? 2 : 10,
-      retries: 60,
+      // markers (~10-20 ms); the client's default 1 s retry delay would put that on every transaction.
+      retryDelay: 10,
+      retries: 20,
       // The client refreshes metadata before a send once it is older than this (default 5 s): a
       // shard relay that sends every ~12 s at a quiet rate paid a Metadata round trip on every
       // transaction. Java's default is 5 min; a leader move is noticed anyway, by the send it breaks,
