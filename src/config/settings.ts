@@ -347,6 +347,18 @@ export const SETTINGS = {
     max: 256,
     help: "Shard writers' fan-out transactions one instance runs at once, whatever the number of shards it owns; the ingest's joint transaction (first chunks of a batch's new campaigns) may run beside them.",
   },
+  // The joint transaction waits for its shards' locks (those without a big fan-out under way): with
+  // try-locks alone, at 1,000 small campaigns/s busy writers kept most of them and each campaign cost a
+  // writer transaction of its own (docs/scaling.md, Eleventh round). The wait is short because the
+  // holder may be a frozen former owner, which keeps the lock until its session is ended.
+  jointLockWaitMs: {
+    env: 'OFFERSTREAM_JOINT_LOCK_WAIT_MS',
+    kind: 'int',
+    default: '100',
+    min: 0,
+    max: 60_000,
+    help: "How long the ingest's joint transaction waits for a shard's lock before it gives up and the batch is stored plainly (0: never waits, takes only free locks).",
+  },
   // Issue 20 (docs/pg-failover.md): what a start does when PostgreSQL is behind Kafka's committed state.
   pgRegression: {
     env: 'OFFERSTREAM_PG_REGRESSION',

@@ -1,6 +1,6 @@
 import type pg from 'pg'
 import { encodeShardWork, shardWork } from '../core/shard-work.ts'
-import { type HeldShard, tryBeginShardsTransaction } from './shard-lock.ts'
+import { beginShardsTransaction, type HeldShard } from './shard-lock.ts'
 import { type EventRow, type StoredRecords, storeCampaignRecords } from './sql/insert-events.ts'
 import { SHARD_CHANNEL } from './sql/notify-shards.ts'
 import { withTransaction } from './transaction.ts'
@@ -12,8 +12,10 @@ import { PgWriterTx } from './writer-store.ts'
  * commit its own transaction after the ingest's: 1 + up to 12 commits per batch, where this makes one.
  */
 export interface JointFanOut<R> {
-  /** The shards among these that run here, with their epochs; undefined when none does. */
+  /** The shards among these that run here, with their epochs (and whether to wait for their locks); undefined when none does. */
   take(shards: number[]): HeldShard[] | undefined
+  /** How long to wait for the locks of the shards marked `wait` before the transaction fails. */
+  lockWaitMs: number
   /**
    * Inside the transaction, after the batch is stored: fans out in the shards locked, through `tx`,
    * whose round holds only the batch's new campaigns of those shards still fanning. Returns what to
@@ -25,10 +27,13 @@ export interface JointFanOut<R> {
 }
 
 /**
- * Stores a batch of campaigns (no cancels, no rejects, one restaurant round) in a transaction that
- * also holds the locks of the batch's shards that run here and are free now (try-locks, each with
- * its epoch check: it never waits for a busy writer), and fans out those shards' new campaigns in
- * it. Notifications go only to the shards not locked. Undefined when none of them runs here: nothing
+ * Stores a batch of campaigns (no cancels or rejects, one restaurant round) in a transaction that
+ * also holds the locks of the batch's shards that run here: waited for (up to lockWaitMs)
+ * where no big fan-out is under way, taken only if free now where one is, each with its epoch
+ * check; and fans out those shards' new campaigns in it. Waiting matters at high rates: with
+ * try-locks only, busy writers kept most shards' locks, their campaigns went to those writers,
+ * which stayed busy, each campaign costing a writer transaction (docs/scaling.md, Eleventh round).
+ * A lock not had in time fails the transaction, as any failure does. Notifications go only to the shards not locked. Undefined when none of them runs here: nothing
  * ran. Rejects when the transaction failed; the caller then stores the batch plainly, which skips
  * what a lost COMMIT did store.
  */
@@ -56,7 +61,7 @@ export async function storeJointly<R>(
       return { stored, results }
     },
     async client => {
-      locked = await tryBeginShardsTransaction(client, held)
+      locked = await beginShardsTransaction(client, held, joint.lockWaitMs)
     },
   )
   for (const [s, r] of out.results) joint.done(s, r)

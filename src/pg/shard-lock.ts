@@ -49,26 +49,44 @@ export async function tryBeginShardTransaction(client: pg.PoolClient, shard: num
 export interface HeldShard {
   shard: number
   epoch: number
+  /** Wait for its lock (beginShardsTransaction's waitMs) instead of leaving the shard out when the lock is taken. */
+  wait?: boolean
 }
 
 /**
- * Opens a transaction holding the locks of those of the given shards that are free now and still
- * at their epoch: BEGIN, the try-locks, then the epochs, read by a statement of its own so that it
- * sees any owner change committed before a lock was taken. One round trip; never waits, so the
- * order the locks are taken in does not matter. Returns the shards locked and still ours; a shard
- * found taken over stays locked (harmlessly) until the transaction ends, and is left out.
+ * Opens a transaction holding the locks of the given shards that are still at their epoch: those
+ * marked `wait` are waited for, in ascending order (every holder of several shard locks takes them
+ * ascending, so two never deadlock), up to waitMs for each, after which the whole transaction
+ * fails (lock_timeout; the caller falls back); the others are taken only if free now.
+ * BEGIN, the locks, then the epochs, read by a statement of its own so that it sees any owner change
+ * committed before a lock was taken: one round trip. Returns the shards locked and still ours; a
+ * shard found taken over stays locked (harmlessly) until the transaction ends, and is left out.
  */
-export async function tryBeginShardsTransaction(client: pg.PoolClient, shards: readonly HeldShard[]): Promise<number[]> {
-  const list = shards.map(s => Math.trunc(s.shard)).join(',')
+export async function beginShardsTransaction(client: pg.PoolClient, shards: readonly HeldShard[], waitMs: number): Promise<number[]> {
+  const sorted = [...shards].sort((a, b) => a.shard - b.shard)
+  const list = sorted.map(s => Math.trunc(s.shard)).join(',')
   if (list === '') {
     await client.query('begin')
     return []
   }
+  const waits = sorted.map(s => (s.wait && waitMs > 0 ? 'true' : 'false')).join(',')
+  // lock_timeout only for the locks: the session's own value is back for the transaction's statements.
   const results = (await client.query(
-    `begin; select s as shard, pg_try_advisory_xact_lock(${SHARD_LOCK}, s) as got from unnest(array[${list}]::int[]) s; ` +
+    `begin; select set_config('offerstream.lock_timeout', current_setting('lock_timeout'), true), ` +
+      `set_config('lock_timeout', '${Math.trunc(waitMs)}ms', true); ` +
+      `select s as shard, case when w then pg_advisory_xact_lock(${SHARD_LOCK}, s) is not null ` +
+      `else pg_try_advisory_xact_lock(${SHARD_LOCK}, s) end as got ` +
+      `from (select s, w from unnest(array[${list}]::int[], array[${waits}]::bool[]) as t(s, w) order by s offset 0) q; ` +
+      `select set_config('lock_timeout', current_setting('offerstream.lock_timeout'), true); ` +
       `select shard, epoch from offerstream_shards where shard in (${list})`,
-  )) as unknown as [pg.QueryResult, pg.QueryResult<{ shard: number; got: boolean }>, pg.QueryResult<{ shard: number; epoch: number }>]
-  const got = new Set(results[1].rows.filter(r => r.got).map(r => r.shard))
-  const epochs = new Map(results[2].rows.map(r => [r.shard, Number(r.epoch)]))
+  )) as unknown as [
+    pg.QueryResult,
+    pg.QueryResult,
+    pg.QueryResult<{ shard: number; got: boolean }>,
+    pg.QueryResult,
+    pg.QueryResult<{ shard: number; epoch: number }>,
+  ]
+  const got = new Set(results[2].rows.filter(r => r.got).map(r => r.shard))
+  const epochs = new Map(results[4].rows.map(r => [r.shard, Number(r.epoch)]))
   return shards.filter(s => got.has(s.shard) && epochs.get(s.shard) === s.epoch).map(s => s.shard)
 }

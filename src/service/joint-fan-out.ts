@@ -14,7 +14,7 @@ import type { ShardManager } from './shard-manager.ts'
  */
 export function jointFanOut(
   manager: Pick<ShardManager, 'held' | 'fannedOut'>,
-  config: Pick<Config, 'activeMarginSeconds' | 'fanoutChunk'>,
+  config: Pick<Config, 'activeMarginSeconds' | 'fanoutChunk' | 'jointLockWaitMs'>,
   clock: Clock,
 ): JointFanOut<RoundResult> {
   return {
@@ -22,6 +22,7 @@ export function jointFanOut(
     // fanoutConcurrency + 1 transactions write subscribers_feedback at once. Waiting for a turn
     // (as until the ninth round) sent most batches down the plain path while the writers were
     // busy, and each shard's writer then committed its own transaction (docs/scaling.md).
+    lockWaitMs: config.jointLockWaitMs,
     take: shards => {
       const held = manager.held(shards)
       return held.length > 0 ? held : undefined

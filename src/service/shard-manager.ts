@@ -21,6 +21,8 @@ export interface ShardWork {
     readonly lastError: string | undefined
     offer?<T>(first: (tx: WriterTx) => Promise<T>): Promise<T> | undefined
     fannedOut?(round: Pick<RoundResult, 'done' | 'exhausted'>): void
+    /** A campaign past its first chunk is in progress: a joint ingest transaction does not wait for this shard's lock. */
+    readonly bigFanOut?: boolean
   }
   relay: Stoppable & { run(): Promise<void>; wake(): void; readonly lastError: string | undefined }
 }
@@ -123,12 +125,15 @@ export class ShardManager implements Stoppable {
     return r.writer.offer?.(first)
   }
 
-  /** Those of the shards that run here and are not stopping, with their epochs: for a joint ingest transaction (pg/joint-ingest.ts). */
+  /**
+   * Those of the shards that run here and are not stopping, with their epochs, for a joint ingest
+   * transaction (pg/joint-ingest.ts): it waits for a shard's lock unless a big fan-out is under way there.
+   */
   held(shards: readonly number[]): HeldShard[] {
     if (this.#closed) return []
     return shards.flatMap(shard => {
       const r = this.#running.get(shard)
-      return r && !r.stopped ? [{ shard, epoch: r.epoch }] : []
+      return r && !r.stopped ? [{ shard, epoch: r.epoch, wait: !r.writer.bigFanOut }] : []
     })
   }
 

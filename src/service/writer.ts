@@ -53,6 +53,8 @@ export class Writer implements Stoppable {
   #heldAt = -1
   /** Work offered by the ingest stage for the next transaction (offer()). */
   #offered: Offer | undefined
+  /** A campaign was left unfinished by a commit, and the writer has not idled since (bigFanOut). */
+  #big = false
 
   constructor(deps: WriterDeps) {
     this.#d = deps
@@ -77,6 +79,15 @@ export class Writer implements Stoppable {
   /** Message of the last failed step, cleared by the next successful one; read by /healthz. */
   get lastError(): string | undefined {
     return this.#loop.lastError
+  }
+
+  /**
+   * Whether a campaign is being fanned out chunk by chunk here: a joint ingest transaction waits
+   * for this shard's lock only while it is not, since a transaction of small campaigns is short and
+   * one with a big campaign's chunk is not (the ingest would stall every shard behind it).
+   */
+  get bigFanOut(): boolean {
+    return this.#big
   }
 
   /** Runs until stopped; rejects with SHARD_LOST once another instance took the shard, or any non-retryable error. */
@@ -225,7 +236,10 @@ export class Writer implements Stoppable {
     }
     // No campaign left fanning (this transaction found none, or finished every one it found): idle,
     // unless a wake came meanwhile — its campaign may have committed after this transaction looked.
-    if (exhausted && this.#wakes === wakes) this.#hasFanning = false
+    if (exhausted && this.#wakes === wakes) {
+      this.#hasFanning = false
+      this.#big = false
+    }
     this.#heldAt = held ? wakes : -1
     this.#committed(results, startedAt)
     offered?.resolve(firstResult)
@@ -246,6 +260,7 @@ export class Writer implements Stoppable {
   #committed(results: ChunkDone[], startedAt: number | undefined): void {
     const { metrics } = this.#d
     if (results.length === 0) return
+    if (results.some(r => !r.finished)) this.#big = true
     let inserted = 0
     let suppressed = 0
     for (const result of results) {

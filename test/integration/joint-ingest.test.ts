@@ -6,6 +6,7 @@ import type { JointFanOut } from '../../src/pg/joint-ingest.ts'
 import type { HeldShard } from '../../src/pg/shard-lock.ts'
 import { PgShardOwner } from '../../src/pg/shard-owner.ts'
 import type { EventRow } from '../../src/pg/sql/insert-events.ts'
+import type { RejectRow } from '../../src/pg/sql/insert-rejects.ts'
 import type { RoundResult } from '../../src/service/fan-out-round.ts'
 import { jointFanOut } from '../../src/service/joint-fan-out.ts'
 import { eventRows } from '../../testkit/event-row.ts'
@@ -49,23 +50,50 @@ const subscribe = (e: EventRow, n: number) =>
 const count = async (sql: string, values: unknown[]) => (await fx.pool.query<{ n: number }>(sql, values)).rows[0]!.n
 const pushes = (e: EventRow) =>
   count('select count(*)::int as n from subscribers_feedback where adv_campaign_id = $1', [e.campaign.campaignId])
+const reject = (shard: number): RejectRow => ({
+  topic: 'j',
+  partition: 1,
+  offset: records.nextOffset(),
+  key: null,
+  value: Buffer.from('nope'),
+  rejection: { code: 'not_json', reason: 'not JSON' },
+  shard,
+})
+/** A transaction holding shard 4's lock, as its writer's would. */
+const lockShard4 = async () => {
+  const writer = await fx.pool.connect()
+  await writer.query('begin')
+  await writer.query('select pg_advisory_xact_lock(7304002, 4)')
+  return {
+    end: async () => {
+      await writer.query('rollback')
+      writer.release()
+    },
+  }
+}
+/** Whether some session waits for an advisory lock now. */
+const advisoryWaiters = () =>
+  count(
+    "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'advisory' and datname = current_database()",
+    [],
+  )
 const status = async (e: EventRow) =>
   (await fx.pool.query<{ status: string }>('select status from offerstream_events where adv_campaign_id = $1', [e.campaign.campaignId]))
     .rows[0]?.status
 
 type Round = Pick<RoundResult, 'done' | 'exhausted'>
 /** The service's joint fan-out (app.ts wires it to the shard manager) over the shards `held` names, recording what it is asked and tells. */
-const joint = (fanoutChunk = 10_000) => {
+const joint = (fanoutChunk = 10_000, o: { lockWaitMs?: number; waitFor?: number[] } = {}) => {
   const log = { taken: [] as number[][], done: new Map<number, Round>() }
   const j = jointFanOut(
     {
       held: shards => {
         log.taken.push([...shards])
-        return held.filter(h => shards.includes(h.shard))
+        return held.filter(h => shards.includes(h.shard)).map(h => ({ ...h, wait: o.waitFor?.includes(h.shard) ?? false }))
       },
       fannedOut: (shard, round) => log.done.set(shard, round),
     },
-    { activeMarginSeconds: 600, fanoutChunk },
+    { activeMarginSeconds: 600, fanoutChunk, jointLockWaitMs: o.lockWaitMs ?? 10_000 },
     { now: () => T * 1000, sleep: async () => {} },
   )
   return { j, log }
@@ -186,4 +214,55 @@ test("the joint transaction fans out one fan-out transaction's rows at most; a s
     { done: [], exhausted: false, held: false },
     "shard 2's writer is told its round did not finish, and wakes",
   )
+})
+
+test("a shard to wait for is waited for: when its writer's transaction ends, the joint one locks it and fans out its campaign", async () => {
+  const [a, b] = [event(1), event(4)]
+  await subscribe(a, 3)
+  await subscribe(b, 3)
+  const lock = await lockShard4()
+  const { j } = joint(10_000, { waitFor: [1, 4] })
+  const storing = new PgIngestStore(fx.pool, 'inst/j', 8).store([a, b], [], [], undefined, j)
+  try {
+    assert.ok(await eventually(async () => (await advisoryWaiters()) === 1, 30_000), "the joint transaction waits for shard 4's lock")
+  } finally {
+    await lock.end()
+  }
+  const r = await storing
+  assert.deepEqual(r.fanned, [1, 4])
+  assert.deepEqual([await pushes(a), await pushes(b)], [3, 3])
+  assert.deepEqual([await status(a), await status(b)], ['done', 'done'])
+})
+
+test('a lock not had within the wait fails the joint transaction: the batch is stored plainly and every shard notified', async () => {
+  const [a, b] = [event(1), event(4)]
+  await subscribe(a, 3)
+  const lock = await lockShard4()
+  const before = notes.length
+  let r: Awaited<ReturnType<PgIngestStore['store']>>
+  try {
+    r = await new PgIngestStore(fx.pool, 'inst/j', 8).store([a, b], [], [], undefined, joint(10_000, { waitFor: [4], lockWaitMs: 20 }).j)
+  } finally {
+    await lock.end()
+  }
+  assert.deepEqual(r.fanned, [])
+  assert.equal(r.rows.length, 2)
+  assert.equal(await pushes(a), 0, 'nothing of the failed transaction is left')
+  assert.ok(await eventually(async () => notes.length === before + 2, 30_000), 'both shards notified')
+})
+
+test('a batch with rejects: they commit first, apart; its campaigns still go through the joint transaction', async () => {
+  const [a, b] = [event(1), event(2)]
+  await subscribe(a, 2)
+  await subscribe(b, 2)
+  const before = notes.length
+  const r = await new PgIngestStore(fx.pool, 'inst/j', 8).store([a, b], [reject(6)], [], undefined, joint().j)
+  assert.deepEqual(r.fanned, [1, 2])
+  assert.equal(r.rejected, 1)
+  assert.deepEqual([await pushes(a), await pushes(b)], [2, 2])
+  assert.equal(await count('select count(*)::int as n from offerstream_rejects where shard = 6', []), 1)
+  assert.ok(await eventually(async () => notes.length === before + 1, 30_000), "the reject's shard is notified")
+  assert.deepEqual(decodeShardWork(notes.at(-1)!)?.shard, 6)
+  const again = await new PgIngestStore(fx.pool, 'inst/j', 8).store([a, b], [reject(6)], [], undefined, joint().j)
+  assert.equal(again.rows.length, 0, 'a redelivery stores nothing')
 })
