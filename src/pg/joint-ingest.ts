@@ -33,9 +33,9 @@ export interface JointFanOut<R> {
  * check; and fans out those shards' new campaigns in it. Waiting matters at high rates: with
  * try-locks only, busy writers kept most shards' locks, their campaigns went to those writers,
  * which stayed busy, each campaign costing a writer transaction (docs/scaling.md, Eleventh round).
- * A lock not had in time fails the transaction, as any failure does. Notifications go only to the shards not locked. Undefined when none of them runs here: nothing
- * ran. Rejects when the transaction failed; the caller then stores the batch plainly, which skips
- * what a lost COMMIT did store.
+ * A lock not had in time fails the transaction, as any failure does. Notifications go only to the
+ * shards not locked. Undefined when none of them runs here: nothing ran. Rejects when the
+ * transaction failed; the caller then stores the batch plainly, which skips what a lost COMMIT did store.
  */
 export async function storeJointly<R>(
   pool: pg.Pool,

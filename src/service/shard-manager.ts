@@ -21,7 +21,7 @@ export interface ShardWork {
     readonly lastError: string | undefined
     offer?<T>(first: (tx: WriterTx) => Promise<T>): Promise<T> | undefined
     fannedOut?(round: Pick<RoundResult, 'done' | 'exhausted'>): void
-    /** A campaign past its first chunk is in progress: a joint ingest transaction does not wait for this shard's lock. */
+    /** A commit left a campaign unfinished and the writer has not idled since: a joint ingest transaction does not wait for this shard's lock. */
     readonly bigFanOut?: boolean
   }
   relay: Stoppable & { run(): Promise<void>; wake(): void; readonly lastError: string | undefined }

@@ -233,6 +233,35 @@ test('a big campaign past its first chunk waits for the relay; small campaigns a
   await run
 })
 
+test('bigFanOut: from a commit that leaves a campaign unfinished until the writer idles; small campaigns never set it', async () => {
+  const unpublished = new Unpublished(500)
+  const t = setup({ fanoutChunk: 300 }, undefined, unpublished)
+  const [small, big] = [randomUUID(), randomUUID()]
+  t.store.subscribe(small, 10)
+  t.store.subscribe(big, 1000)
+  const now = t.clock.seconds
+  t.topic.campaign({ restaurantId: small, start: now, end: now + 3600 })
+  const run = t.runBoth()
+  await until(() => t.store.state.events.length === 1 && t.store.event(1).status === 'done', 'the small campaign')
+  await t.idle()
+  assert.equal(t.writer.bigFanOut, false, 'a campaign done in its first chunk')
+  unpublished.published(unpublished.rows, true)
+  t.topic.campaign({ restaurantId: big, start: now, end: now + 3600 })
+  // Held by the relay's lag after two chunks: under way, the writer waiting.
+  await until(() => t.store.rowsOf(2) === 500, 'two chunks')
+  await t.idle()
+  assert.equal(t.writer.bigFanOut, true)
+  while (t.store.event(2).status !== 'done') {
+    unpublished.published(unpublished.rows, true)
+    await until(() => unpublished.rows > 0 || t.store.event(2).status === 'done', 'the next chunk')
+    await t.idle()
+  }
+  await until(() => !t.writer.bigFanOut, 'the writer to idle')
+  assert.equal(t.store.rowsOf(2), 1000)
+  t.stop()
+  await run
+})
+
 test('after a small campaign is written, a big fan-out keeps to the shared lead', async () => {
   let unpublished!: Unpublished
   const t = setup({ fanoutChunk: 300 }, undefined, clock => {
