@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { RuledState } from '../src/core/campaign-state.ts'
 import type { EventRow } from '../src/pg/sql/insert-events.ts'
+import type { RejectRow } from '../src/pg/sql/insert-rejects.ts'
 
 /**
  * An accepted campaign record as the ingest stage hands it to the store: a fresh campaign of a fresh
@@ -30,5 +31,15 @@ export function eventRows(topic: string, now: number) {
     }),
     /** The next offset of the same topic, for a record of another kind. */
     nextOffset: () => String(offset++),
+    /** A record of the same topic that is not JSON, at its next offset (partition 1), for the DLQ of `shard`. */
+    reject: (shard: number): RejectRow => ({
+      topic,
+      partition: 1,
+      offset: String(offset++),
+      key: null,
+      value: Buffer.from('nope'),
+      rejection: { code: 'not_json', reason: 'not JSON' },
+      shard,
+    }),
   }
 }

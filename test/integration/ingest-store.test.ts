@@ -3,7 +3,6 @@ import { after, before, test } from 'node:test'
 import { decodeShardWork } from '../../src/core/shard-work.ts'
 import { PgIngestStore } from '../../src/pg/ingest-store.ts'
 import { PgShardOwner } from '../../src/pg/shard-owner.ts'
-import type { RejectRow } from '../../src/pg/sql/insert-rejects.ts'
 import { PgWriterStore } from '../../src/pg/writer-store.ts'
 import { eventRows } from '../../testkit/event-row.ts'
 import { createFixture, type Fixture } from '../../testkit/fixture.ts'
@@ -32,15 +31,7 @@ after(async () => {
 const T = Math.floor(Date.now() / 1000)
 const records = eventRows('t', T)
 const event = records.event
-const reject = (shard: number): RejectRow => ({
-  topic: 't',
-  partition: 1,
-  offset: records.nextOffset(),
-  key: null,
-  value: Buffer.from('nope'),
-  rejection: { code: 'not_json', reason: 'not JSON' },
-  shard,
-})
+const reject = records.reject
 
 test('events alone: stored and notified in one statement, once; a redelivery is skipped and sends nothing', async () => {
   const store = new PgIngestStore(fx.pool, 'inst/1', 8)

@@ -6,7 +6,6 @@ import type { JointFanOut } from '../../src/pg/joint-ingest.ts'
 import type { HeldShard } from '../../src/pg/shard-lock.ts'
 import { PgShardOwner } from '../../src/pg/shard-owner.ts'
 import type { EventRow } from '../../src/pg/sql/insert-events.ts'
-import type { RejectRow } from '../../src/pg/sql/insert-rejects.ts'
 import type { RoundResult } from '../../src/service/fan-out-round.ts'
 import { jointFanOut } from '../../src/service/joint-fan-out.ts'
 import { eventRows } from '../../testkit/event-row.ts'
@@ -50,15 +49,7 @@ const subscribe = (e: EventRow, n: number) =>
 const count = async (sql: string, values: unknown[]) => (await fx.pool.query<{ n: number }>(sql, values)).rows[0]!.n
 const pushes = (e: EventRow) =>
   count('select count(*)::int as n from subscribers_feedback where adv_campaign_id = $1', [e.campaign.campaignId])
-const reject = (shard: number): RejectRow => ({
-  topic: 'j',
-  partition: 1,
-  offset: records.nextOffset(),
-  key: null,
-  value: Buffer.from('nope'),
-  rejection: { code: 'not_json', reason: 'not JSON' },
-  shard,
-})
+const reject = records.reject
 /** A transaction holding shard 4's lock, as its writer's would. */
 const lockShard4 = async () => {
   const writer = await fx.pool.connect()
@@ -256,13 +247,15 @@ test('a batch with rejects: they commit first, apart; its campaigns still go thr
   await subscribe(a, 2)
   await subscribe(b, 2)
   const before = notes.length
-  const r = await new PgIngestStore(fx.pool, 'inst/j', 8).store([a, b], [reject(6)], [], undefined, joint().j)
+  const bad = reject(6)
+  const r = await new PgIngestStore(fx.pool, 'inst/j', 8).store([a, b], [bad], [], undefined, joint().j)
   assert.deepEqual(r.fanned, [1, 2])
   assert.equal(r.rejected, 1)
   assert.deepEqual([await pushes(a), await pushes(b)], [2, 2])
   assert.equal(await count('select count(*)::int as n from offerstream_rejects where shard = 6', []), 1)
   assert.ok(await eventually(async () => notes.length === before + 1, 30_000), "the reject's shard is notified")
   assert.deepEqual(decodeShardWork(notes.at(-1)!)?.shard, 6)
-  const again = await new PgIngestStore(fx.pool, 'inst/j', 8).store([a, b], [reject(6)], [], undefined, joint().j)
-  assert.equal(again.rows.length, 0, 'a redelivery stores nothing')
+  const again = await new PgIngestStore(fx.pool, 'inst/j', 8).store([a, b], [bad], [], undefined, joint().j)
+  assert.deepEqual([again.rows.length, again.rejected], [0, 0], 'a redelivery stores nothing')
+  assert.equal(await count('select count(*)::int as n from offerstream_rejects where shard = 6', []), 1)
 })
