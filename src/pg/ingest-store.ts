@@ -103,17 +103,17 @@ export class PgIngestStore {
     if (rejects.length === 0) return 0
     return withTransaction(this.#pool, async client => {
       const n = await storeRejects(client, rejects, false)
-      if (n > 0)
-        await notifyShards(
-          client,
-          [...shardWork([], rejects)].map(([shard, w]) => encodeShardWork(shard, this.#sender, w)),
-        )
+      if (n > 0) await notifyShards(client, this.#payloads(shardWork([], rejects)))
       return n
     })
   }
 
+  /** Each shard's notification of what it got, from this instance. */
+  #payloads(work: Map<number, ShardWork>): string[] {
+    return [...work].map(([shard, w]) => encodeShardWork(shard, this.#sender, w))
+  }
+
   async #storePlain(events: EventRow[], rejects: RejectRow[], cancels: CancelRow[], rounds: InputRow[][]) {
-    const payloads = (work: Map<number, ShardWork>) => [...work].map(([shard, w]) => encodeShardWork(shard, this.#sender, w))
     // Rejects first, in a short transaction of their own: each shard's rejects must commit in id
     // order, so they take their shards' locks, and a campaign statement may wait for a fan-out chunk
     // that holds its campaign's row (FOR SHARE). In one transaction, the shard locks were held
@@ -121,7 +121,7 @@ export class PgIngestStore {
     // instance's chunk held an ingest, which held writers of other instances. Apart, a crash between
     // the two only redelivers the batch: both skip a stored record by its input position.
     const rejected = await this.#storeRejects(rejects)
-    const eventPayloads = () => payloads(shardWork(events, []))
+    const eventPayloads = () => this.#payloads(shardWork(events, []))
     if (rounds.length <= 1) {
       // The common batch: one autocommitted statement stores the events and notifies their shards.
       try {
