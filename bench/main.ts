@@ -13,7 +13,7 @@ import { cpuRows, summaryRows } from './tables.ts'
 
 const HELP = `offerstream bench [--quick] [--only latency,throughput,bound,bigfanout,txfloor,coldstart,scale,cancel,smallbig] [--seed N]
   [--rates 1,10,100,300] [--seconds 60] [--pushes 1000000] [--big 1000000] [--set OFFERSTREAM_X=v ...] [--cpu-prof] [--node-arg=--flag ...]
-  [--instances 1,2,3] [--cpu-per-instance 0.35] [--warm-pushes N] [--cold-stack] [--restaurants N] [--rows N] [--skew Z]
+  [--instances 1,2,3] [--cpu-per-instance 0.35] [--warm-pushes N] [--cold-stack] [--restaurants N] [--rows N] [--skew Z] [--duplicates F]
 Uses KAFKA_BROKERS and DATABASE_URL when both are set, else starts a throwaway local stack.
 --instances runs the scaling scenario (alone, unless --only names others too): throughput with each
 count of \`offerstream run\` processes, each held to --cpu-per-instance cores by a cgroup CPU quota
@@ -27,6 +27,8 @@ and added ~8 ms to the p50 at 1 campaign/s (docs/scaling.md, Sixth round). --col
 (subscribers_restaurants rows drawn over that many restaurants, Zipf exponent of their sizes;
 defaults: latency 1000 / 100000 / 0.6, throughput 1000 / 1200000 / 0.8). --skew 0 gives every
 restaurant about rows/restaurants subscribers: --restaurants 1000 --rows 500000 --skew 0 is 500 each.
+--duplicates: the share of input records that re-send an earlier campaign (default 0.05; 0 for none). A
+re-send updates its campaign's row, which waits for a fan-out in flight (docs/scaling.md, Twelfth round).
 --set and --node-arg configure the service process (e.g. --set OFFERSTREAM_RELAY_BATCH=5000).
 Results: tables on stdout, JSON in bench/results/. --cpu-prof writes the service's profiles there too.`
 
@@ -51,6 +53,7 @@ const OPTIONS = {
   restaurants: { type: 'string' },
   rows: { type: 'string' },
   skew: { type: 'string' },
+  duplicates: { type: 'string' },
   big: { type: 'string' },
   set: { type: 'string', multiple: true, default: [] as string[] },
   'cpu-prof': { type: 'boolean', default: false },
@@ -70,7 +73,7 @@ function scenarioOptions(a: Values) {
     ...a['node-arg'],
     ...(a['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${new URL('./results/profiles/', import.meta.url).pathname}`] : []),
   ]
-  const mix = { duplicates: 0.05, expired: 0.05, malformed: 0.02 }
+  const mix = { duplicates: duplicatesFlag(a, 0.05), expired: 0.05, malformed: 0.02 }
   const warmPushes = Number(a['warm-pushes'] ?? 0)
   if (!Number.isInteger(warmPushes) || warmPushes < 0) throw new Error(`--warm-pushes must be a whole number ≥ 0, got ${a['warm-pushes']}`)
   const latencyOptions = (perSecond: number) => ({
@@ -101,6 +104,13 @@ function wholeFlag(a: Values, flag: 'restaurants' | 'rows', fallback: number): n
   const n = Number(a[flag] ?? fallback)
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a whole number ≥ 1, got ${a[flag]}`)
   return n
+}
+
+// With expired (0.05) and malformed (0.02) records the shares must leave room for new campaigns.
+function duplicatesFlag(a: Values, fallback: number): number {
+  const d = Number(a.duplicates ?? fallback)
+  if (!(d >= 0 && d <= 0.9)) throw new Error(`--duplicates must be a number from 0 to 0.9, got ${a.duplicates}`)
+  return d
 }
 
 function skewFlag(a: Values, fallback: number): number {
