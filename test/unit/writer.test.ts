@@ -221,17 +221,27 @@ test('a big campaign past its first chunk waits for the relay; small campaigns a
   await until(() => unpublished.rows === 500, 'the room to be filled')
   await t.idle()
   // A relay that keeps up lets both finish, never more than 500 behind.
-  while (t.store.event(1).status !== 'done' || t.store.event(3).status !== 'done') {
-    unpublished.published(unpublished.rows, true)
-    await until(() => unpublished.rows > 0 || (t.store.event(1).status === 'done' && t.store.event(3).status === 'done'), 'the next chunks')
-    await t.idle()
-    assert.ok(unpublished.rows <= 500, `${unpublished.rows} rows behind`)
-  }
+  await relayKeepsUp(
+    t,
+    unpublished,
+    () => t.store.event(1).status === 'done' && t.store.event(3).status === 'done',
+    () => assert.ok(unpublished.rows <= 500, `${unpublished.rows} rows behind`),
+  )
   assert.equal(t.store.rowsOf(1), 2000)
   assert.equal(t.store.rowsOf(3), 1000)
   t.stop()
   await run
 })
+
+/** A relay that publishes everything as soon as it is written, until done(); afterEach runs once the writer idles after each chunk. */
+async function relayKeepsUp(t: ReturnType<typeof setup>, unpublished: Unpublished, done: () => boolean, afterEach?: () => void) {
+  while (!done()) {
+    unpublished.published(unpublished.rows, true)
+    await until(() => unpublished.rows > 0 || done(), 'the next chunk')
+    await t.idle()
+    afterEach?.()
+  }
+}
 
 test('bigFanOut: from a commit that leaves a campaign unfinished until the writer idles; small campaigns never set it', async () => {
   const unpublished = new Unpublished(500)
@@ -251,11 +261,7 @@ test('bigFanOut: from a commit that leaves a campaign unfinished until the write
   await until(() => t.store.rowsOf(2) === 500, 'two chunks')
   await t.idle()
   assert.equal(t.writer.bigFanOut, true)
-  while (t.store.event(2).status !== 'done') {
-    unpublished.published(unpublished.rows, true)
-    await until(() => unpublished.rows > 0 || t.store.event(2).status === 'done', 'the next chunk')
-    await t.idle()
-  }
+  await relayKeepsUp(t, unpublished, () => t.store.event(2).status === 'done')
   await until(() => !t.writer.bigFanOut, 'the writer to idle')
   assert.equal(t.store.rowsOf(2), 1000)
   t.stop()
